@@ -1,0 +1,72 @@
+//! The LZ4 legacy frame format as the kernel reads it (lib/decompress_unlz4.c).
+//!
+//! Layout: the magic `02 21 4C 18`, then blocks of `[u32 LE compressed size][data]`, each
+//! decoding to at most 8 MiB. There is no end marker. A size equal to the magic starts a new
+//! concatenated stream; the stream ends when fewer than 4 bytes remain, at a zero size (padding),
+//! or at a size larger than any block can be (the 4-byte uncompressed-size trailer the kernel's
+//! build appends, or other trailing data).
+
+use crate::error::Problem;
+
+const MAGIC: u32 = 0x184c_2102;
+const BLOCK_OUT_MAX: usize = 8 << 20;
+
+/// Decode a legacy LZ4 stream starting at `data[0]` into `out`, at most `limit` bytes.
+pub fn decompress_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), Problem> {
+    let fail = |detail: String| Problem::Decompress {
+        format: "lz4",
+        detail,
+    };
+    let start = out.len();
+    // LZ4_COMPRESSBOUND of the largest block.
+    let bound = BLOCK_OUT_MAX + BLOCK_OUT_MAX / 255 + 16;
+    let mut pos = 4;
+    if read_u32(data, 0) != Some(MAGIC) {
+        return Err(fail("no legacy LZ4 magic".into()));
+    }
+    let mut blocks = 0usize;
+    while let Some(size) = read_u32(data, pos) {
+        if size == MAGIC {
+            pos += 4;
+            continue;
+        }
+        if size == 0 || size as usize > bound {
+            break;
+        }
+        pos += 4;
+        let end = pos
+            .checked_add(size as usize)
+            .filter(|&e| e <= data.len())
+            .ok_or_else(|| fail(format!("block {blocks} runs past the end of the data")))?;
+        let produced = out.len() - start;
+        let room = (limit as usize).saturating_sub(produced).min(BLOCK_OUT_MAX);
+        let old = out.len();
+        out.resize(old + room, 0);
+        let n = match lz4_flex::block::decompress_into(&data[pos..end], &mut out[old..]) {
+            Ok(n) => n,
+            Err(e) => {
+                out.truncate(old);
+                if room < BLOCK_OUT_MAX && produced as u64 + room as u64 >= limit {
+                    out.truncate(start);
+                    return Err(Problem::TooLarge {
+                        format: "lz4",
+                        limit,
+                    });
+                }
+                return Err(fail(format!("block {blocks}: {e}")));
+            }
+        };
+        out.truncate(old + n);
+        pos = end;
+        blocks += 1;
+    }
+    if blocks == 0 {
+        return Err(fail("no data blocks".into()));
+    }
+    Ok(())
+}
+
+fn read_u32(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}

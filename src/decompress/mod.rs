@@ -1,0 +1,176 @@
+//! One interface in front of every compression the kernel uses for images and modules.
+//!
+//! The format is always sniffed from magic bytes, never taken from a file name. Every decoder
+//! is bounded by a caller-given limit on the decompressed size, so a "zip bomb" fails fast.
+
+mod lz4_legacy;
+
+use std::io::Read;
+
+use serde::Serialize;
+
+use crate::error::Problem;
+
+/// A compression format found in kernel images or module files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compression {
+    /// gzip (RFC 1952), single member.
+    Gzip,
+    /// bzip2.
+    Bzip2,
+    /// LZMA "alone" format (`lzma -9`).
+    Lzma,
+    /// xz container (with the kernel's BCJ filters).
+    Xz,
+    /// lzop container of LZO1X blocks.
+    Lzo,
+    /// LZ4 legacy frame format (`lz4 -l`), as lib/decompress_unlz4.c reads it.
+    Lz4Legacy,
+    /// zstd, possibly with a large window (`zstd -22 --ultra`).
+    Zstd,
+}
+
+impl Compression {
+    /// Every format, in sniffing order.
+    pub const ALL: [Compression; 7] = [
+        Compression::Gzip,
+        Compression::Xz,
+        Compression::Zstd,
+        Compression::Bzip2,
+        Compression::Lz4Legacy,
+        Compression::Lzo,
+        Compression::Lzma,
+    ];
+
+    /// Lower-case name as used in messages and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Bzip2 => "bzip2",
+            Compression::Lzma => "lzma",
+            Compression::Xz => "xz",
+            Compression::Lzo => "lzo",
+            Compression::Lz4Legacy => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The magic bytes that start a stream of this format.
+    pub fn magic(self) -> &'static [u8] {
+        match self {
+            Compression::Gzip => &[0x1f, 0x8b],
+            Compression::Bzip2 => b"BZh",
+            // Properties byte 0x5d (lc=3 lp=0 pb=2) and a dictionary size below 16 MiB: what
+            // `lzma -9` writes for the kernel.
+            Compression::Lzma => &[0x5d, 0x00, 0x00],
+            Compression::Xz => &[0xfd, b'7', b'z', b'X', b'Z', 0x00],
+            Compression::Lzo => &[0x89, b'L', b'Z', b'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a],
+            Compression::Lz4Legacy => &[0x02, 0x21, 0x4c, 0x18],
+            Compression::Zstd => &[0x28, 0xb5, 0x2f, 0xfd],
+        }
+    }
+
+    /// The format whose magic starts `data`, if any.
+    pub fn sniff(data: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| {
+            data.starts_with(c.magic())
+                && match c {
+                    // "BZh" is followed by the block size digit '1'..'9'.
+                    Compression::Bzip2 => data.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)),
+                    // Deflate is the only gzip method.
+                    Compression::Gzip => data.get(2) == Some(&8),
+                    _ => true,
+                }
+        })
+    }
+}
+
+/// Decompress `data` (which starts with a `format` stream) into a new buffer of at most `limit`
+/// bytes. Data after the end of the stream (size trailers, padding) is ignored.
+pub fn decompress(data: &[u8], format: Compression, limit: u64) -> Result<Vec<u8>, Problem> {
+    let mut out = Vec::new();
+    decompress_into(data, format, limit, &mut out)?;
+    Ok(out)
+}
+
+/// Like [`decompress`], appending to `out` so that a caller can reuse one buffer.
+pub fn decompress_into(
+    data: &[u8],
+    format: Compression,
+    limit: u64,
+    out: &mut Vec<u8>,
+) -> Result<(), Problem> {
+    let fail = |detail: String| Problem::Decompress {
+        format: format.name(),
+        detail,
+    };
+    match format {
+        Compression::Gzip => {
+            read_limited(flate2::bufread::GzDecoder::new(data), format, limit, out)
+        }
+        Compression::Bzip2 => {
+            read_limited(bzip2::bufread::BzDecoder::new(data), format, limit, out)
+        }
+        Compression::Xz => {
+            let stream = liblzma::stream::Stream::new_stream_decoder(u64::MAX, 0)
+                .map_err(|e| fail(e.to_string()))?;
+            read_limited(
+                liblzma::bufread::XzDecoder::new_stream(data, stream),
+                format,
+                limit,
+                out,
+            )
+        }
+        Compression::Lzma => {
+            let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX)
+                .map_err(|e| fail(e.to_string()))?;
+            read_limited(
+                liblzma::bufread::XzDecoder::new_stream(data, stream),
+                format,
+                limit,
+                out,
+            )
+        }
+        Compression::Zstd => {
+            let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
+                .map_err(|e| fail(e.to_string()))?
+                .single_frame();
+            // The kernel compresses images with `zstd -22 --ultra`, whose window exceeds the
+            // decoder's default limit.
+            decoder
+                .window_log_max(31)
+                .map_err(|e| fail(e.to_string()))?;
+            read_limited(decoder, format, limit, out)
+        }
+        Compression::Lz4Legacy => lz4_legacy::decompress_into(data, limit, out),
+        Compression::Lzo => Err(fail("lzo decompression is not supported yet".into())),
+    }
+}
+
+fn read_limited(
+    reader: impl Read,
+    format: Compression,
+    limit: u64,
+    out: &mut Vec<u8>,
+) -> Result<(), Problem> {
+    let start = out.len();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(out)
+        .map_err(|e| Problem::Decompress {
+            format: format.name(),
+            detail: e.to_string(),
+        })?;
+    if (out.len() - start) as u64 > limit {
+        out.truncate(start);
+        return Err(Problem::TooLarge {
+            format: format.name(),
+            limit,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

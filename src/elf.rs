@@ -1,0 +1,400 @@
+//! A small, class- and endian-neutral view of an ELF file.
+//!
+//! The `object` crate parses the file header and section table (with its bounds checks); this
+//! module flattens them into one non-generic struct so that the export readers have a single code
+//! path for 32/64-bit and little/big-endian kernels. Symbols and relocations are decoded on demand
+//! from the raw tables, and every read is bounds-checked.
+
+use object::elf;
+use object::read::elf::{FileHeader, SectionHeader};
+use object::{Endian as _, Endianness, ReadRef};
+
+use crate::error::Problem;
+
+/// Word size of the ELF file (and of the kernel's `unsigned long`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// ELFCLASS32.
+    Elf32,
+    /// ELFCLASS64.
+    Elf64,
+}
+
+impl Class {
+    /// Bytes in a pointer / `unsigned long`.
+    pub fn word_size(self) -> usize {
+        match self {
+            Class::Elf32 => 4,
+            Class::Elf64 => 8,
+        }
+    }
+}
+
+/// Byte order of the ELF file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Endian {
+    /// Little endian.
+    Little,
+    /// Big endian.
+    Big,
+}
+
+/// One section header, flattened.
+#[derive(Debug, Clone)]
+pub struct Section<'d> {
+    /// Section name from the section-header string table (empty when there is none).
+    pub name: &'d [u8],
+    /// `sh_type`.
+    pub kind: u32,
+    /// `sh_flags`.
+    pub flags: u64,
+    /// `sh_addr`.
+    pub addr: u64,
+    /// `sh_offset`.
+    pub offset: u64,
+    /// `sh_size`.
+    pub size: u64,
+    /// `sh_link`.
+    pub link: u32,
+    /// `sh_info`.
+    pub info: u32,
+}
+
+/// One `PT_LOAD` program header.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    /// `p_vaddr`.
+    pub vaddr: u64,
+    /// `p_offset`.
+    pub offset: u64,
+    /// `p_filesz`.
+    pub filesz: u64,
+}
+
+/// A symbol table entry, reduced to what relocation targets need.
+#[derive(Debug, Clone, Copy)]
+pub struct Symbol {
+    /// `st_value` (section offset in ET_REL, address otherwise).
+    pub value: u64,
+    /// `st_shndx`.
+    pub shndx: u16,
+}
+
+/// A relocation, with its addend made explicit (read from the field for SHT_REL).
+#[derive(Debug, Clone, Copy)]
+pub struct Reloc {
+    /// Offset of the relocated field in its section.
+    pub offset: u64,
+    /// Symbol index.
+    pub sym: u32,
+    /// Machine-specific relocation type.
+    pub kind: u32,
+    /// The addend (`r_addend`, or the field's content for SHT_REL).
+    pub addend: i64,
+}
+
+/// A parsed ELF file borrowing its bytes.
+#[derive(Debug)]
+pub struct Elf<'d> {
+    /// The whole file.
+    pub data: &'d [u8],
+    /// 32 or 64 bit.
+    pub class: Class,
+    /// Byte order.
+    pub endian: Endian,
+    /// `e_type`.
+    pub file_type: u16,
+    /// `e_machine`.
+    pub machine: u16,
+    /// Section headers (empty for a file without them).
+    pub sections: Vec<Section<'d>>,
+    /// Loadable segments.
+    pub segments: Vec<Segment>,
+}
+
+/// ELF constants used by this crate, as plain numbers (the `object` crate wraps them in newtypes).
+pub mod consts {
+    /// `e_ident` index of the class byte.
+    pub const EI_CLASS: usize = 4;
+    /// 32-bit class.
+    pub const ELFCLASS32: u8 = 1;
+    /// 64-bit class.
+    pub const ELFCLASS64: u8 = 2;
+    /// Relocatable file (a `.ko`).
+    pub const ET_REL: u16 = 1;
+    /// MIPS machine.
+    pub const EM_MIPS: u16 = 8;
+    /// Symbol table section.
+    pub const SHT_SYMTAB: u32 = 2;
+    /// Relocations with addends.
+    pub const SHT_RELA: u32 = 4;
+    /// Section without file data.
+    pub const SHT_NOBITS: u32 = 8;
+    /// Relocations without addends.
+    pub const SHT_REL: u32 = 9;
+    /// Section occupies memory at run time.
+    pub const SHF_ALLOC: u64 = 2;
+    /// Undefined section index.
+    pub const SHN_UNDEF: u16 = 0;
+    /// Absolute symbol.
+    pub const SHN_ABS: u16 = 0xfff1;
+    /// Loadable segment.
+    pub const PT_LOAD: u32 = 1;
+}
+use consts::*;
+
+/// True when `data` starts with the ELF magic.
+pub fn is_elf(data: &[u8]) -> bool {
+    data.starts_with(&elf::ELFMAG)
+}
+
+impl<'d> Elf<'d> {
+    /// Parse the file header, section headers and program headers of `data`.
+    pub fn parse(data: &'d [u8]) -> Result<Self, Problem> {
+        if !is_elf(data) {
+            return Err(Problem::Elf("no ELF magic".into()));
+        }
+        match data.get(EI_CLASS) {
+            Some(&ELFCLASS32) => Self::parse_as::<elf::FileHeader32<Endianness>>(data),
+            Some(&ELFCLASS64) => Self::parse_as::<elf::FileHeader64<Endianness>>(data),
+            _ => Err(Problem::Elf("unknown ELF class".into())),
+        }
+    }
+
+    fn parse_as<H>(data: &'d [u8]) -> Result<Self, Problem>
+    where
+        H: FileHeader<Endian = Endianness>,
+    {
+        let bad = |e: object::Error| Problem::Elf(e.to_string());
+        let header = H::parse(data).map_err(bad)?;
+        let endian = header.endian().map_err(bad)?;
+        let table = header.sections(endian, data).map_err(bad)?;
+        let mut sections = Vec::with_capacity(table.len());
+        for sh in table.iter() {
+            let name = table.section_name(endian, sh).unwrap_or(&[]);
+            sections.push(Section {
+                name,
+                kind: sh.sh_type(endian).0,
+                flags: sh.sh_flags(endian).0,
+                addr: sh.sh_addr(endian).into(),
+                offset: sh.sh_offset(endian).into(),
+                size: sh.sh_size(endian).into(),
+                link: sh.sh_link(endian),
+                info: sh.sh_info(endian),
+            });
+        }
+        let mut segments = Vec::new();
+        // A damaged program-header table is not fatal: section headers are preferred anyway.
+        if let Ok(phdrs) = header.program_headers(endian, data) {
+            use object::read::elf::ProgramHeader;
+            for ph in phdrs {
+                if ph.p_type(endian).0 == PT_LOAD {
+                    segments.push(Segment {
+                        vaddr: ph.p_vaddr(endian).into(),
+                        offset: ph.p_offset(endian).into(),
+                        filesz: ph.p_filesz(endian).into(),
+                    });
+                }
+            }
+        }
+        Ok(Elf {
+            data,
+            class: if header.is_class_64() {
+                Class::Elf64
+            } else {
+                Class::Elf32
+            },
+            endian: if endian.is_little_endian() {
+                Endian::Little
+            } else {
+                Endian::Big
+            },
+            file_type: header.e_type(endian).0,
+            machine: header.e_machine(endian).0,
+            sections,
+            segments,
+        })
+    }
+
+    /// Index and header of the first section called `name`.
+    pub fn section_by_name(&self, name: &str) -> Option<(usize, &Section<'d>)> {
+        self.sections
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name == name.as_bytes())
+    }
+
+    /// The bytes of section `index` (empty for SHT_NOBITS).
+    pub fn section_data(&self, index: usize) -> Result<&'d [u8], Problem> {
+        let s = self
+            .sections
+            .get(index)
+            .ok_or_else(|| Problem::Elf(format!("section index {index} out of range")))?;
+        if s.kind == SHT_NOBITS {
+            return Ok(&[]);
+        }
+        self.data.read_bytes_at(s.offset, s.size).map_err(|_| {
+            Problem::Elf(format!(
+                "section {} (offset {:#x}, size {:#x}) lies outside the file",
+                String::from_utf8_lossy(s.name),
+                s.offset,
+                s.size
+            ))
+        })
+    }
+
+    /// Read an unsigned integer of `size` bytes (1, 2, 4 or 8) in the file's byte order.
+    pub fn read_uint(&self, bytes: &[u8], at: usize, size: usize) -> Option<u64> {
+        read_uint(bytes, at, size, self.endian)
+    }
+
+    /// Read a 32-bit word in the file's byte order.
+    pub fn read_u32(&self, bytes: &[u8], at: usize) -> Option<u32> {
+        self.read_uint(bytes, at, 4).map(|v| v as u32)
+    }
+
+    /// Read an `unsigned long` (class-sized word) in the file's byte order.
+    pub fn read_word(&self, bytes: &[u8], at: usize) -> Option<u64> {
+        self.read_uint(bytes, at, self.class.word_size())
+    }
+
+    /// Symbols of the `.symtab` section (index 0 included, as in the file).
+    pub fn symbols(&self) -> Result<Vec<Symbol>, Problem> {
+        let Some(index) = self.sections.iter().position(|s| s.kind == SHT_SYMTAB) else {
+            return Ok(Vec::new());
+        };
+        let data = self.section_data(index)?;
+        let size = match self.class {
+            Class::Elf32 => 16,
+            Class::Elf64 => 24,
+        };
+        let mut out = Vec::with_capacity(data.len() / size);
+        for entry in data.chunks_exact(size) {
+            let (value, shndx) = match self.class {
+                Class::Elf32 => (self.read_uint(entry, 4, 4), self.read_uint(entry, 14, 2)),
+                Class::Elf64 => (self.read_uint(entry, 8, 8), self.read_uint(entry, 6, 2)),
+            };
+            out.push(Symbol {
+                value: value.unwrap_or(0),
+                shndx: shndx.unwrap_or(0) as u16,
+            });
+        }
+        Ok(out)
+    }
+
+    /// All relocations that apply to section `target`, sorted by offset.
+    ///
+    /// `field_size` is used to read implicit addends of SHT_REL relocations from the target.
+    pub fn relocations_for(&self, target: usize, field_size: usize) -> Result<Vec<Reloc>, Problem> {
+        let mut out = Vec::new();
+        for (index, s) in self.sections.iter().enumerate() {
+            if s.info as usize != target || (s.kind != SHT_RELA && s.kind != SHT_REL) {
+                continue;
+            }
+            let rela = s.kind == SHT_RELA;
+            let entry_size = match (self.class, rela) {
+                (Class::Elf32, false) => 8,
+                (Class::Elf32, true) => 12,
+                (Class::Elf64, false) => 16,
+                (Class::Elf64, true) => 24,
+            };
+            let data = self.section_data(index)?;
+            let target_data = if rela {
+                &[][..]
+            } else {
+                self.section_data(target)?
+            };
+            let w = self.class.word_size();
+            for entry in data.chunks_exact(entry_size) {
+                let offset = self.read_uint(entry, 0, w).unwrap_or(0);
+                let info = self.read_uint(entry, w, w).unwrap_or(0);
+                let (sym, kind) = self.split_r_info(info);
+                let addend = if rela {
+                    let raw = self.read_uint(entry, 2 * w, w).unwrap_or(0);
+                    sign_extend(raw, w)
+                } else {
+                    let at = usize::try_from(offset).unwrap_or(usize::MAX);
+                    let raw = self.read_uint(target_data, at, field_size).ok_or_else(|| {
+                        Problem::Elf(format!("relocation offset {offset:#x} outside its section"))
+                    })?;
+                    sign_extend(raw, field_size)
+                };
+                out.push(Reloc {
+                    offset,
+                    sym,
+                    kind,
+                    addend,
+                });
+            }
+        }
+        out.sort_by_key(|r| r.offset);
+        Ok(out)
+    }
+
+    fn split_r_info(&self, info: u64) -> (u32, u32) {
+        match self.class {
+            Class::Elf32 => ((info >> 8) as u32, (info & 0xff) as u32),
+            // mips64el stores r_sym as a little-endian u32 followed by the type bytes.
+            Class::Elf64 if self.machine == EM_MIPS && self.endian == Endian::Little => {
+                ((info & 0xffff_ffff) as u32, (info >> 56) as u32)
+            }
+            Class::Elf64 => ((info >> 32) as u32, (info & 0xffff_ffff) as u32),
+        }
+    }
+
+    /// Map a virtual address to a file offset through the section headers, or the `PT_LOAD`
+    /// segments when there are no section headers.
+    pub fn addr_to_offset(&self, addr: u64) -> Option<u64> {
+        for s in &self.sections {
+            if s.kind != SHT_NOBITS
+                && s.flags & SHF_ALLOC != 0
+                && addr >= s.addr
+                && addr - s.addr < s.size
+            {
+                return Some(s.offset + (addr - s.addr));
+            }
+        }
+        self.segments
+            .iter()
+            .find(|p| addr >= p.vaddr && addr - p.vaddr < p.filesz)
+            .map(|p| p.offset + (addr - p.vaddr))
+    }
+}
+
+/// Read an unsigned integer of `size` bytes at `at` with byte order `endian`.
+pub fn read_uint(bytes: &[u8], at: usize, size: usize, endian: Endian) -> Option<u64> {
+    let field = bytes.get(at..at.checked_add(size)?)?;
+    let mut value = 0u64;
+    match endian {
+        Endian::Little => {
+            for &b in field.iter().rev() {
+                value = (value << 8) | u64::from(b);
+            }
+        }
+        Endian::Big => {
+            for &b in field {
+                value = (value << 8) | u64::from(b);
+            }
+        }
+    }
+    Some(value)
+}
+
+/// Sign-extend the low `size` bytes of `raw`.
+pub fn sign_extend(raw: u64, size: usize) -> i64 {
+    match size {
+        1 => raw as u8 as i8 as i64,
+        2 => raw as u16 as i16 as i64,
+        4 => raw as u32 as i32 as i64,
+        _ => raw as i64,
+    }
+}
+
+/// The NUL-terminated string starting at `at` in `bytes`.
+pub fn c_str(bytes: &[u8], at: usize) -> Option<&[u8]> {
+    let tail = bytes.get(at..)?;
+    let end = tail.iter().position(|&b| b == 0)?;
+    Some(&tail[..end])
+}

@@ -1,0 +1,179 @@
+//! Export records and the kernel's export-table layouts.
+//!
+//! `vmlinux` (a linked kernel, ELF or raw) and `module` (a relocatable `.ko`) read the same tables
+//! in two different address models; this module holds what they share: the record they produce,
+//! the export kinds, and the layouts of `struct kernel_symbol` across kernel eras.
+
+pub mod module;
+pub mod vmlinux;
+
+use serde::Serialize;
+
+/// One exported symbol as the kernel records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Export {
+    /// The symbol's name.
+    pub name: String,
+    /// The CRC from `__kcrctab*`, or `None` when the kernel has no CRC tables (no MODVERSIONS).
+    pub crc: Option<u32>,
+    /// How it is exported.
+    pub kind: ExportKind,
+    /// The symbol namespace (empty for none).
+    pub namespace: String,
+}
+
+/// The export macro a symbol was exported with, as written in Module.symvers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum ExportKind {
+    /// `EXPORT_SYMBOL`: `__ksymtab`.
+    #[serde(rename = "EXPORT_SYMBOL")]
+    Plain,
+    /// `EXPORT_SYMBOL_GPL`: `__ksymtab_gpl`, or bit 0 of `__kflagstab` (7.x).
+    #[serde(rename = "EXPORT_SYMBOL_GPL")]
+    Gpl,
+    /// `EXPORT_SYMBOL_GPL_FUTURE`: `__ksymtab_gpl_future` (removed in 5.13).
+    #[serde(rename = "EXPORT_SYMBOL_GPL_FUTURE")]
+    GplFuture,
+    /// `EXPORT_UNUSED_SYMBOL`: `__ksymtab_unused` (removed in 5.13).
+    #[serde(rename = "EXPORT_UNUSED_SYMBOL")]
+    Unused,
+    /// `EXPORT_UNUSED_SYMBOL_GPL`: `__ksymtab_unused_gpl` (removed in 5.13).
+    #[serde(rename = "EXPORT_UNUSED_SYMBOL_GPL")]
+    UnusedGpl,
+}
+
+impl ExportKind {
+    /// Every kind, in the kernel's table order.
+    pub const ALL: [ExportKind; 5] = [
+        ExportKind::Plain,
+        ExportKind::Gpl,
+        ExportKind::GplFuture,
+        ExportKind::Unused,
+        ExportKind::UnusedGpl,
+    ];
+
+    /// The Module.symvers spelling (`EXPORT_SYMBOL_GPL`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportKind::Plain => "EXPORT_SYMBOL",
+            ExportKind::Gpl => "EXPORT_SYMBOL_GPL",
+            ExportKind::GplFuture => "EXPORT_SYMBOL_GPL_FUTURE",
+            ExportKind::Unused => "EXPORT_UNUSED_SYMBOL",
+            ExportKind::UnusedGpl => "EXPORT_UNUSED_SYMBOL_GPL",
+        }
+    }
+
+    /// Parse the Module.symvers spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// The suffix of this kind's sections: `__ksymtab{suffix}`, `__kcrctab{suffix}`.
+    pub fn section_suffix(self) -> &'static str {
+        match self {
+            ExportKind::Plain => "",
+            ExportKind::Gpl => "_gpl",
+            ExportKind::GplFuture => "_gpl_future",
+            ExportKind::Unused => "_unused",
+            ExportKind::UnusedGpl => "_unused_gpl",
+        }
+    }
+
+    /// True for kinds that only GPL-compatible modules may use.
+    pub fn is_gpl_only(self) -> bool {
+        matches!(self, ExportKind::Gpl | ExportKind::UnusedGpl)
+    }
+}
+
+/// The layout of `struct kernel_symbol`, detected from the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KsymtabLayout {
+    /// `{int value_offset; int name_offset; int namespace_offset;}`: 5.4+ on architectures with
+    /// HAVE_ARCH_PREL32_RELOCATIONS (8651ec01daed). In 5.4 a zero namespace offset means none.
+    Prel32Namespaced,
+    /// `{int value_offset; int name_offset;}`: 4.19–5.3 on PREL32 architectures (7290d5809571).
+    Prel32,
+    /// `{unsigned long value; const char *name; const char *namespace;}`: 5.4+ elsewhere.
+    AbsoluteNamespaced,
+    /// `{unsigned long value; const char *name;}`: before 4.19, and before 5.4 elsewhere.
+    Absolute,
+}
+
+impl KsymtabLayout {
+    /// Candidates in the order they are tried.
+    pub const ALL: [KsymtabLayout; 4] = [
+        KsymtabLayout::Prel32Namespaced,
+        KsymtabLayout::Prel32,
+        KsymtabLayout::AbsoluteNamespaced,
+        KsymtabLayout::Absolute,
+    ];
+
+    /// True for self-relative 32-bit offsets, false for absolute pointers.
+    pub fn is_relative(self) -> bool {
+        matches!(
+            self,
+            KsymtabLayout::Prel32Namespaced | KsymtabLayout::Prel32
+        )
+    }
+
+    /// True when the entry has a namespace field.
+    pub fn has_namespace(self) -> bool {
+        matches!(
+            self,
+            KsymtabLayout::Prel32Namespaced | KsymtabLayout::AbsoluteNamespaced
+        )
+    }
+
+    /// Size of one field in bytes for a kernel with `word_size`-byte pointers.
+    pub fn field_size(self, word_size: usize) -> usize {
+        if self.is_relative() {
+            4
+        } else {
+            word_size
+        }
+    }
+
+    /// Size of one entry in bytes.
+    pub fn entry_size(self, word_size: usize) -> usize {
+        let fields = if self.has_namespace() { 3 } else { 2 };
+        fields * self.field_size(word_size)
+    }
+
+    /// Offset of the name field within an entry.
+    pub fn name_offset(self, word_size: usize) -> usize {
+        self.field_size(word_size)
+    }
+
+    /// Offset of the namespace field within an entry, if any.
+    pub fn namespace_offset(self, word_size: usize) -> Option<usize> {
+        self.has_namespace().then(|| 2 * self.field_size(word_size))
+    }
+}
+
+/// How `__kcrctab*` entries store the CRC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrcStorage {
+    /// No CRC tables: the kernel was built without CONFIG_MODVERSIONS.
+    None,
+    /// One `u32` per symbol: 4.10+ (71810db27c1c).
+    U32,
+    /// One `unsigned long` per symbol: before 4.10.
+    Word,
+    /// A self-relative `s32` offset to the CRC: CONFIG_MODULE_REL_CRCS, 4.10–5.18.
+    Relative,
+}
+
+/// True for a plausible C identifier (what export names and namespaces are made of).
+pub(crate) fn is_symbol_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
+}
+
+/// True when each name is strictly greater than the one before (the kernel bsearches tables).
+pub(crate) fn is_strictly_sorted<T: AsRef<[u8]>>(names: &[T]) -> bool {
+    names.windows(2).all(|w| w[0].as_ref() < w[1].as_ref())
+}

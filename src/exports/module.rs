@@ -1,0 +1,256 @@
+//! Exports of a loadable module (`.ko`, a relocatable ELF file).
+//!
+//! In a `.ko` the pointer fields of `__ksymtab*` are not filled in: each has a relocation against a
+//! symbol (`__kstrtab_foo` in `__ksymtab_strings`, the exported object itself, …). A field's
+//! target is therefore `symbol + addend`, whatever the relocation type (PC-relative or absolute,
+//! REL or RELA), which gives one code path for every architecture and era.
+//!
+//! CRCs: in 4.10–5.18 each `__kcrctab*` word is relocated against an absolute `__crc_foo` symbol
+//! whose value is the CRC (CONFIG_MODULE_REL_CRCS: a symbol placed on the CRC word in a section);
+//! from 5.19 the CRC is plain data in `__kcrctab*` with no relocation.
+
+use serde::Serialize;
+
+use super::{CrcStorage, Export, ExportKind, KsymtabLayout};
+use crate::elf::consts::{ET_REL, SHN_ABS, SHN_UNDEF};
+use crate::elf::{c_str, Elf, Reloc, Symbol};
+use crate::error::Problem;
+
+/// The exports of one module and what was detected while reading them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleExports {
+    /// Exports in table order.
+    pub exports: Vec<Export>,
+    /// The `struct kernel_symbol` layout, `None` when the module exports nothing.
+    pub layout: Option<KsymtabLayout>,
+    /// How the CRCs are stored.
+    pub crc_storage: CrcStorage,
+}
+
+/// Where a relocated pointer field points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Offset within a section of the module.
+    InSection { index: usize, offset: u64 },
+    /// An absolute value (SHN_ABS symbol plus addend).
+    Absolute(u64),
+    /// No relocation: a field left zero (5.4's "no namespace").
+    Null,
+}
+
+struct Resolver<'a, 'd> {
+    elf: &'a Elf<'d>,
+    symbols: &'a [Symbol],
+}
+
+impl Resolver<'_, '_> {
+    fn target(&self, relocs: &[Reloc], offset: u64) -> Result<Target, Problem> {
+        let Ok(at) = relocs.binary_search_by_key(&offset, |r| r.offset) else {
+            return Ok(Target::Null);
+        };
+        let r = relocs[at];
+        let sym = self.symbols.get(r.sym as usize).ok_or_else(|| {
+            Problem::Elf(format!(
+                "relocation names symbol {} which does not exist",
+                r.sym
+            ))
+        })?;
+        match sym.shndx {
+            SHN_ABS => Ok(Target::Absolute(sym.value.wrapping_add(r.addend as u64))),
+            SHN_UNDEF => Err(Problem::Exports(format!(
+                "export table field at {offset:#x} refers to an undefined symbol"
+            ))),
+            index => Ok(Target::InSection {
+                index: usize::from(index),
+                offset: sym.value.wrapping_add(r.addend as u64),
+            }),
+        }
+    }
+}
+
+/// Read the exports of a module from its ELF bytes.
+pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
+    let elf = Elf::parse(data)?;
+    if elf.file_type != ET_REL {
+        return Err(Problem::Elf(format!(
+            "not a relocatable object (e_type {}), so not a kernel module",
+            elf.file_type
+        )));
+    }
+    let tables: Vec<(ExportKind, usize)> = ExportKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            elf.section_by_name(&format!("__ksymtab{}", kind.section_suffix()))
+                .map(|(i, _)| (kind, i))
+        })
+        .collect();
+    if tables.iter().all(|&(_, i)| elf.sections[i].size == 0) {
+        return Ok(ModuleExports {
+            exports: Vec::new(),
+            layout: None,
+            crc_storage: CrcStorage::None,
+        });
+    }
+    let strings_index = elf
+        .section_by_name("__ksymtab_strings")
+        .map(|(i, _)| i)
+        .ok_or_else(|| Problem::NoExports("__ksymtab present but no __ksymtab_strings".into()))?;
+    let strings = elf.section_data(strings_index)?;
+    let symbols = elf.symbols()?;
+    let resolver = Resolver {
+        elf: &elf,
+        symbols: &symbols,
+    };
+    let word = elf.class.word_size();
+
+    let string_at = |t: Target| -> Option<&[u8]> {
+        match t {
+            Target::InSection { index, offset } if index == strings_index => {
+                c_str(strings, usize::try_from(offset).ok()?)
+            }
+            _ => None,
+        }
+    };
+
+    // Detect the layout on the first non-empty table: the name field of every entry must point
+    // into __ksymtab_strings.
+    let mut chosen = None;
+    'layouts: for layout in KsymtabLayout::ALL {
+        let field = layout.field_size(word);
+        let size = layout.entry_size(word) as u64;
+        for &(_, index) in &tables {
+            let section = &elf.sections[index];
+            if section.size % size != 0 {
+                continue 'layouts;
+            }
+        }
+        let mut decoded = Vec::with_capacity(tables.len());
+        for &(kind, index) in &tables {
+            let relocs = elf.relocations_for(index, field)?;
+            let count = elf.sections[index].size / size;
+            let mut entries = Vec::with_capacity(count as usize);
+            for i in 0..count {
+                let base = i * size;
+                let name_target =
+                    resolver.target(&relocs, base + layout.name_offset(word) as u64)?;
+                let Some(name) = string_at(name_target) else {
+                    continue 'layouts;
+                };
+                if !super::is_symbol_name(name) {
+                    continue 'layouts;
+                }
+                let namespace = match layout.namespace_offset(word) {
+                    Some(off) => match resolver.target(&relocs, base + off as u64)? {
+                        Target::Null => &[][..],
+                        t => match string_at(t) {
+                            Some(ns) => ns,
+                            None => continue 'layouts,
+                        },
+                    },
+                    None => &[][..],
+                };
+                entries.push((name, namespace));
+            }
+            decoded.push((kind, index, entries));
+        }
+        chosen = Some((layout, decoded));
+        break;
+    }
+    let (layout, decoded) = chosen.ok_or_else(|| {
+        Problem::Exports("no known kernel_symbol layout fits the module's __ksymtab".into())
+    })?;
+
+    let flags = match elf.section_by_name("__kflagstab") {
+        Some((i, _)) => Some(elf.section_data(i)?),
+        None => None,
+    };
+    let mut crc_storage = CrcStorage::None;
+    let mut exports = Vec::new();
+    for (kind, _, entries) in &decoded {
+        let crc_name = format!("__kcrctab{}", kind.section_suffix());
+        let crcs = match elf.section_by_name(&crc_name) {
+            Some((crc_index, _)) => {
+                let (storage, crcs) = read_crcs(&resolver, crc_index, entries.len(), &crc_name)?;
+                crc_storage = storage;
+                Some(crcs)
+            }
+            None => None,
+        };
+        if *kind == ExportKind::Plain {
+            if let Some(f) = flags {
+                if f.len() != entries.len() {
+                    return Err(Problem::Exports(format!(
+                        "__kflagstab has {} entries but __ksymtab has {}",
+                        f.len(),
+                        entries.len()
+                    )));
+                }
+            }
+        }
+        for (i, (name, namespace)) in entries.iter().enumerate() {
+            let gpl_flag = *kind == ExportKind::Plain
+                && flags.is_some_and(|f| f.get(i).is_some_and(|b| b & 1 != 0));
+            exports.push(Export {
+                name: String::from_utf8_lossy(name).into_owned(),
+                crc: crcs.as_ref().map(|c| c[i]),
+                kind: if gpl_flag { ExportKind::Gpl } else { *kind },
+                namespace: String::from_utf8_lossy(namespace).into_owned(),
+            });
+        }
+    }
+    Ok(ModuleExports {
+        exports,
+        layout: Some(layout),
+        crc_storage,
+    })
+}
+
+/// Read `count` CRCs from the `__kcrctab*` section at `index`.
+fn read_crcs(
+    resolver: &Resolver,
+    index: usize,
+    count: usize,
+    name: &str,
+) -> Result<(CrcStorage, Vec<u32>), Problem> {
+    let elf = resolver.elf;
+    let data = elf.section_data(index)?;
+    let word = elf.class.word_size();
+    let entry = if data.len() == count * 4 {
+        4
+    } else if data.len() == count * word {
+        word
+    } else {
+        return Err(Problem::Exports(format!(
+            "{name} is {} bytes, which does not fit {count} symbols",
+            data.len()
+        )));
+    };
+    let relocs = elf.relocations_for(index, entry)?;
+    let mut storage = if entry == 4 {
+        CrcStorage::U32
+    } else {
+        CrcStorage::Word
+    };
+    let mut crcs = Vec::with_capacity(count);
+    for i in 0..count {
+        let offset = (i * entry) as u64;
+        let crc = match resolver.target(&relocs, offset)? {
+            Target::Absolute(value) => value as u32,
+            Target::InSection {
+                index: sec,
+                offset: at,
+            } => {
+                // CONFIG_MODULE_REL_CRCS: the CRC word sits where the symbol points.
+                storage = CrcStorage::Relative;
+                let bytes = elf.section_data(sec)?;
+                let at = usize::try_from(at).unwrap_or(usize::MAX);
+                elf.read_u32(bytes, at).ok_or_else(|| {
+                    Problem::Exports(format!("{name} entry {i} points outside its section"))
+                })?
+            }
+            Target::Null => elf.read_uint(data, i * entry, entry).unwrap_or(0) as u32,
+        };
+        crcs.push(crc);
+    }
+    Ok((storage, crcs))
+}

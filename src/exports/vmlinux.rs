@@ -1,0 +1,341 @@
+//! Exports of a linked kernel (vmlinux): tables addressed by virtual address.
+//!
+//! Locating the tables (by section name in an ELF vmlinux, or by structure in a raw image) is
+//! separate from decoding them: both feed a [`TableSet`] and an [`AddressSpace`] to [`decode`].
+
+use serde::Serialize;
+
+use super::{is_strictly_sorted, is_symbol_name, CrcStorage, Export, ExportKind, KsymtabLayout};
+use crate::elf::{self, c_str, Elf, Endian};
+use crate::error::Problem;
+
+/// A range of kernel virtual addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Region {
+    /// First address.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+impl Region {
+    fn contains(&self, addr: u64) -> bool {
+        addr >= self.addr && addr - self.addr < self.len
+    }
+}
+
+/// Where a kernel's export tables lie.
+#[derive(Debug, Clone, Default)]
+pub struct TableSet {
+    /// `__ksymtab_strings`.
+    pub strings: Option<Region>,
+    /// `__ksymtab{suffix}` per kind, in table order, each with its `__kcrctab{suffix}`.
+    pub tables: Vec<TableRegions>,
+    /// `__kflagstab` (7.x), parallel to the `__ksymtab` table.
+    pub flags: Option<Region>,
+}
+
+/// One symbol table and its CRC table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableRegions {
+    /// The kind the table's section name gives.
+    pub kind: ExportKind,
+    /// `__ksymtab{suffix}`.
+    pub symbols: Region,
+    /// `__kcrctab{suffix}`, absent without MODVERSIONS.
+    pub crcs: Option<Region>,
+}
+
+/// A view of the kernel's memory by virtual address.
+pub trait AddressSpace {
+    /// The `len` bytes at `addr`, if they are all mapped by the file.
+    fn bytes_at(&self, addr: u64, len: u64) -> Option<&[u8]>;
+    /// Byte order of the kernel.
+    fn endian(&self) -> Endian;
+    /// Pointer size of the kernel.
+    fn word_size(&self) -> usize;
+}
+
+impl AddressSpace for Elf<'_> {
+    fn bytes_at(&self, addr: u64, len: u64) -> Option<&[u8]> {
+        let offset = usize::try_from(self.addr_to_offset(addr)?).ok()?;
+        let len = usize::try_from(len).ok()?;
+        // The range must stay within the section or segment that maps `addr`.
+        let end_offset = self.addr_to_offset(addr.checked_add(len.saturating_sub(1) as u64)?)?;
+        if len > 0 && end_offset != (offset + len - 1) as u64 {
+            return None;
+        }
+        self.data.get(offset..offset.checked_add(len)?)
+    }
+    fn endian(&self) -> Endian {
+        self.endian
+    }
+    fn word_size(&self) -> usize {
+        self.class.word_size()
+    }
+}
+
+/// The exports of a linked kernel and what was detected while reading them.
+#[derive(Debug, Clone, Serialize)]
+pub struct VmlinuxExports {
+    /// The exports in table order.
+    pub exports: Vec<Export>,
+    /// The detected `struct kernel_symbol` layout.
+    pub layout: KsymtabLayout,
+    /// How the CRCs are stored.
+    pub crc_storage: CrcStorage,
+    /// True when a `__kflagstab` gave the GPL flags (7.x layout).
+    pub flags_table: bool,
+}
+
+/// Find the export tables of an ELF vmlinux by section name.
+pub fn tables_from_sections(elf: &Elf) -> TableSet {
+    let region = |name: &str| {
+        elf.section_by_name(name).map(|(_, s)| Region {
+            addr: s.addr,
+            len: s.size,
+        })
+    };
+    let mut set = TableSet {
+        strings: region("__ksymtab_strings"),
+        flags: region("__kflagstab"),
+        tables: Vec::new(),
+    };
+    for kind in ExportKind::ALL {
+        let suffix = kind.section_suffix();
+        if let Some(symbols) = region(&format!("__ksymtab{suffix}")) {
+            set.tables.push(TableRegions {
+                kind,
+                symbols,
+                crcs: region(&format!("__kcrctab{suffix}")),
+            });
+        }
+    }
+    set
+}
+
+/// Read the exports of an ELF vmlinux (stripped or not) from its named sections.
+pub fn read_elf(elf: &Elf) -> Result<VmlinuxExports, Problem> {
+    let set = tables_from_sections(elf);
+    if set.tables.is_empty() {
+        return Err(Problem::NoExports(
+            "the ELF file has no __ksymtab sections (not a vmlinux, or a stripped one without section headers)".into(),
+        ));
+    }
+    decode(elf, &set)
+}
+
+/// Decode the tables of `set` in `space`: detect the entry layout, then read every entry.
+pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports, Problem> {
+    let strings = set
+        .strings
+        .ok_or_else(|| Problem::NoExports("no __ksymtab_strings".into()))?;
+    let strings_bytes = space
+        .bytes_at(strings.addr, strings.len)
+        .ok_or_else(|| Problem::Exports("__ksymtab_strings lies outside the file".into()))?;
+    let word = space.word_size();
+
+    let mut best: Option<(KsymtabLayout, Vec<Vec<RawEntry>>, bool)> = None;
+    for layout in KsymtabLayout::ALL {
+        let Some(tables) = set
+            .tables
+            .iter()
+            .map(|t| decode_names(space, t.symbols, layout, strings, strings_bytes))
+            .collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
+        let sorted = tables
+            .iter()
+            .all(|t| is_strictly_sorted(&t.iter().map(|e| e.name).collect::<Vec<_>>()));
+        if sorted {
+            best = Some((layout, tables, true));
+            break;
+        }
+        if best.is_none() {
+            best = Some((layout, tables, false));
+        }
+    }
+    let (layout, tables, _) = best.ok_or_else(|| {
+        Problem::Exports(format!(
+            "no known kernel_symbol layout fits the __ksymtab tables ({word}-byte words)"
+        ))
+    })?;
+
+    let flags = match set.flags {
+        Some(r) => Some(
+            space
+                .bytes_at(r.addr, r.len)
+                .ok_or_else(|| Problem::Exports("__kflagstab lies outside the file".into()))?,
+        ),
+        None => None,
+    };
+
+    let mut crc_storage = CrcStorage::None;
+    let mut exports = Vec::with_capacity(tables.iter().map(Vec::len).sum());
+    for (spec, entries) in set.tables.iter().zip(&tables) {
+        let crcs = match spec.crcs {
+            Some(region) => {
+                let (storage, crcs) = read_crcs(space, region, entries.len(), spec.kind)?;
+                if crc_storage == CrcStorage::None {
+                    crc_storage = storage;
+                }
+                Some(crcs)
+            }
+            None => None,
+        };
+        if spec.kind == ExportKind::Plain {
+            if let Some(flags) = flags {
+                if flags.len() != entries.len() {
+                    return Err(Problem::Exports(format!(
+                        "__kflagstab has {} entries but __ksymtab has {}",
+                        flags.len(),
+                        entries.len()
+                    )));
+                }
+            }
+        }
+        for (i, entry) in entries.iter().enumerate() {
+            let gpl_flag = spec.kind == ExportKind::Plain
+                && flags.is_some_and(|f| f.get(i).is_some_and(|b| b & 1 != 0));
+            exports.push(Export {
+                name: String::from_utf8_lossy(entry.name).into_owned(),
+                crc: crcs.as_ref().map(|c| c[i]),
+                kind: if gpl_flag { ExportKind::Gpl } else { spec.kind },
+                namespace: String::from_utf8_lossy(entry.namespace).into_owned(),
+            });
+        }
+    }
+    if set.tables.iter().any(|t| t.crcs.is_some()) && set.tables.iter().any(|t| t.crcs.is_none()) {
+        let missing: Vec<String> = set
+            .tables
+            .iter()
+            .filter(|t| t.crcs.is_none() && t.symbols.len > 0)
+            .map(|t| format!("__kcrctab{}", t.kind.section_suffix()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Problem::Exports(format!(
+                "some CRC tables are missing: {}",
+                missing.join(", ")
+            )));
+        }
+    }
+    Ok(VmlinuxExports {
+        exports,
+        layout,
+        crc_storage,
+        flags_table: flags.is_some(),
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RawEntry<'a> {
+    name: &'a [u8],
+    namespace: &'a [u8],
+}
+
+/// Decode the name and namespace of every entry of one table with `layout`, or `None` when the
+/// layout does not fit (size not a multiple, a name outside `__ksymtab_strings`, not an identifier).
+fn decode_names<'a>(
+    space: &dyn AddressSpace,
+    table: Region,
+    layout: KsymtabLayout,
+    strings: Region,
+    strings_bytes: &'a [u8],
+) -> Option<Vec<RawEntry<'a>>> {
+    let word = space.word_size();
+    let size = layout.entry_size(word) as u64;
+    if table.len % size != 0 {
+        return None;
+    }
+    let bytes = space.bytes_at(table.addr, table.len)?;
+    let field = layout.field_size(word);
+    let endian = space.endian();
+    let string_at = |addr: u64| -> Option<&'a [u8]> {
+        if !strings.contains(addr) {
+            return None;
+        }
+        c_str(strings_bytes, usize::try_from(addr - strings.addr).ok()?)
+    };
+    let target = |offset: usize| -> Option<u64> {
+        let raw = elf::read_uint(bytes, offset, field, endian)?;
+        if layout.is_relative() {
+            if raw == 0 {
+                return Some(0);
+            }
+            let field_addr = table.addr.checked_add(offset as u64)?;
+            Some(field_addr.wrapping_add(elf::sign_extend(raw, 4) as u64))
+        } else {
+            Some(raw)
+        }
+    };
+    let mut entries = Vec::with_capacity(bytes.len() / size as usize);
+    for start in (0..bytes.len()).step_by(size as usize) {
+        let name = string_at(target(start + layout.name_offset(word))?)?;
+        if !is_symbol_name(name) {
+            return None;
+        }
+        let namespace = match layout.namespace_offset(word) {
+            // 5.4 stored no namespace as a zero offset / NULL pointer.
+            Some(off) => match target(start + off)? {
+                0 => &[][..],
+                addr => string_at(addr)?,
+            },
+            None => &[][..],
+        };
+        entries.push(RawEntry { name, namespace });
+    }
+    Some(entries)
+}
+
+/// Read a CRC table of `count` entries, detecting how the CRCs are stored.
+fn read_crcs(
+    space: &dyn AddressSpace,
+    region: Region,
+    count: usize,
+    kind: ExportKind,
+) -> Result<(CrcStorage, Vec<u32>), Problem> {
+    let name = format!("__kcrctab{}", kind.section_suffix());
+    let bytes = space
+        .bytes_at(region.addr, region.len)
+        .ok_or_else(|| Problem::Exports(format!("{name} lies outside the file")))?;
+    let endian = space.endian();
+    let word = space.word_size();
+    let entry = if region.len == (count as u64) * 4 {
+        4
+    } else if region.len == (count as u64) * word as u64 {
+        word
+    } else {
+        return Err(Problem::Exports(format!(
+            "{name} is {} bytes, which does not fit {count} symbols",
+            region.len
+        )));
+    };
+    let raw: Vec<u64> = (0..count)
+        .map(|i| elf::read_uint(bytes, i * entry, entry, endian).unwrap_or(0))
+        .collect();
+    if entry == 4 && count > 0 {
+        // CONFIG_MODULE_REL_CRCS stores `__crc_sym - .`: if every entry read as an offset lands
+        // on four mapped bytes, the CRCs live there (random CRCs would almost never all do so).
+        let relative: Option<Vec<u32>> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| {
+                let at = (region.addr + (i * 4) as u64).wrapping_add(elf::sign_extend(r, 4) as u64);
+                let b = space.bytes_at(at, 4)?;
+                elf::read_uint(b, 0, 4, endian).map(|v| v as u32)
+            })
+            .collect();
+        if count >= 16 {
+            if let Some(crcs) = relative {
+                return Ok((CrcStorage::Relative, crcs));
+            }
+        }
+    }
+    let storage = if entry == 4 {
+        CrcStorage::U32
+    } else {
+        CrcStorage::Word
+    };
+    Ok((storage, raw.into_iter().map(|v| v as u32).collect()))
+}

@@ -1,0 +1,59 @@
+//! The x86 bzImage: a real-mode setup header followed by the protected-mode decompressor, which
+//! carries the compressed vmlinux. Layout from Documentation/arch/x86/boot.rst (boot protocol
+//! 2.08+ for the payload fields, Linux 2.6.26).
+
+use super::Step;
+use crate::error::Problem;
+
+const SETUP_SECTS: usize = 0x1f1;
+const HEADER_MAGIC: usize = 0x202;
+const VERSION: usize = 0x206;
+const PAYLOAD_OFFSET: usize = 0x248;
+const PAYLOAD_LENGTH: usize = 0x24c;
+
+/// The compressed payload of a bzImage, `None` when `data` is not a bzImage.
+pub(super) fn payload(data: &[u8]) -> Result<Option<Step>, Problem> {
+    if data.get(HEADER_MAGIC..HEADER_MAGIC + 4) != Some(b"HdrS") {
+        return Ok(None);
+    }
+    let version = u16le(data, VERSION).unwrap_or(0);
+    if version < 0x208 {
+        return Err(Problem::UnknownFormat(format!(
+            "bzImage with boot protocol {}.{:02}, older than 2.08 which has no payload fields",
+            version >> 8,
+            version & 0xff
+        )));
+    }
+    let setup_sects = match data[SETUP_SECTS] {
+        // "If this field is 0, the real value is 4."
+        0 => 4,
+        n => usize::from(n),
+    };
+    let protected_mode = (setup_sects + 1) * 512;
+    let (Some(offset), Some(len)) = (u32le(data, PAYLOAD_OFFSET), u32le(data, PAYLOAD_LENGTH))
+    else {
+        return Err(Problem::Truncated("bzImage setup header".into()));
+    };
+    let start = protected_mode
+        .checked_add(offset as usize)
+        .ok_or_else(|| Problem::Truncated("bzImage payload offset overflows".into()))?;
+    if len == 0 {
+        return Err(Problem::UnknownFormat(
+            "bzImage with an empty payload".into(),
+        ));
+    }
+    Ok(Some(Step::Payload {
+        offset: start,
+        len: len as usize,
+    }))
+}
+
+fn u16le(data: &[u8], at: usize) -> Option<u16> {
+    let b = data.get(at..at + 2)?;
+    Some(u16::from_le_bytes([b[0], b[1]]))
+}
+
+fn u32le(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}

@@ -1,0 +1,144 @@
+//! A modules folder (`/lib/modules/REL`): finding its module files, naming and ordering them,
+//! and reading their exports in parallel.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::decompress::{self, Compression};
+use crate::error::{Error, Problem, Result};
+use crate::exports::module::{self, ModuleExports};
+
+/// Default limit on one module's decompressed size.
+pub const DEFAULT_MODULE_LIMIT: u64 = 256 << 20;
+
+/// The file-name endings of module files, longest first.
+const MODULE_SUFFIXES: [&str; 5] = [".ko.xz", ".ko.zst", ".ko.gz", ".ko.bz2", ".ko"];
+
+/// One module file of a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleFile {
+    /// Where the file is.
+    pub path: PathBuf,
+    /// The Module.symvers module column: the path under `kernel/` (or under the modules folder
+    /// for `extra/`, `updates/`, …) without the `.ko[.xz|.zst|.gz]` ending.
+    pub name: String,
+}
+
+/// The module name for `relative`, a path inside the modules folder, or `None` for a file that
+/// is not a module.
+pub fn module_name(relative: &str) -> Option<String> {
+    let stem = MODULE_SUFFIXES
+        .iter()
+        .find_map(|s| relative.strip_suffix(s))?;
+    Some(stem.strip_prefix("kernel/").unwrap_or(stem).to_string())
+}
+
+/// Find every module file below `dir`, ordered as `modules.order` lists them (modules it does not
+/// list follow, by path). Symlinked folders are not followed, and the top-level `build` and
+/// `source` links are skipped, as depmod does.
+pub fn list_modules(dir: &Path) -> Result<Vec<ModuleFile>> {
+    let mut found = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel_dir) = stack.pop() {
+        let abs = dir.join(&rel_dir);
+        let entries = std::fs::read_dir(&abs).map_err(|e| Error::io(&abs, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&abs, e))?;
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str() else {
+                continue;
+            };
+            if rel_dir.as_os_str().is_empty() && (name == "build" || name == "source") {
+                continue;
+            }
+            let rel = rel_dir.join(name);
+            let file_type = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
+            if file_type.is_dir() {
+                stack.push(rel);
+                continue;
+            }
+            let Some(rel_str) = rel.to_str() else {
+                continue;
+            };
+            let Some(module) = module_name(rel_str) else {
+                continue;
+            };
+            found.push(ModuleFile {
+                path: entry.path(),
+                name: module,
+            });
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    let order = read_modules_order(dir);
+    if !order.is_empty() {
+        // Stable sort: modules not in modules.order keep their path order, after the rest.
+        found.sort_by_key(|m| order.get(&m.name).copied().unwrap_or(usize::MAX));
+    }
+    Ok(found)
+}
+
+/// Positions of the modules listed in `dir/modules.order`, keyed by module name.
+fn read_modules_order(dir: &Path) -> HashMap<String, usize> {
+    let Ok(text) = std::fs::read_to_string(dir.join("modules.order")) else {
+        return HashMap::new();
+    };
+    text.lines()
+        .filter_map(|line| module_name(line.trim()))
+        .enumerate()
+        .map(|(i, name)| (name, i))
+        .collect()
+}
+
+/// Read one module file (compressed or not; the format is sniffed) into its exports.
+///
+/// `buffer` is reused for decompression across calls.
+pub fn read_module(path: &Path, limit: u64, buffer: &mut Vec<u8>) -> Result<ModuleExports> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::format(
+            path,
+            Problem::UnknownFormat("none: not a regular file".into()),
+        ));
+    }
+    if meta.len() == 0 {
+        return Err(Error::format(
+            path,
+            Problem::UnknownFormat("none: the file is empty".into()),
+        ));
+    }
+    // SAFETY: the map is read-only and private; a file truncated by another process while we read
+    // it could raise SIGBUS, the same exposure every mmap-based reader (depmod included) accepts.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    let data: &[u8] = &map;
+    let elf_bytes: &[u8] = if crate::elf::is_elf(data) {
+        data
+    } else {
+        let format = Compression::sniff(data).ok_or_else(|| {
+            Error::format(path, Problem::UnknownFormat(crate::image::hex_prefix(data)))
+        })?;
+        buffer.clear();
+        decompress::decompress_into(data, format, limit, buffer)
+            .map_err(|p| Error::format(path, p))?;
+        buffer
+    };
+    module::read(elf_bytes).map_err(|p| Error::format(path, p))
+}
+
+/// The exports of every module of a tree, in the order of `files`, read by `jobs` threads on
+/// the current rayon pool. Each module's result is kept separately so that failures can be listed.
+pub fn read_modules(files: &[ModuleFile], limit: u64) -> Vec<Result<ModuleExports>> {
+    files
+        .par_iter()
+        .map_init(Vec::new, |buffer, file| {
+            read_module(&file.path, limit, buffer)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

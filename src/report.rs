@@ -1,0 +1,71 @@
+//! JSON reports of the binary (schemas documented in docs/json.md).
+
+use serde::Serialize;
+use serde_json::json;
+
+use symvers::dump::Dump;
+use symvers::symvers::Entry;
+
+/// Version of the JSON schemas; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Record<'a> {
+    crc: u32,
+    crc_hex: String,
+    symbol: &'a str,
+    module: &'a str,
+    export: &'static str,
+    namespace: &'a str,
+}
+
+impl<'a> From<&'a Entry> for Record<'a> {
+    fn from(e: &'a Entry) -> Self {
+        Record {
+            crc: e.crc,
+            crc_hex: format!("0x{:08x}", e.crc),
+            symbol: &e.symbol,
+            module: &e.module,
+            export: e.kind.as_str(),
+            namespace: &e.namespace,
+        }
+    }
+}
+
+/// The `dump --format json` document.
+pub fn dump_json(dump: &Dump) -> String {
+    let k = &dump.kernel;
+    let vmlinux_count = k.vmlinux.exports.len();
+    let doc = json!({
+        "schema": SCHEMA_VERSION,
+        "release": dump.located.release,
+        "image": dump.located.image,
+        "modules_dir": dump.located.modules,
+        "kernel": {
+            "container": k.image.container,
+            "compression": k.image.compression,
+            "payload_size": k.image.payload_size,
+            "kernel_size": k.image.kernel_size,
+            "elf": k.image.is_elf,
+            "class": k.class,
+            "endian": k.endian,
+            "layout": k.vmlinux.layout,
+            "crc_storage": k.vmlinux.crc_storage,
+            "flags_table": k.vmlinux.flags_table,
+            "modversions": k.modversions(),
+        },
+        "counts": {
+            "vmlinux_exports": vmlinux_count,
+            "module_files": dump.module_files,
+            "module_compressions": dump.module_compressions,
+            "module_exports": dump.table.entries.len() - vmlinux_count,
+            "total": dump.table.entries.len(),
+            "failed_modules": dump.failures.len(),
+        },
+        "failures": dump.failures.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+        "symbols": dump.table.entries.iter().map(Record::from).collect::<Vec<_>>(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,166 @@
+//! The Module.symvers table: records, text writer and strict parser.
+//!
+//! Text format (scripts/mod/modpost.c, `write_dump`): one line per export,
+//! `0x%08x\tSYMBOL\tMODULE\tEXPORT_SYMBOL[_GPL]\tNAMESPACE\n` since 5.6 (5190044c2965);
+//! 5.4–5.5 put the namespace second; 2.6.18–5.3 have no namespace column.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, Problem, Result};
+use crate::exports::{Export, ExportKind};
+
+/// One line of Module.symvers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// The CRC (0 when the kernel has no MODVERSIONS).
+    pub crc: u32,
+    /// The exported symbol.
+    pub symbol: String,
+    /// `vmlinux` or the module's path without `.ko`.
+    pub module: String,
+    /// The export macro.
+    pub kind: ExportKind,
+    /// The namespace, empty for none.
+    pub namespace: String,
+}
+
+impl Entry {
+    /// The entry for `export`, exported by `module`.
+    pub fn from_export(export: &Export, module: &str) -> Self {
+        Entry {
+            crc: export.crc.unwrap_or(0),
+            symbol: export.name.clone(),
+            module: module.to_string(),
+            kind: export.kind,
+            namespace: export.namespace.clone(),
+        }
+    }
+}
+
+/// The column order of a Module.symvers file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Columns {
+    /// 5.6+: crc, symbol, module, export, namespace.
+    #[default]
+    #[value(name = "5.6")]
+    Modern,
+    /// 5.4–5.5: crc, symbol, namespace, module, export.
+    #[value(name = "5.4")]
+    NamespaceSecond,
+    /// 2.6.18–5.3: crc, symbol, module, export.
+    #[value(name = "4col")]
+    NoNamespace,
+}
+
+/// A Module.symvers table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Table {
+    /// The lines, in output order.
+    pub entries: Vec<Entry>,
+}
+
+impl Table {
+    /// Append the exports of one module (or `vmlinux`).
+    pub fn extend_from_exports(&mut self, module: &str, exports: &[Export]) {
+        self.entries
+            .extend(exports.iter().map(|e| Entry::from_export(e, module)));
+    }
+
+    /// The table as Module.symvers text with the given column order.
+    pub fn to_text(&self, columns: Columns) -> String {
+        let mut out = String::with_capacity(self.entries.len() * 64);
+        for e in &self.entries {
+            // Writing to a String cannot fail.
+            let _ = match columns {
+                Columns::Modern => writeln!(
+                    out,
+                    "0x{:08x}\t{}\t{}\t{}\t{}",
+                    e.crc,
+                    e.symbol,
+                    e.module,
+                    e.kind.as_str(),
+                    e.namespace
+                ),
+                Columns::NamespaceSecond => writeln!(
+                    out,
+                    "0x{:08x}\t{}\t{}\t{}\t{}",
+                    e.crc,
+                    e.symbol,
+                    e.namespace,
+                    e.module,
+                    e.kind.as_str()
+                ),
+                Columns::NoNamespace => writeln!(
+                    out,
+                    "0x{:08x}\t{}\t{}\t{}",
+                    e.crc,
+                    e.symbol,
+                    e.module,
+                    e.kind.as_str()
+                ),
+            };
+        }
+        out
+    }
+
+    /// Parse Module.symvers text of any column order (detected per line by the position of
+    /// the `EXPORT_*` column). `path` is used in error messages only.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let mut entries = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let bad = |detail: String| {
+                Error::format(
+                    path,
+                    Problem::Symvers {
+                        line: index + 1,
+                        detail,
+                    },
+                )
+            };
+            let fields: Vec<&str> = line.split('\t').collect();
+            let (crc, symbol, module, kind, namespace) = match fields.as_slice() {
+                [crc, sym, module, kind, ns] if ExportKind::parse(kind).is_some() => {
+                    (*crc, *sym, *module, *kind, *ns)
+                }
+                [crc, sym, ns, module, kind] if ExportKind::parse(kind).is_some() => {
+                    (*crc, *sym, *module, *kind, *ns)
+                }
+                [crc, sym, module, kind] => (*crc, *sym, *module, *kind, ""),
+                _ => {
+                    return Err(bad(format!(
+                        "expected 4 or 5 tab-separated fields, found {}",
+                        fields.len()
+                    )))
+                }
+            };
+            let hex = crc
+                .strip_prefix("0x")
+                .ok_or_else(|| bad(format!("CRC {crc:?} does not start with 0x")))?;
+            let crc = u32::from_str_radix(hex, 16)
+                .map_err(|_| bad(format!("CRC {crc:?} is not a 32-bit hex number")))?;
+            let kind = ExportKind::parse(kind)
+                .ok_or_else(|| bad(format!("unknown export type {kind:?}")))?;
+            if symbol.is_empty() {
+                return Err(bad("empty symbol name".into()));
+            }
+            entries.push(Entry {
+                crc,
+                symbol: symbol.to_string(),
+                module: module.to_string(),
+                kind,
+                namespace: namespace.to_string(),
+            });
+        }
+        Ok(Table { entries })
+    }
+}
+
+#[cfg(test)]
+mod tests;
