@@ -22,3 +22,7 @@ pub mod output;
 pub mod symvers;
 
 pub use error::{Error, Problem, Result};
+
+#[cfg(test)]
+#[path = "../tests/common/fixtures.rs"]
+pub(crate) mod fixtures;

@@ -177,3 +177,6 @@ pub(crate) fn is_symbol_name(name: &[u8]) -> bool {
 pub(crate) fn is_strictly_sorted<T: AsRef<[u8]>>(names: &[T]) -> bool {
     names.windows(2).all(|w| w[0].as_ref() < w[1].as_ref())
 }
+
+#[cfg(test)]
+mod tests;

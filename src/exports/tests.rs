@@ -1,0 +1,271 @@
+use super::module;
+use super::vmlinux;
+use super::KsymtabLayout;
+use crate::elf::Elf;
+use crate::error::Problem;
+use crate::fixtures::{self as fx, Crcs, Layout, Spec};
+
+fn lines(exports: &[super::Export], module: &str) -> Vec<String> {
+    let mut out: Vec<String> = exports
+        .iter()
+        .map(|e| {
+            format!(
+                "0x{:08x}\t{}\t{}\t{}\t{}",
+                e.crc.unwrap_or(0),
+                e.name,
+                module,
+                e.kind.as_str(),
+                e.namespace
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every (layout, CRC storage) pair a kernel of some era produces.
+const COMBOS: [(Layout, Crcs); 8] = [
+    (Layout::Prel32Namespaced, Crcs::Data),
+    (Layout::Prel32Namespaced, Crcs::AbsoluteSymbols),
+    (Layout::Prel32Namespaced, Crcs::None),
+    (Layout::Prel32, Crcs::AbsoluteSymbols),
+    (Layout::AbsoluteNamespaced, Crcs::Data),
+    (Layout::AbsoluteNamespaced, Crcs::AbsoluteSymbols),
+    (Layout::Absolute, Crcs::Word),
+    (Layout::Absolute, Crcs::Relative),
+];
+
+fn without_namespaces(mut spec: Spec) -> Spec {
+    if spec.crcs == Crcs::Relative {
+        // Relative CRCs are told from literal ones statistically: give the tables a real size.
+        for i in 0..40 {
+            let kind = if i % 2 == 0 {
+                "EXPORT_SYMBOL"
+            } else {
+                "EXPORT_SYMBOL_GPL"
+            };
+            spec.exports.push(fx::exp(
+                &format!("many_{i:02}"),
+                kind,
+                "",
+                0x1000_0000 + i * 7919,
+            ));
+        }
+    }
+    if !spec.layout.namespaced() {
+        for e in &mut spec.exports {
+            e.namespace.clear();
+        }
+    }
+    spec
+}
+
+#[test]
+fn module_exports_every_arch_layout_and_crc_storage() {
+    for arch in fx::ALL_ARCHES {
+        for (layout, crcs) in COMBOS {
+            let spec = without_namespaces(Spec::new(arch, layout, crcs));
+            let ko = fx::build_module(&spec);
+            let got = module::read(&ko)
+                .unwrap_or_else(|e| panic!("{} {layout:?} {crcs:?}: {e}", arch.name));
+            assert_eq!(
+                lines(&got.exports, "m"),
+                fx::expected_lines(&spec.exports, "m", crcs != Crcs::None),
+                "{} {layout:?} {crcs:?}",
+                arch.name
+            );
+            let expect_layout = match layout {
+                Layout::Prel32Namespaced => KsymtabLayout::Prel32Namespaced,
+                Layout::Prel32 => KsymtabLayout::Prel32,
+                Layout::AbsoluteNamespaced => KsymtabLayout::AbsoluteNamespaced,
+                Layout::Absolute => KsymtabLayout::Absolute,
+            };
+            // On 32-bit, PREL32 and absolute entries have the same size; a .ko's relocations
+            // resolve both alike, so either answer reads the same records.
+            if arch.is_64 {
+                assert_eq!(got.layout, Some(expect_layout), "{} {layout:?}", arch.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn vmlinux_exports_every_arch_layout_and_crc_storage() {
+    for arch in fx::ALL_ARCHES {
+        for (layout, crcs) in COMBOS {
+            let spec = without_namespaces(Spec::new(arch, layout, crcs));
+            let bytes = fx::build_vmlinux(&spec);
+            let elf = Elf::parse(&bytes).unwrap();
+            let got = vmlinux::read_elf(&elf)
+                .unwrap_or_else(|e| panic!("{} {layout:?} {crcs:?}: {e}", arch.name));
+            assert_eq!(
+                lines(&got.exports, "vmlinux"),
+                fx::expected_lines(&spec.exports, "vmlinux", crcs != Crcs::None),
+                "{} {layout:?} {crcs:?}",
+                arch.name
+            );
+        }
+    }
+}
+
+#[test]
+fn kflagstab_marks_gpl_exports_in_a_single_table() {
+    for arch in [fx::X86_64, fx::S390X, fx::I386] {
+        for crcs in [Crcs::None, Crcs::Data] {
+            let mut spec = Spec::new(arch, Layout::Prel32Namespaced, crcs);
+            spec.flags_table = true;
+            let expected = fx::expected_lines(&spec.exports, "m", crcs != Crcs::None);
+            let got = module::read(&fx::build_module(&spec)).unwrap();
+            assert_eq!(lines(&got.exports, "m"), expected);
+            let v = fx::build_vmlinux(&spec);
+            let got = vmlinux::read_elf(&Elf::parse(&v).unwrap()).unwrap();
+            assert!(got.flags_table);
+            assert_eq!(
+                lines(&got.exports, "m"),
+                expected,
+                "{} vmlinux with flags",
+                arch.name
+            );
+        }
+    }
+}
+
+#[test]
+fn null_namespace_of_5_4_reads_as_empty() {
+    for layout in [Layout::Prel32Namespaced, Layout::AbsoluteNamespaced] {
+        let mut spec = Spec::new(fx::X86_64, layout, Crcs::AbsoluteSymbols);
+        spec.null_namespace = true;
+        let expected = fx::expected_lines(&spec.exports, "m", true);
+        let got = module::read(&fx::build_module(&spec)).unwrap();
+        assert_eq!(lines(&got.exports, "m"), expected);
+        let v = fx::build_vmlinux(&spec);
+        let got = vmlinux::read_elf(&Elf::parse(&v).unwrap()).unwrap();
+        assert_eq!(lines(&got.exports, "m"), expected);
+    }
+}
+
+#[test]
+fn old_export_kinds_are_kept() {
+    let mut spec = Spec::new(fx::X86_64, Layout::Absolute, Crcs::Word);
+    spec.exports = vec![
+        fx::exp("a_future", "EXPORT_SYMBOL_GPL_FUTURE", "", 1),
+        fx::exp("b_unused", "EXPORT_UNUSED_SYMBOL", "", 2),
+        fx::exp("c_unused_gpl", "EXPORT_UNUSED_SYMBOL_GPL", "", 3),
+        fx::exp("d_plain", "EXPORT_SYMBOL", "", 4),
+    ];
+    let expected = fx::expected_lines(&spec.exports, "m", true);
+    let got = module::read(&fx::build_module(&spec)).unwrap();
+    assert_eq!(lines(&got.exports, "m"), expected);
+    let v = fx::build_vmlinux(&spec);
+    let got = vmlinux::read_elf(&Elf::parse(&v).unwrap()).unwrap();
+    assert_eq!(lines(&got.exports, "m"), expected);
+}
+
+#[test]
+fn module_without_exports_is_empty_not_an_error() {
+    let mut spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    spec.exports.clear();
+    let got = module::read(&fx::build_module(&spec)).unwrap();
+    assert!(got.exports.is_empty());
+    assert_eq!(got.layout, None);
+}
+
+#[test]
+fn module_crc_table_shorter_than_symbol_table_is_reported() {
+    let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let mut elf = fx::build_module_elf(&spec);
+    let i = elf.index_of("__kcrctab").unwrap();
+    elf.section_mut(i).data.truncate(4);
+    let err = module::read(&elf.build()).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("__kcrctab is 4 bytes")),
+        "{err}"
+    );
+}
+
+#[test]
+fn module_name_outside_strings_is_reported() {
+    let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let mut elf = fx::build_module_elf(&spec);
+    // Point every relocation of __ksymtab at the .text function symbol.
+    let tab = elf.index_of("__ksymtab").unwrap();
+    let first = elf.relocs[&tab][0].sym;
+    for r in elf.relocs.get_mut(&tab).unwrap() {
+        r.sym = first;
+    }
+    let err = module::read(&elf.build()).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("no known kernel_symbol layout")),
+        "{err}"
+    );
+}
+
+#[test]
+fn module_without_strings_section_is_reported() {
+    let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let mut elf = fx::build_module_elf(&spec);
+    let i = elf.index_of("__ksymtab_strings").unwrap();
+    elf.section_mut(i).name = "__other".into();
+    let err = module::read(&elf.build()).unwrap_err();
+    assert!(matches!(err, Problem::NoExports(_)), "{err}");
+}
+
+#[test]
+fn kflagstab_of_wrong_length_is_reported() {
+    let mut spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::None);
+    spec.flags_table = true;
+    let mut elf = fx::build_module_elf(&spec);
+    let i = elf.index_of("__kflagstab").unwrap();
+    elf.section_mut(i).data.pop();
+    let err = module::read(&elf.build()).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("__kflagstab has 4 entries")),
+        "{err}"
+    );
+    let mut elf = fx::build_vmlinux_elf(&spec);
+    let i = elf.index_of("__kflagstab").unwrap();
+    elf.section_mut(i).data.pop();
+    let bytes = elf.build();
+    let err = vmlinux::read_elf(&Elf::parse(&bytes).unwrap()).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("__kflagstab has 4 entries")),
+        "{err}"
+    );
+}
+
+#[test]
+fn vmlinux_without_export_sections_is_reported() {
+    let mut elf = fx::ElfFile::new(fx::X86_64, 2);
+    elf.add(fx::Sec::progbits(".text", vec![0; 16]));
+    let bytes = elf.build();
+    let err = vmlinux::read_elf(&Elf::parse(&bytes).unwrap()).unwrap_err();
+    assert!(matches!(err, Problem::NoExports(_)), "{err}");
+}
+
+#[test]
+fn vmlinux_crc_table_of_wrong_size_is_reported() {
+    let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let mut elf = fx::build_vmlinux_elf(&spec);
+    let i = elf.index_of("__kcrctab_gpl").unwrap();
+    elf.section_mut(i).data.truncate(4);
+    let bytes = elf.build();
+    let err = vmlinux::read_elf(&Elf::parse(&bytes).unwrap()).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("__kcrctab_gpl is 4 bytes")),
+        "{err}"
+    );
+}
+
+#[test]
+fn vmlinux_missing_one_crc_table_is_reported() {
+    let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let mut elf = fx::build_vmlinux_elf(&spec);
+    let i = elf.index_of("__kcrctab_gpl").unwrap();
+    elf.section_mut(i).name = "__other".into();
+    let bytes = elf.build();
+    let err = vmlinux::read_elf(&Elf::parse(&bytes).unwrap()).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("missing: __kcrctab_gpl")),
+        "{err}"
+    );
+}
