@@ -4,7 +4,8 @@
 //! decoding to at most 8 MiB. There is no end marker. A size equal to the magic starts a new
 //! concatenated stream; the stream ends when fewer than 4 bytes remain, at a zero size (padding),
 //! or at a size larger than any block can be (the 4-byte uncompressed-size trailer the kernel's
-//! build appends, or other trailing data).
+//! build appends, or other trailing data). A final word equal to the bytes decoded so far, followed by
+//! nothing but zero padding, is that trailer too.
 
 use crate::error::Problem;
 
@@ -31,6 +32,14 @@ pub fn decompress_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(),
             continue;
         }
         if size == 0 || size as usize > bound {
+            break;
+        }
+        // The build's 4-byte trailer holds the total uncompressed size; small kernels (and
+        // modules) have one below the block bound, so recognise it by its value.
+        if blocks > 0
+            && size as usize == out.len() - start
+            && data[pos + 4..].iter().all(|&b| b == 0)
+        {
             break;
         }
         pos += 4;

@@ -2,7 +2,7 @@
 //! carries the compressed vmlinux. Layout from Documentation/arch/x86/boot.rst (boot protocol
 //! 2.08+ for the payload fields, Linux 2.6.26).
 
-use super::Step;
+use super::{Container, Step};
 use crate::error::Problem;
 
 const SETUP_SECTS: usize = 0x1f1;
@@ -43,6 +43,7 @@ pub(super) fn payload(data: &[u8]) -> Result<Option<Step>, Problem> {
         ));
     }
     Ok(Some(Step::Payload {
+        container: Container::BzImage,
         offset: start,
         len: len as usize,
     }))

@@ -83,7 +83,7 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
                     info,
                 });
             }
-            Step::Payload { offset, len } => {
+            Step::Payload { offset, len, .. } => {
                 let end = offset
                     .checked_add(len)
                     .filter(|&e| e <= current.len())
@@ -116,8 +116,12 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
 enum Step {
     /// These bytes are the kernel.
     Kernel { elf: bool },
-    /// A compressed payload at `offset`, `len` bytes long.
-    Payload { offset: usize, len: usize },
+    /// A compressed payload at `offset`, `len` bytes long, inside `container`.
+    Payload {
+        container: Container,
+        offset: usize,
+        len: usize,
+    },
 }
 
 impl Step {
@@ -125,7 +129,7 @@ impl Step {
         match self {
             Step::Kernel { elf: true } => Container::Elf,
             Step::Kernel { elf: false } => Container::Raw,
-            Step::Payload { .. } => Container::Compressed,
+            Step::Payload { container, .. } => *container,
         }
     }
 }
@@ -139,6 +143,7 @@ fn classify(data: &[u8]) -> Result<Step, Problem> {
     }
     if Compression::sniff(data).is_some() {
         return Ok(Step::Payload {
+            container: Container::Compressed,
             offset: 0,
             len: data.len(),
         });

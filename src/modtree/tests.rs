@@ -1,1 +1,140 @@
+use super::*;
+use crate::fixtures::{self as fx, Crcs, Layout, Spec};
+use std::fs;
 
+struct Dir(PathBuf);
+impl Dir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("symvers-modtree-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+}
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn module_names_strip_kernel_and_every_suffix() {
+    assert_eq!(
+        module_name("kernel/lib/crc-itu-t.ko").as_deref(),
+        Some("lib/crc-itu-t")
+    );
+    assert_eq!(module_name("kernel/net/x.ko.xz").as_deref(), Some("net/x"));
+    assert_eq!(module_name("kernel/a/b.ko.zst").as_deref(), Some("a/b"));
+    assert_eq!(
+        module_name("updates/dkms/foo.ko.gz").as_deref(),
+        Some("updates/dkms/foo")
+    );
+    assert_eq!(module_name("extra/bar.ko").as_deref(), Some("extra/bar"));
+    assert_eq!(module_name("modules.dep"), None);
+    assert_eq!(module_name("kernel/a/readme.txt"), None);
+}
+
+#[test]
+fn walk_orders_by_modules_order_then_path_and_skips_build_links() {
+    let d = Dir::new("walk");
+    for rel in [
+        "kernel/b/two.ko",
+        "kernel/a/one.ko.xz",
+        "kernel/c/three.ko.zst",
+        "extra/x.ko",
+    ] {
+        let p = d.0.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, b"").unwrap();
+    }
+    fs::create_dir_all(d.0.join("build/should/not")).unwrap();
+    fs::write(d.0.join("build/should/not/seen.ko"), b"").unwrap();
+    // modules.order names uncompressed files even when the tree holds compressed ones.
+    fs::write(
+        d.0.join("modules.order"),
+        "kernel/c/three.ko\nkernel/b/two.ko\n",
+    )
+    .unwrap();
+    let names: Vec<String> = list_modules(&d.0)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    // Unlisted modules follow in path order: extra/ sorts before kernel/.
+    assert_eq!(names, ["c/three", "b/two", "extra/x", "a/one"]);
+}
+
+#[test]
+fn read_module_sniffs_compression_not_the_name() {
+    let d = Dir::new("sniff");
+    let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let ko = fx::build_module(&spec);
+    let mut buf = Vec::new();
+    for (name, format) in [("gzip", "plain.ko.xz"), ("zstd", "a.ko"), ("xz", "b.ko.gz")] {
+        let path = d.0.join(format);
+        fs::write(&path, fx::compress(name, &ko)).unwrap();
+        let got = read_module(&path, 1 << 30, &mut buf).unwrap();
+        assert_eq!(got.exports.len(), spec.exports.len(), "{name} as {format}");
+    }
+}
+
+#[test]
+fn bad_module_files_name_the_file_and_the_problem() {
+    let d = Dir::new("bad");
+    let mut buf = Vec::new();
+    let empty = d.0.join("empty.ko");
+    fs::write(&empty, b"").unwrap();
+    let text = read_module(&empty, 1 << 30, &mut buf)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        text,
+        format!(
+            "{}: not a kernel image or ELF file (first bytes none: the file is empty)",
+            empty.display()
+        )
+    );
+
+    let garbage = d.0.join("garbage.ko");
+    fs::write(&garbage, b"garbage!").unwrap();
+    let text = read_module(&garbage, 1 << 30, &mut buf)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with(&format!("{}: not a kernel image", garbage.display())),
+        "{text}"
+    );
+
+    let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let packed = fx::compress("xz", &fx::build_module(&spec));
+    let cut = d.0.join("cut.ko.xz");
+    fs::write(&cut, &packed[..packed.len() / 2]).unwrap();
+    let text = read_module(&cut, 1 << 30, &mut buf)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with(&format!("{}: xz data does not decode", cut.display())),
+        "{text}"
+    );
+
+    let bomb = d.0.join("bomb.ko.zst");
+    fs::write(&bomb, fx::compress("zstd", &vec![0u8; 4 << 20])).unwrap();
+    let text = read_module(&bomb, 1 << 20, &mut buf)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("decompresses to more than 1048576 bytes"),
+        "{text}"
+    );
+
+    let missing = d.0.join("missing.ko");
+    let err = read_module(&missing, 1 << 30, &mut buf).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+
+    let dir_named_ko = d.0.join("dir.ko");
+    fs::create_dir_all(&dir_named_ko).unwrap();
+    let text = read_module(&dir_named_ko, 1 << 30, &mut buf)
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("not a regular file"), "{text}");
+}
