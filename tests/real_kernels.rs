@@ -1,0 +1,117 @@
+//! The ground truth: `symvers dump` must reproduce a distribution's own Module.symvers exactly.
+//!
+//! Runs over every kernel root listed in `SYMVERS_TEST_KERNELS` (separated by `:` or white
+//! space; each an unpacked root with `boot/` or `usr/lib/modules/REL/vmlinuz`, the modules, and
+//! `usr/src/linux-headers-REL/Module.symvers`), as `scripts/test` prepares them. Ignored by a
+//! plain `cargo test`, so that it is never counted as passed when it did not run; with
+//! `--include-ignored` and no kernels listed it fails.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn kernels() -> Vec<PathBuf> {
+    let list = std::env::var("SYMVERS_TEST_KERNELS").unwrap_or_default();
+    let roots: Vec<PathBuf> = list
+        .split(|c: char| c == ':' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    assert!(
+        !roots.is_empty(),
+        "SYMVERS_TEST_KERNELS is unset or empty: the real-kernel comparison did NOT run \
+         (scripts/test fetches kernels and sets it)"
+    );
+    roots
+}
+
+/// The reference Module.symvers of the only release under `root`.
+fn reference(root: &Path) -> (String, PathBuf) {
+    let releases = symvers::locate::releases_under(root);
+    assert_eq!(releases.len(), 1, "{}: releases {releases:?}", root.display());
+    let rel = releases[0].clone();
+    let path = root
+        .join("usr/src")
+        .join(format!("linux-headers-{rel}"))
+        .join("Module.symvers");
+    assert!(path.is_file(), "{}: no reference", path.display());
+    (rel, path)
+}
+
+fn lines(text: &str) -> BTreeSet<String> {
+    text.lines().map(str::to_string).collect()
+}
+
+fn dump(args: &[&str]) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_symvers"))
+        .arg("dump")
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "exit {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|e| e.to_string())
+}
+
+/// Describe how `got` differs from `want`, or `None` when equal.
+fn compare(got: &str, want: &BTreeSet<String>) -> Option<String> {
+    let got = lines(got);
+    if &got == want {
+        return None;
+    }
+    let missing: Vec<&String> = want.difference(&got).collect();
+    let extra: Vec<&String> = got.difference(want).collect();
+    let mut report = format!("{} lines missing, {} lines extra", missing.len(), extra.len());
+    for l in missing.iter().take(10) {
+        report += &format!("\n  - {l}");
+    }
+    for l in extra.iter().take(10) {
+        report += &format!("\n  + {l}");
+    }
+    Some(report)
+}
+
+#[test]
+#[ignore = "needs real kernels: run scripts/test (sets SYMVERS_TEST_KERNELS) or pass --include-ignored"]
+fn dump_reproduces_the_distribution_module_symvers() {
+    let mut failures = Vec::new();
+    for root in kernels() {
+        let (release, reference) = reference(&root);
+        let want = lines(&std::fs::read_to_string(&reference).unwrap());
+        let root_str = root.to_str().unwrap();
+        let located = symvers::locate::Source {
+            root: Some(root.clone()),
+            ..Default::default()
+        }
+        .locate()
+        .unwrap();
+        let variants: [(&str, Vec<String>); 2] = [
+            ("--root", vec!["--root".into(), root_str.into()]),
+            (
+                "--image/--modules",
+                vec![
+                    "--image".into(),
+                    located.image.display().to_string(),
+                    "--modules".into(),
+                    located.modules.unwrap().display().to_string(),
+                ],
+            ),
+        ];
+        for (name, args) in variants {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            match dump(&args) {
+                Ok(text) => match compare(&text, &want) {
+                    None => eprintln!("{release} ({name}): {} lines, identical", want.len()),
+                    Some(diff) => failures.push(format!("{release} ({name}): {diff}")),
+                },
+                Err(e) => failures.push(format!("{release} ({name}): {e}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
