@@ -25,20 +25,38 @@ impl Tree {
         fs::create_dir_all(mods.join("kernel/net/core")).unwrap();
         fs::create_dir_all(root.join("boot")).unwrap();
 
-        let vmlinux = fixtures::build_vmlinux(&Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, crcs));
-        let payload = fixtures::with_size_trailer(fixtures::compress("xz", &vmlinux), vmlinux.len());
-        fs::write(root.join("boot").join(format!("vmlinuz-{rel}")), fixtures::bzimage(&payload)).unwrap();
+        let vmlinux =
+            fixtures::build_vmlinux(&Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, crcs));
+        let payload =
+            fixtures::with_size_trailer(fixtures::compress("xz", &vmlinux), vmlinux.len());
+        fs::write(
+            root.join("boot").join(format!("vmlinuz-{rel}")),
+            fixtures::bzimage(&payload),
+        )
+        .unwrap();
 
         let mut a = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, crcs);
         a.exports = vec![fixtures::exp("crc_itu_t", "EXPORT_SYMBOL", "", 0x09a34a2b)];
-        fs::write(mods.join("kernel/lib/crc-itu-t.ko.xz"), fixtures::compress("xz", &fixtures::build_module(&a))).unwrap();
+        fs::write(
+            mods.join("kernel/lib/crc-itu-t.ko.xz"),
+            fixtures::compress("xz", &fixtures::build_module(&a)),
+        )
+        .unwrap();
         let mut b = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, crcs);
         b.exports = vec![
             fixtures::exp("net_thing", "EXPORT_SYMBOL_GPL", "NETNS", 0x11112222),
             fixtures::exp("net_other", "EXPORT_SYMBOL", "", 0x33334444),
         ];
-        fs::write(mods.join("kernel/net/core/netthing.ko.zst"), fixtures::compress("zstd", &fixtures::build_module(&b))).unwrap();
-        fs::write(mods.join("modules.order"), "kernel/net/core/netthing.ko\nkernel/lib/crc-itu-t.ko\n").unwrap();
+        fs::write(
+            mods.join("kernel/net/core/netthing.ko.zst"),
+            fixtures::compress("zstd", &fixtures::build_module(&b)),
+        )
+        .unwrap();
+        fs::write(
+            mods.join("modules.order"),
+            "kernel/net/core/netthing.ko\nkernel/lib/crc-itu-t.ko\n",
+        )
+        .unwrap();
         Tree { root }
     }
 
@@ -54,7 +72,10 @@ impl Drop for Tree {
 }
 
 fn symvers(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_symvers")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_symvers"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -65,19 +86,42 @@ fn expected_table(crc: bool) -> String {
     let spec = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
     // vmlinux first (table order: __ksymtab then __ksymtab_gpl, each by name), then modules in
     // modules.order order.
-    let mut vm: Vec<&fixtures::Exp> = spec.exports.iter().filter(|e| e.kind == "EXPORT_SYMBOL").collect();
+    let mut vm: Vec<&fixtures::Exp> = spec
+        .exports
+        .iter()
+        .filter(|e| e.kind == "EXPORT_SYMBOL")
+        .collect();
     vm.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut gpl: Vec<&fixtures::Exp> = spec.exports.iter().filter(|e| e.kind == "EXPORT_SYMBOL_GPL").collect();
+    let mut gpl: Vec<&fixtures::Exp> = spec
+        .exports
+        .iter()
+        .filter(|e| e.kind == "EXPORT_SYMBOL_GPL")
+        .collect();
     gpl.sort_by(|a, b| a.name.cmp(&b.name));
     vm.extend(gpl);
     let c = |v: u32| if crc { v } else { 0 };
     let mut out = String::new();
     for e in vm {
-        out += &format!("0x{:08x}\t{}\tvmlinux\t{}\t{}\n", c(e.crc), e.name, e.kind, e.namespace);
+        out += &format!(
+            "0x{:08x}\t{}\tvmlinux\t{}\t{}\n",
+            c(e.crc),
+            e.name,
+            e.kind,
+            e.namespace
+        );
     }
-    out += &format!("0x{:08x}\tnet_other\tnet/core/netthing\tEXPORT_SYMBOL\t\n", c(0x33334444));
-    out += &format!("0x{:08x}\tnet_thing\tnet/core/netthing\tEXPORT_SYMBOL_GPL\tNETNS\n", c(0x11112222));
-    out += &format!("0x{:08x}\tcrc_itu_t\tlib/crc-itu-t\tEXPORT_SYMBOL\t\n", c(0x09a34a2b));
+    out += &format!(
+        "0x{:08x}\tnet_other\tnet/core/netthing\tEXPORT_SYMBOL\t\n",
+        c(0x33334444)
+    );
+    out += &format!(
+        "0x{:08x}\tnet_thing\tnet/core/netthing\tEXPORT_SYMBOL_GPL\tNETNS\n",
+        c(0x11112222)
+    );
+    out += &format!(
+        "0x{:08x}\tcrc_itu_t\tlib/crc-itu-t\tEXPORT_SYMBOL\t\n",
+        c(0x09a34a2b)
+    );
     out
 }
 
@@ -90,7 +134,13 @@ fn dump_root_writes_the_whole_table_in_documented_order() {
     assert_eq!(text(&out.stderr), "");
     // Explicit image and modules give the same table.
     let image = t.root.join("boot/vmlinuz-6.1.0-test-amd64");
-    let out2 = symvers(&["dump", "--image", image.to_str().unwrap(), "--modules", t.modules().to_str().unwrap()]);
+    let out2 = symvers(&[
+        "dump",
+        "--image",
+        image.to_str().unwrap(),
+        "--modules",
+        t.modules().to_str().unwrap(),
+    ]);
     assert_eq!(out2.stdout, out.stdout);
 }
 
@@ -101,25 +151,48 @@ fn no_modversions_writes_zero_crcs_and_warns_once() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), expected_table(false));
     let err = text(&out.stderr);
-    assert_eq!(err.matches("without CONFIG_MODVERSIONS").count(), 1, "{err}");
+    assert_eq!(
+        err.matches("without CONFIG_MODVERSIONS").count(),
+        1,
+        "{err}"
+    );
 }
 
 #[test]
 fn output_file_is_written_atomically_and_kept_on_failure() {
     let t = Tree::new("out", Crcs::Data);
     let target = t.root.join("Module.symvers");
-    let out = symvers(&["dump", "--root", t.root.to_str().unwrap(), "-o", target.to_str().unwrap()]);
+    let out = symvers(&[
+        "dump",
+        "--root",
+        t.root.to_str().unwrap(),
+        "-o",
+        target.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(fs::read_to_string(&target).unwrap(), expected_table(true));
     assert!(out.stdout.is_empty());
 
     // A corrupt module makes the run fail; the existing file stays as it was.
-    fs::write(t.modules().join("kernel/lib/broken.ko.xz"), b"\xfd7zXZ\0garbage").unwrap();
-    let out = symvers(&["dump", "--root", t.root.to_str().unwrap(), "-o", target.to_str().unwrap()]);
+    fs::write(
+        t.modules().join("kernel/lib/broken.ko.xz"),
+        b"\xfd7zXZ\0garbage",
+    )
+    .unwrap();
+    let out = symvers(&[
+        "dump",
+        "--root",
+        t.root.to_str().unwrap(),
+        "-o",
+        target.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("1 of 3 modules could not be read"), "{err}");
-    assert!(err.contains("kernel/lib/broken.ko.xz: xz data does not decode"), "{err}");
+    assert!(
+        err.contains("kernel/lib/broken.ko.xz: xz data does not decode"),
+        "{err}"
+    );
     assert_eq!(fs::read_to_string(&target).unwrap(), expected_table(true));
 }
 
@@ -131,14 +204,23 @@ fn keep_going_writes_what_could_be_read_and_exits_3() {
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(text(&out.stdout), expected_table(true));
     let err = text(&out.stderr);
-    assert!(err.contains("broken.ko: not a kernel image or ELF file"), "{err}");
+    assert!(
+        err.contains("broken.ko: not a kernel image or ELF file"),
+        "{err}"
+    );
     assert!(err.contains("1 of 3 modules could not be read"), "{err}");
 }
 
 #[test]
 fn json_output_has_records_and_detection() {
     let t = Tree::new("json", Crcs::Data);
-    let out = symvers(&["dump", "--root", t.root.to_str().unwrap(), "--format", "json"]);
+    let out = symvers(&[
+        "dump",
+        "--root",
+        t.root.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["release"], "6.1.0-test-amd64");
@@ -169,13 +251,18 @@ fn errors_name_the_file_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        format!("symvers: {}: not a kernel image or ELF file (first bytes 74 68 69 73 20 69 73 20)\n", image.display())
+        format!(
+            "symvers: {}: not a kernel image or ELF file (first bytes 74 68 69 73 20 69 73 20)\n",
+            image.display()
+        )
     );
     assert!(out.stdout.is_empty());
 
     let out = symvers(&["dump", "--root", "/nonexistent/root"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).starts_with("symvers: kernel release (a folder with modules) not found"));
+    assert!(
+        text(&out.stderr).starts_with("symvers: kernel release (a folder with modules) not found")
+    );
 
     let out = symvers(&["dump", "--bogus"]);
     assert_eq!(out.status.code(), Some(2));
@@ -190,7 +277,10 @@ fn truncated_image_is_an_error_naming_it() {
     let out = symvers(&["dump", "--root", t.root.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.starts_with(&format!("symvers: {}: truncated: payload", image.display())), "{err}");
+    assert!(
+        err.starts_with(&format!("symvers: {}: truncated: payload", image.display())),
+        "{err}"
+    );
 }
 
 #[test]

@@ -28,7 +28,12 @@ fn kernels() -> Vec<PathBuf> {
 /// The reference Module.symvers of the only release under `root`.
 fn reference(root: &Path) -> (String, PathBuf) {
     let releases = symvers::locate::releases_under(root);
-    assert_eq!(releases.len(), 1, "{}: releases {releases:?}", root.display());
+    assert_eq!(
+        releases.len(),
+        1,
+        "{}: releases {releases:?}",
+        root.display()
+    );
     let rel = releases[0].clone();
     let path = root
         .join("usr/src")
@@ -66,7 +71,11 @@ fn compare(got: &str, want: &BTreeSet<String>) -> Option<String> {
     }
     let missing: Vec<&String> = want.difference(&got).collect();
     let extra: Vec<&String> = got.difference(want).collect();
-    let mut report = format!("{} lines missing, {} lines extra", missing.len(), extra.len());
+    let mut report = format!(
+        "{} lines missing, {} lines extra",
+        missing.len(),
+        extra.len()
+    );
     for l in missing.iter().take(10) {
         report += &format!("\n  - {l}");
     }
