@@ -89,7 +89,27 @@ impl Compression {
 /// Decompress `data` (which starts with a `format` stream) into a new buffer of at most `limit`
 /// bytes. Data after the end of the stream (size trailers, padding) is ignored.
 pub fn decompress(data: &[u8], format: Compression, limit: u64) -> Result<Vec<u8>, Problem> {
-    let mut out = Vec::new();
+    decompress_sized(data, format, limit, None)
+}
+
+/// Like [`decompress`], with a hint of the decompressed size (such as the 4-byte trailer the
+/// kernel's build appends to compressed images). A right hint saves memory and time; a wrong one
+/// costs only a slower path, never a wrong result.
+pub fn decompress_sized(
+    data: &[u8],
+    format: Compression,
+    limit: u64,
+    size_hint: Option<u64>,
+) -> Result<Vec<u8>, Problem> {
+    let hint = size_hint.filter(|&h| h > 0 && h <= limit);
+    if format == Compression::Zstd {
+        if let Some(size) = hint {
+            if let Some(out) = zstd_bulk(data, size)? {
+                return Ok(out);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(hint.unwrap_or(0) as usize);
     decompress_into(data, format, limit, &mut out)?;
     Ok(out)
 }
@@ -132,20 +152,61 @@ pub fn decompress_into(
                 out,
             )
         }
-        Compression::Zstd => {
-            let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
-                .map_err(|e| fail(e.to_string()))?
-                .single_frame();
-            // The kernel compresses images with `zstd -22 --ultra`, whose window exceeds the
-            // decoder's default limit.
-            decoder
-                .window_log_max(31)
-                .map_err(|e| fail(e.to_string()))?;
-            read_limited(decoder, format, limit, out)
-        }
+        Compression::Zstd => zstd_into(data, limit, out),
         Compression::Lz4Legacy => lz4_legacy::decompress_into(data, limit, out),
         Compression::Lzo => Err(fail("lzo decompression is not supported yet".into())),
     }
+}
+
+/// zstd: decode in one call straight into a buffer of `size` bytes, or `None` when the data
+/// turns out larger. The streaming decoder would also allocate a window as large as the kernel
+/// (`zstd -22 --ultra`), doubling peak memory.
+fn zstd_bulk(data: &[u8], size: u64) -> Result<Option<Vec<u8>>, Problem> {
+    let fail = |detail: String| Problem::Decompress {
+        format: "zstd",
+        detail,
+    };
+    let frame_len = zstd::zstd_safe::find_frame_compressed_size(data)
+        .map_err(|code| fail(zstd::zstd_safe::get_error_name(code).to_string()))?;
+    let mut decoder = zstd::bulk::Decompressor::new().map_err(|e| fail(e.to_string()))?;
+    decoder
+        .set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(31))
+        .map_err(|e| fail(e.to_string()))?;
+    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(usize::MAX));
+    match decoder.decompress_to_buffer(&data[..frame_len], &mut out) {
+        Ok(_) => Ok(Some(out)),
+        // Most likely "destination buffer too small": the hint was wrong; stream instead.
+        Err(_) => Ok(None),
+    }
+}
+
+/// zstd with the frame's own content size when it records one, else streaming.
+fn zstd_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), Problem> {
+    let fail = |detail: String| Problem::Decompress {
+        format: "zstd",
+        detail,
+    };
+    if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(data) {
+        if size > limit {
+            return Err(Problem::TooLarge {
+                format: "zstd",
+                limit,
+            });
+        }
+        if let Some(frame) = zstd_bulk(data, size)? {
+            out.extend_from_slice(&frame);
+            return Ok(());
+        }
+    }
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
+        .map_err(|e| fail(e.to_string()))?
+        .single_frame();
+    // The kernel compresses images with `zstd -22 --ultra`, whose window exceeds the decoder's
+    // default limit.
+    decoder
+        .window_log_max(31)
+        .map_err(|e| fail(e.to_string()))?;
+    read_limited(decoder, Compression::Zstd, limit, out)
 }
 
 fn read_limited(

@@ -102,7 +102,13 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
                 })?;
                 info.compression = Some(format);
                 info.payload_size = len as u64;
-                let out = decompress::decompress(payload, format, limit)?;
+                // Non-gzip kernel payloads end with the uncompressed size (gzip's own trailer
+                // holds it too): a hint that lets the decoder size its output once.
+                let hint = payload
+                    .get(payload.len().saturating_sub(4)..)
+                    .and_then(|b| b.try_into().ok())
+                    .map(|b: [u8; 4]| u64::from(u32::from_le_bytes(b)));
+                let out = decompress::decompress_sized(payload, format, limit, hint)?;
                 current = Cow::Owned(out);
             }
         }
