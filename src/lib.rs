@@ -9,6 +9,7 @@
 //!
 //! [`kernel`], [`modtree`] and [`dump`] tie the stages together for a whole kernel.
 
+pub mod check;
 pub mod decompress;
 pub mod dump;
 pub mod elf;
@@ -17,6 +18,7 @@ pub mod exports;
 pub mod image;
 pub mod kernel;
 pub mod locate;
+pub mod modinfo;
 pub mod modtree;
 pub mod output;
 pub mod symvers;
