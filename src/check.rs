@@ -379,10 +379,8 @@ pub fn check(info: &ModuleInfo, name: &str, kernel: &Kernel, policy: Policy) -> 
         }
         check_version(symbol, kernel.crc_of(export), &mut counts, &mut push);
         let ns = export.namespace.as_str();
-        if !ns.is_empty()
-            && !imports_ns.contains(&ns)
-            && !(in_tree && module_namespace_allows(ns, name))
-        {
+        let imported = imports_ns.contains(&ns) || (in_tree && module_namespace_allows(ns, name));
+        if !ns.is_empty() && !imported {
             push(
                 Severity::Error,
                 Issue::NamespaceNotImported {
