@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod decompress;
+pub mod diff;
 pub mod dump;
 pub mod elf;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod modinfo;
 pub mod modtree;
 pub mod output;
 pub mod symvers;
+pub mod verify;
 
 pub use error::{Error, Problem, Result};
 
