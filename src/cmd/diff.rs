@@ -207,7 +207,7 @@ fn change_line(c: &diff::SymbolChange) -> String {
         "ok"
     };
     format!(
-        "{:<9}\t{}\t{}\t{}\t{}\n",
+        "{}\t{}\t{}\t{}\t{}\n",
         c.change.name(),
         c.symbol,
         c.module,
