@@ -230,16 +230,20 @@ pub fn module_name(info: &ModuleInfo, file_stem: &str) -> String {
 
 /// `module:` namespaces (6.16+ `EXPORT_SYMBOL_GPL_FOR_MODULES`) name the in-tree modules that may
 /// use a symbol, as comma-separated names with an optional tail `*` (kernel/module/main.c
-/// `verify_module_namespace`).
+/// `verify_module_namespace`). `-` and `_` compare equal (`mod_strncmp`): the namespace is written
+/// with file names (`kvm-amd`), the module is named with underscores (`kvm_amd`).
 fn module_namespace_allows(namespace: &str, name: &str) -> bool {
     let Some(list) = namespace.strip_prefix("module:") else {
         return false;
     };
-    list.split(',')
-        .any(|pattern| match pattern.strip_suffix('*') {
+    let name = name.replace('-', "_");
+    list.split(',').any(|pattern| {
+        let pattern = pattern.replace('-', "_");
+        match pattern.strip_suffix('*') {
             Some(prefix) => name.starts_with(prefix),
             None => pattern == name,
-        })
+        }
+    })
 }
 
 /// Decide whether the module described by `info` (named `name` for `module:` namespaces) would

@@ -284,6 +284,11 @@ fn module_namespaces_allow_named_in_tree_modules() {
     assert!(check(&info, "kvm_intel", &kernel, Policy::default()).would_load);
     assert!(check(&info, "kvm", &kernel, Policy::default()).would_load);
     assert!(!check(&info, "kvmx", &kernel, Policy::default()).would_load);
+    // Dashes in the namespace match underscores in the module name (Debian 7.2's kvm-amd).
+    t.entries[3].namespace = "module:kvm-amd,kvm-intel".into();
+    let kernel = Kernel::new(&t, None);
+    assert!(check(&info, "kvm_amd", &kernel, Policy::default()).would_load);
+    assert!(!check(&info, "kvm_amdx", &kernel, Policy::default()).would_load);
     // Out of tree: not allowed even with a matching name.
     let info = module(&["usb_stor_probe1"], &[GPL[0]], |_| {});
     assert!(!check(&info, "kvm", &kernel, Policy::default()).would_load);
