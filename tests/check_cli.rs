@@ -174,3 +174,110 @@ fn diff_exit_codes_formats_and_rules() {
     assert_eq!(out.status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A kernel (plain ELF vmlinux exporting the sample symbols) with a modules tree of one provider
+/// module (`kernel/lib/prov.ko`, exporting `prov_fn`) and one user importing from both.
+fn write_kernel(dir: &Path, user_crc_for_alpha: u32) -> (PathBuf, PathBuf) {
+    let vmlinux = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let image = dir.join("vmlinux");
+    std::fs::write(&image, fixtures::build_vmlinux(&vmlinux)).unwrap();
+    let modules = dir.join("lib/modules/6.1.0-test");
+    std::fs::create_dir_all(modules.join("kernel/lib")).unwrap();
+    let mut prov = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    prov.exports = vec![fixtures::exp("prov_fn", "EXPORT_SYMBOL", "", 0x7777)];
+    std::fs::write(
+        modules.join("kernel/lib/prov.ko"),
+        fixtures::build_module(&prov),
+    )
+    .unwrap();
+    let mut user = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    user.exports.clear();
+    user.versions = vec![
+        (user_crc_for_alpha, "alpha_func".into()),
+        (0x7777, "prov_fn".into()),
+    ];
+    std::fs::write(
+        modules.join("kernel/lib/user.ko.zst"),
+        fixtures::compress("zstd", &fixtures::build_module(&user)),
+    )
+    .unwrap();
+    (image, modules)
+}
+
+#[test]
+fn dump_verify_and_compare_with() {
+    let dir = scratch("verify");
+    let (image, modules) = write_kernel(&dir, 0x1234_5678);
+    let (i, m) = (image.to_str().unwrap(), modules.to_str().unwrap());
+    let table = dir.join("Module.symvers");
+    let out = symvers(&[
+        "dump",
+        "--image",
+        i,
+        "--modules",
+        m,
+        "--verify",
+        "-o",
+        table.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(
+        "symvers: verify: 2 modules (1 without versions), 2 versioned imports: 2 agree, 0 disagree"
+    ));
+
+    // Comparing with itself agrees; with one CRC altered it does not.
+    let t = table.to_str().unwrap();
+    let out = symvers(&[
+        "dump",
+        "--image",
+        i,
+        "--modules",
+        m,
+        "--compare-with",
+        t,
+        "-o",
+        "/dev/null",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let altered = dir.join("altered.symvers");
+    let content = std::fs::read_to_string(&table).unwrap();
+    assert!(content.contains("0x00007777\tprov_fn\tlib/prov\tEXPORT_SYMBOL\t\n"));
+    std::fs::write(&altered, content.replace("0x00007777", "0x00007778")).unwrap();
+    let out = symvers(&[
+        "dump",
+        "--image",
+        i,
+        "--modules",
+        m,
+        "--compare-with",
+        altered.to_str().unwrap(),
+        "-o",
+        "/dev/null",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("1 crc"), "{}", text(&out.stderr));
+
+    // A module that recorded another CRC for a vmlinux export: a disagreement, exit code 1.
+    let dir2 = scratch("verify-bad");
+    let (image, modules) = write_kernel(&dir2, 0x1234_5679);
+    let out = symvers(&[
+        "dump",
+        "--image",
+        image.to_str().unwrap(),
+        "--modules",
+        modules.to_str().unwrap(),
+        "--verify",
+        "-o",
+        "/dev/null",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(
+            "symvers: verify: lib/user: imports alpha_func with CRC 0x12345679, the table has 0x12345678 (from vmlinux)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir2);
+}

@@ -58,7 +58,11 @@ pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Option
     let release = result.located.release.as_deref()?;
     let root = root.unwrap_or(Path::new("/"));
     let candidates = verify::symvers_candidates(root, release, result.located.modules.as_deref());
-    let found = candidates.iter().find(|p| p.is_file()).cloned();
+    // Canonical for the report: a relative `build` link otherwise shows as `…/REL/../../../src/…`.
+    let found = candidates
+        .iter()
+        .find(|p| p.is_file())
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()));
     if found.is_none() {
         eprintln!(
             "symvers: compare: no distribution symvers file found for {release}; searched: {}",
