@@ -9,7 +9,9 @@
 //!
 //! [`kernel`], [`modtree`] and [`dump`] tie the stages together for a whole kernel.
 
+pub mod check;
 pub mod decompress;
+pub mod diff;
 pub mod dump;
 pub mod elf;
 pub mod error;
@@ -17,9 +19,11 @@ pub mod exports;
 pub mod image;
 pub mod kernel;
 pub mod locate;
+pub mod modinfo;
 pub mod modtree;
 pub mod output;
 pub mod symvers;
+pub mod verify;
 
 pub use error::{Error, Problem, Result};
 

@@ -35,12 +35,24 @@ enum Command {
     /// Rebuild Module.symvers from a kernel image and its modules folder.
     #[command(after_help = cmd::dump::AFTER_HELP)]
     Dump(cmd::dump::DumpArgs),
+    /// Print the symbol versions (CRCs) a module was built against.
+    #[command(after_help = cmd::versions::AFTER_HELP)]
+    Versions(cmd::versions::VersionsArgs),
+    /// Tell whether modules would load into a kernel, as its module loader decides.
+    #[command(after_help = cmd::check::AFTER_HELP)]
+    Check(cmd::check::CheckArgs),
+    /// Compare two kernels' export tables: added, removed, CRC/export/namespace changes, moves.
+    #[command(after_help = cmd::diff::AFTER_HELP)]
+    Diff(cmd::diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
+        Command::Versions(args) => cmd::versions::run(args),
+        Command::Check(args) => cmd::check::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
     };
     match result {
         Ok(code) => code,

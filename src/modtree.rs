@@ -97,6 +97,21 @@ fn read_modules_order(dir: &Path) -> HashMap<String, usize> {
 ///
 /// `buffer` is reused for decompression across calls.
 pub fn read_module(path: &Path, limit: u64, buffer: &mut Vec<u8>) -> Result<ModuleExports> {
+    with_module_bytes(path, limit, buffer, |elf| {
+        module::read(elf).map_err(|p| Error::format(path, p))
+    })
+}
+
+/// Load one module file (a `.ko`, or one compressed with any format the kernel uses; the format
+/// is sniffed from magic bytes) and hand its ELF bytes to `read`.
+///
+/// `buffer` is reused for decompression across calls. Errors name `path`.
+pub fn with_module_bytes<T>(
+    path: &Path,
+    limit: u64,
+    buffer: &mut Vec<u8>,
+    read: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
@@ -126,7 +141,7 @@ pub fn read_module(path: &Path, limit: u64, buffer: &mut Vec<u8>) -> Result<Modu
             .map_err(|p| Error::format(path, p))?;
         buffer
     };
-    module::read(elf_bytes).map_err(|p| Error::format(path, p))
+    read(elf_bytes)
 }
 
 /// The exports of every module of a tree, in the order of `files`, read by `jobs` threads on

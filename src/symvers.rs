@@ -162,5 +162,26 @@ impl Table {
     }
 }
 
+/// Read a Module.symvers file, plain or compressed (gzip, xz, zstd, …: sniffed from magic bytes,
+/// as distributions ship `/boot/symvers-REL.gz`). `limit` bounds the decompressed size.
+pub fn read_file(path: &Path, limit: u64) -> Result<Table> {
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = match crate::decompress::Compression::sniff(&data) {
+        Some(format) => crate::decompress::decompress(&data, format, limit)
+            .map_err(|p| Error::format(path, p))?,
+        None => data,
+    };
+    let text = String::from_utf8(text).map_err(|e| {
+        Error::format(
+            path,
+            Problem::Symvers {
+                line: 0,
+                detail: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+            },
+        )
+    })?;
+    Table::parse(&text, path)
+}
+
 #[cfg(test)]
 mod tests;

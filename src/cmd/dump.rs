@@ -24,6 +24,7 @@ each module's symbols in the order of its export tables.
 
 Exit codes:
   0  success
+  1  --verify or --compare-with found a disagreement (the table was still written)
   2  error (bad usage, a missing or unreadable file, input that is not a kernel); nothing written
   3  --keep-going: the table was written, but some modules could not be read";
 
@@ -59,6 +60,15 @@ pub struct DumpArgs {
     /// Limit on the decompressed size of the kernel image, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
     pub image_limit: u64,
+    /// Cross-check the table with the CRCs every installed module imports (report on stderr;
+    /// any disagreement: exit code 1).
+    #[arg(long)]
+    pub verify: bool,
+    /// Compare the table with a distribution's own symvers file, or find one (`auto`:
+    /// /boot/symvers-REL.gz, /lib/modules/REL/symvers.*, …/build/Module.symvers); any difference:
+    /// exit code 1.
+    #[arg(long, value_name = "FILE|auto")]
+    pub compare_with: Option<PathBuf>,
     /// Limit on the decompressed size of one module, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = symvers::modtree::DEFAULT_MODULE_LIMIT >> 20)]
     pub module_limit: u64,
@@ -87,6 +97,20 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
         Format::Json => report::dump_json(&result),
     };
     super::emit(args.output.as_deref(), text.as_bytes())?;
+    let mut agrees = true;
+    if args.verify {
+        agrees &= super::verify::verify_imports(&result, options.module_limit)?;
+    }
+    if let Some(spec) = &args.compare_with {
+        if let Some(path) =
+            super::verify::compare_target(&result, args.source.root.as_deref(), spec)
+        {
+            agrees &= super::verify::compare_with(&result, &path)?;
+        }
+    }
+    if !agrees {
+        return Ok(ExitCode::from(1));
+    }
     if result.failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

@@ -1,6 +1,10 @@
 //! Subcommands of the binary, and what they share (source options, output, thread pool).
 
+pub mod check;
+pub mod diff;
 pub mod dump;
+pub mod verify;
+pub mod versions;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

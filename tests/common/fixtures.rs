@@ -599,6 +599,8 @@ pub struct Spec {
     pub ext_versions: Vec<(u32, String)>,
     /// `.modinfo` strings (`license=GPL`, …).
     pub modinfo: Vec<String>,
+    /// Undefined global symbols of a module (what it imports).
+    pub imports: Vec<String>,
 }
 
 impl Spec {
@@ -613,6 +615,7 @@ impl Spec {
             versions: Vec::new(),
             ext_versions: Vec::new(),
             modinfo: vec!["license=GPL".into()],
+            imports: Vec::new(),
         }
     }
 
@@ -818,6 +821,9 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
             align: 1,
             ..Sec::progbits("__version_ext_names", names)
         });
+    }
+    for name in &spec.imports {
+        f.sym(name, 0, true, 0);
     }
     let mut modinfo = Vec::new();
     for s in &spec.modinfo {

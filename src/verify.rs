@@ -1,0 +1,171 @@
+//! Can the rebuilt table be trusted? Every installed module recorded, when it was built, the CRC of
+//! each symbol it imports (`__versions`); all of them must equal the table's CRC for that symbol.
+//! A disagreement means the table was read wrongly, or the modules tree mixes builds.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::modinfo::{self, ModuleInfo};
+use crate::modtree::{self, ModuleFile};
+use crate::symvers::{Entry, Table};
+
+/// One import whose recorded CRC differs from the table's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disagreement {
+    /// The importing module (Module.symvers module column form).
+    pub module: String,
+    /// The symbol.
+    pub symbol: String,
+    /// The CRC the module recorded.
+    pub module_crc: u32,
+    /// The CRC in the table.
+    pub table_crc: u32,
+    /// Who exports it according to the table.
+    pub exporter: String,
+}
+
+/// One versioned import of a symbol the table does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Missing {
+    /// The importing module.
+    pub module: String,
+    /// The symbol.
+    pub symbol: String,
+    /// The CRC the module recorded.
+    pub module_crc: u32,
+}
+
+/// The outcome of cross-checking a table with a modules tree.
+#[derive(Debug, Default, Serialize)]
+pub struct Verification {
+    /// Modules read.
+    pub modules: usize,
+    /// Modules without any version table (nothing to check).
+    pub modules_without_versions: usize,
+    /// Versioned imports checked.
+    pub imports: usize,
+    /// Imports whose CRC equals the table's.
+    pub agree: usize,
+    /// Imports whose CRC differs.
+    pub disagreements: Vec<Disagreement>,
+    /// Imports of symbols the table lacks.
+    pub missing: Vec<Missing>,
+    /// Modules that could not be read.
+    #[serde(serialize_with = "errors_as_strings")]
+    pub failures: Vec<Error>,
+}
+
+fn errors_as_strings<S: serde::Serializer>(errors: &[Error], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(errors.iter().map(|e| e.to_string()))
+}
+
+impl Verification {
+    /// True when every checked import agrees and no module failed.
+    pub fn is_clean(&self) -> bool {
+        self.disagreements.is_empty() && self.missing.is_empty() && self.failures.is_empty()
+    }
+}
+
+/// The table by symbol; the first of duplicates wins, as in modpost. `module_layout` needs no
+/// special case: it is an ordinary vmlinux export.
+pub fn index(table: &Table) -> HashMap<&str, &Entry> {
+    let mut map = HashMap::with_capacity(table.entries.len());
+    for e in &table.entries {
+        map.entry(e.symbol.as_str()).or_insert(e);
+    }
+    map
+}
+
+/// Compare the version tables of one module with `table`'s CRCs, adding to `out`.
+pub fn verify_module(
+    name: &str,
+    info: &ModuleInfo,
+    table: &HashMap<&str, &Entry>,
+    out: &mut Verification,
+) {
+    out.modules += 1;
+    let versions = info.effective_versions();
+    if versions.is_empty() {
+        out.modules_without_versions += 1;
+        return;
+    }
+    for v in versions {
+        out.imports += 1;
+        match table.get(v.name.as_str()) {
+            Some(e) if e.crc == v.crc => out.agree += 1,
+            Some(e) => out.disagreements.push(Disagreement {
+                module: name.to_string(),
+                symbol: v.name.clone(),
+                module_crc: v.crc,
+                table_crc: e.crc,
+                exporter: e.module.clone(),
+            }),
+            None => out.missing.push(Missing {
+                module: name.to_string(),
+                symbol: v.name.clone(),
+                module_crc: v.crc,
+            }),
+        }
+    }
+}
+
+/// Read every module of `files` (in parallel on the current rayon pool) and compare its imported
+/// CRCs with `table`.
+pub fn verify(table: &Table, files: &[ModuleFile], limit: u64) -> Verification {
+    let results: Vec<Result<ModuleInfo>> = files
+        .par_iter()
+        .map_init(Vec::new, |buffer, file| {
+            modtree::with_module_bytes(&file.path, limit, buffer, |elf| {
+                modinfo::read(elf).map_err(|p| Error::format(&file.path, p))
+            })
+        })
+        .collect();
+    let map = index(table);
+    let mut out = Verification::default();
+    for (file, result) in files.iter().zip(results) {
+        match result {
+            Ok(info) => verify_module(&file.name, &info, &map, &mut out),
+            Err(e) => out.failures.push(e),
+        }
+    }
+    out
+}
+
+/// Where distributions install the Module.symvers of `release`, in search order, under `root`:
+/// Fedora/RHEL `/boot/symvers-REL.gz` and `/lib/modules/REL/symvers.*`, the `build` link of the
+/// modules folder, Debian's `/usr/src/linux-headers-REL`, Fedora's `/usr/src/kernels/REL`.
+pub fn symvers_candidates(root: &Path, release: &str, modules: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = vec![root.join("boot").join(format!("symvers-{release}.gz"))];
+    let modules = modules
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("lib/modules").join(release));
+    for name in ["symvers.gz", "symvers.xz", "symvers.zst", "symvers"] {
+        out.push(modules.join(name));
+    }
+    // `build` is usually an absolute link (/usr/src/linux-headers-REL): resolve it under root.
+    if let Ok(target) = std::fs::read_link(modules.join("build")) {
+        let target = match target.strip_prefix("/") {
+            Ok(rel) => root.join(rel),
+            Err(_) => modules.join(target),
+        };
+        out.push(target.join("Module.symvers"));
+    }
+    out.push(
+        root.join("usr/src")
+            .join(format!("linux-headers-{release}"))
+            .join("Module.symvers"),
+    );
+    out.push(
+        root.join("usr/src/kernels")
+            .join(release)
+            .join("Module.symvers"),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests;
