@@ -47,6 +47,8 @@ pub fn dump_json(dump: &Dump) -> String {
             "payload_size": k.image.payload_size,
             "kernel_size": k.image.kernel_size,
             "elf": k.image.is_elf,
+            "tables_located_by": k.tables_located_by,
+            "load_base": k.load_base.map(|b| format!("{b:#x}")),
             "class": k.class,
             "endian": k.endian,
             "layout": k.vmlinux.layout,
