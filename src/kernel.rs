@@ -34,6 +34,9 @@ pub struct KernelExports {
     /// The load address a raw image's absolute pointers were solved against (`None` for ELF
     /// files and self-relative tables).
     pub load_base: Option<u64>,
+    /// RELATIVE relocations of a raw image applied before its scan (s390x 6.1: the pointer
+    /// words are zero on disk).
+    pub relocations: usize,
     /// The exports and their layout.
     pub vmlinux: VmlinuxExports,
 }
@@ -74,6 +77,7 @@ pub fn read_image_bytes(data: &[u8], limit: u64) -> Result<KernelExports, Proble
         endian: elf.endian,
         tables_located_by: TableSource::Sections,
         load_base: None,
+        relocations: 0,
         vmlinux: exports,
     })
 }
@@ -87,6 +91,7 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
         endian: found.endian,
         tables_located_by: TableSource::Scan,
         load_base: found.load_base,
+        relocations: found.relocations,
         vmlinux: found.vmlinux,
     })
 }

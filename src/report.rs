@@ -49,6 +49,7 @@ pub fn dump_json(dump: &Dump) -> String {
             "elf": k.image.is_elf,
             "tables_located_by": k.tables_located_by,
             "load_base": k.load_base.map(|b| format!("{b:#x}")),
+            "relocations_applied": k.relocations,
             "class": k.class,
             "endian": k.endian,
             "layout": k.vmlinux.layout,

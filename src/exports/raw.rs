@@ -20,6 +20,8 @@
 //!
 //! The regions found feed the same [`vmlinux::decode`] as an ELF vmlinux's sections.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::vmlinux::{self, AddressSpace, Region, TableRegions, TableSet, VmlinuxExports};
@@ -74,6 +76,9 @@ pub struct RawExports {
     /// The load address solved from absolute name pointers; `None` for self-relative (PREL32)
     /// tables, which do not depend on it.
     pub load_base: Option<u64>,
+    /// RELATIVE relocations applied from the image's own `.rela.dyn` before the scan (0 when
+    /// the tables were readable as stored).
+    pub relocations: usize,
 }
 
 /// Read the exports of a raw kernel image by finding its tables.
@@ -81,17 +86,26 @@ pub fn read(data: &[u8]) -> Result<RawExports, Problem> {
     let strings = StringRuns::build(data);
     let mut found = find_relative(data, &strings);
     // A kernel with PREL32 tables has thousands of records; only a poor result warrants the
-    // slower search for absolute pointers.
-    if found
-        .as_ref()
-        .is_none_or(|f| f.entries() < CONFIDENT_ENTRIES)
-    {
-        if let Some(absolute) = find_absolute(data, &strings) {
-            if found
+    // slower searches for absolute pointers.
+    let poor = |f: &Option<Found>| f.as_ref().is_none_or(|f| f.entries() < CONFIDENT_ENTRIES);
+    if poor(&found) {
+        keep_larger(&mut found, find_absolute(data, &strings));
+    }
+    let mut image = Cow::Borrowed(data);
+    let mut relocations = 0;
+    if poor(&found) {
+        // A relocatable kernel whose pointer words are zero on disk (s390x 6.1, arm64
+        // 4.6–4.18): apply the RELATIVE relocations it carries for its own startup code.
+        if let Some((relocated, count)) = apply_relocations(data, &strings) {
+            let strings = StringRuns::build(&relocated);
+            let absolute = find_absolute(&relocated, &strings);
+            if absolute
                 .as_ref()
-                .is_none_or(|f| f.entries() < absolute.entries())
+                .is_some_and(|a| found.as_ref().is_none_or(|f| f.entries() < a.entries()))
             {
-                found = Some(absolute);
+                found = absolute;
+                image = Cow::Owned(relocated);
+                relocations = count;
             }
         }
     }
@@ -103,16 +117,28 @@ pub fn read(data: &[u8]) -> Result<RawExports, Problem> {
         ))
     })?;
     let class = found.class.unwrap_or(Class::Elf64);
-    let space = RawImage::new(data, found.mode.base, found.mode.endian, class);
-    let set = found.table_set(data, class)?;
+    let space = RawImage::new(&image, found.mode.base, found.mode.endian, class);
+    let set = found.table_set(&image, class)?;
     let vmlinux = vmlinux::decode(&space, &set)?;
     Ok(RawExports {
         vmlinux,
         class,
         endian: found.mode.endian,
         load_base: (!found.mode.relative).then_some(found.mode.base),
+        relocations,
     })
 }
+
+fn keep_larger(found: &mut Option<Found>, other: Option<Found>) {
+    if let Some(other) = other {
+        if found.as_ref().is_none_or(|f| f.entries() < other.entries()) {
+            *found = Some(other);
+        }
+    }
+}
+
+/// Bytes scanned around a table found by its pointers, besides a few times its size.
+const NEIGHBOURHOOD: usize = 1 << 16;
 
 /// Candidate pointer runs tried per layout when solving the load address.
 const MAX_BASE_CANDIDATES: usize = 32;
@@ -142,6 +168,8 @@ struct StringRuns {
     mask: Vec<u64>,
     /// The runs as `(start, end)` offsets, ascending.
     runs: Vec<(usize, usize)>,
+    /// Offsets of the string starts in the runs (an identifier byte after a NUL), ascending.
+    starts: Vec<usize>,
 }
 
 impl StringRuns {
@@ -152,6 +180,7 @@ impl StringRuns {
         }
         let mut mask = vec![0u64; data.len().div_ceil(64)];
         let mut runs = Vec::new();
+        let mut starts = Vec::new();
         let mut i = 0;
         while i < data.len() {
             if !class[usize::from(data[i])] {
@@ -168,9 +197,11 @@ impl StringRuns {
             if i - start >= MIN_STRING_RUN && nul && alpha {
                 set_bits(&mut mask, start, i);
                 runs.push((start, i));
+                starts
+                    .extend((start + 1..i).filter(|&t| data[t - 1] == 0 && is_name_start(data[t])));
             }
         }
-        StringRuns { mask, runs }
+        StringRuns { mask, runs, starts }
     }
 
     fn contains(&self, at: usize) -> bool {
@@ -181,14 +212,19 @@ impl StringRuns {
 }
 
 fn set_bits(mask: &mut [u64], start: usize, end: usize) {
-    for at in start..end {
-        if at % 64 == 0 && at + 64 <= end {
-            if let Some(w) = mask.get_mut(at / 64) {
-                *w = u64::MAX;
-            }
-        } else if let Some(w) = mask.get_mut(at / 64) {
-            *w |= 1 << (at % 64);
+    let mut at = start;
+    while at < end {
+        let bit = at % 64;
+        let take = (64 - bit).min(end - at);
+        let ones = if take == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << take) - 1) << bit
+        };
+        if let Some(w) = mask.get_mut(at / 64) {
+            *w |= ones;
         }
+        at += take;
     }
 }
 
@@ -199,11 +235,13 @@ const NAME: u8 = 2;
 /// The field leads into a string run or is zero (a 5.4 namespace-less entry).
 const NAMESPACE: u8 = 4;
 
-/// Flags of the field that leads to image offset `target` (`None`: to nowhere in the image).
-fn target_flags(data: &[u8], strings: &StringRuns, target: i128) -> u8 {
-    let len = data.len() as i128;
+/// Flags of the field that leads to image offset `target`.
+#[inline]
+fn target_flags(data: &[u8], strings: &StringRuns, target: i64) -> u8 {
+    let len = data.len() as i64;
     let mut f = 0;
-    // Exported variables may live in .bss, past the end of the file: allow one image length.
+    // Exported variables may live in .bss, past the end of the file, and s390x per-cpu ones
+    // at small addresses below the image: allow one image length either side.
     if target >= -len && target < 2 * len {
         f |= VALUE;
     }
@@ -216,6 +254,19 @@ fn target_flags(data: &[u8], strings: &StringRuns, target: i128) -> u8 {
         }
     }
     f
+}
+
+/// The `size`-byte (4 or 8) unsigned integer at `at`.
+#[inline]
+fn uint_at(data: &[u8], at: usize, size: usize, endian: Endian) -> Option<u64> {
+    let bytes = data.get(at..at.checked_add(size)?)?;
+    Some(match (size, endian) {
+        (4, Endian::Little) => u64::from(u32::from_le_bytes(bytes.try_into().ok()?)),
+        (4, Endian::Big) => u64::from(u32::from_be_bytes(bytes.try_into().ok()?)),
+        (8, Endian::Little) => u64::from_le_bytes(bytes.try_into().ok()?),
+        (8, Endian::Big) => u64::from_be_bytes(bytes.try_into().ok()?),
+        _ => elf::read_uint(bytes, 0, size, endian)?,
+    })
 }
 
 /// How the fields of one candidate table are read.
@@ -238,25 +289,39 @@ impl Mode {
     }
 
     /// The image offset the field at `at` leads to.
-    fn target(&self, data: &[u8], at: usize) -> Option<i128> {
-        let raw = elf::read_uint(data, at, self.field, self.endian)?;
+    fn target(&self, data: &[u8], at: usize) -> Option<i64> {
+        let raw = uint_at(data, at, self.field, self.endian)?;
+        self.target_of(at, raw)
+    }
+
+    /// Where the field at `at` holding `raw` leads (`None` for zero). Far-off targets wrap
+    /// to values no check accepts.
+    #[inline]
+    fn target_of(&self, at: usize, raw: u64) -> Option<i64> {
         if raw == 0 {
-            return None;
-        }
-        if self.relative {
-            Some(at as i128 + i128::from(elf::sign_extend(raw, 4)))
+            None
+        } else if self.relative {
+            Some((at as i64).wrapping_add(i64::from(raw as u32 as i32)))
         } else {
-            Some(i128::from(raw) - i128::from(self.base))
+            Some(raw.wrapping_sub(self.base) as i64)
         }
     }
 
-    /// Flags of every field-aligned field of the image.
-    fn flags(&self, data: &[u8], strings: &StringRuns) -> Vec<u8> {
-        data.chunks_exact(self.field)
+    /// Flags of the field-aligned fields of `data[from..to]` (`from` field-aligned).
+    fn flags(&self, data: &[u8], strings: &StringRuns, from: usize, to: usize) -> Vec<u8> {
+        data.get(from..to.min(data.len()))
+            .unwrap_or_default()
+            .chunks_exact(self.field)
             .enumerate()
-            .map(|(k, _)| match self.target(data, k * self.field) {
-                None => NAMESPACE,
-                Some(t) => target_flags(data, strings, t),
+            .map(|(k, chunk)| {
+                let raw = uint_at(chunk, 0, self.field, self.endian).unwrap_or(0);
+                match self.target_of(from + k * self.field, raw) {
+                    // A zero value is an exported per-cpu variable at the start of
+                    // .data..percpu (s390x links per-cpu data at 0); a zero namespace is 5.4's
+                    // "none".
+                    None => VALUE | NAMESPACE,
+                    Some(t) => target_flags(data, strings, t),
+                }
             })
             .collect()
     }
@@ -271,8 +336,9 @@ struct Run {
     entries: usize,
 }
 
-/// Runs of at least `min` records in `flags` (one flag byte per field).
-fn record_runs(flags: &[u8], fields: usize, field: usize, min: usize) -> Vec<Run> {
+/// Runs of at least `min` records in `flags` (one flag byte per field, the first at image
+/// offset `origin`).
+fn record_runs(flags: &[u8], origin: usize, fields: usize, field: usize, min: usize) -> Vec<Run> {
     let ok = |k: usize| -> bool {
         let f = |i: usize| flags.get(k + i).copied().unwrap_or(0);
         f(0) & VALUE != 0 && f(1) & NAME != 0 && (fields == 2 || f(2) & NAMESPACE != 0)
@@ -287,7 +353,7 @@ fn record_runs(flags: &[u8], fields: usize, field: usize, min: usize) -> Vec<Run
                 (false, Some(s)) => {
                     if (k - s) / fields >= min {
                         runs.push(Run {
-                            start: s * field,
+                            start: origin + s * field,
                             entries: (k - s) / fields,
                         });
                     }
@@ -300,7 +366,7 @@ fn record_runs(flags: &[u8], fields: usize, field: usize, min: usize) -> Vec<Run
         if let Some(s) = start {
             if (k - s) / fields >= min {
                 runs.push(Run {
-                    start: s * field,
+                    start: origin + s * field,
                     entries: (k - s) / fields,
                 });
             }
@@ -420,10 +486,10 @@ fn find_relative(data: &[u8], strings: &StringRuns) -> Option<Found> {
             fields: 3,
             base: 0,
         };
-        let flags = probe.flags(data, strings);
+        let flags = probe.flags(data, strings, 0, data.len());
         for fields in [3, 2] {
             let mode = Mode { fields, ..probe };
-            let runs = record_runs(&flags, fields, 4, MIN_ENTRIES);
+            let runs = record_runs(&flags, 0, fields, 4, MIN_ENTRIES);
             consider(&mut best, data, mode, &runs, None);
         }
     }
@@ -442,13 +508,15 @@ fn find_absolute(data: &[u8], strings: &StringRuns) -> Option<Found> {
         for endian in [Endian::Little, Endian::Big] {
             let words: Vec<u64> = data
                 .chunks_exact(word)
-                .map(|c| elf::read_uint(c, 0, word, endian).unwrap_or(0))
+                .map(|c| uint_at(c, 0, word, endian).unwrap_or(0))
                 .collect();
             for fields in [3, 2] {
-                let base = pointer_runs(&words, fields, longest)
+                let Some((base, (first, entries))) = pointer_runs(&words, fields, longest)
                     .into_iter()
-                    .find_map(|run| solve_base(data, strings, &words, fields, word, run));
-                let Some(base) = base else {
+                    .find_map(|run| {
+                        solve_base(data, strings, &words, fields, word, run).map(|b| (b, run))
+                    })
+                else {
                     continue;
                 };
                 let mode = Mode {
@@ -458,8 +526,14 @@ fn find_absolute(data: &[u8], strings: &StringRuns) -> Option<Found> {
                     fields,
                     base,
                 };
-                let flags = mode.flags(data, strings);
-                let runs = record_runs(&flags, fields, word, MIN_ENTRIES);
+                // The other tables lie next to the run that gave the base: scan a window of
+                // a few times its size, not the whole image, for every base tried.
+                let size = entries * mode.entry_size();
+                let from = (first * word).saturating_sub(4 * size + NEIGHBOURHOOD);
+                let from = from - from % (fields * word);
+                let to = first * word + 5 * size + NEIGHBOURHOOD;
+                let flags = mode.flags(data, strings, from, to);
+                let runs = record_runs(&flags, from, fields, word, MIN_ENTRIES);
                 consider(&mut best, data, mode, &runs, Some(class));
             }
         }
@@ -497,8 +571,9 @@ fn pointer_runs(words: &[u64], fields: usize, span: u64) -> Vec<(usize, usize)> 
     runs
 }
 
-/// The load address that makes the name pointers of the candidate run land on identifiers of
-/// one string run: tried against every string start of the runs wide enough to hold them all.
+/// The load address that makes the name pointers of the candidate run land on string starts
+/// (an identifier after a NUL) of one string run: each string start of the runs wide enough
+/// to hold them all is tried as the target of one of the first names.
 fn solve_base(
     data: &[u8],
     strings: &StringRuns,
@@ -510,40 +585,58 @@ fn solve_base(
     let names: Vec<u64> = (0..entries.min(64))
         .filter_map(|i| words.get(first + i * fields + 1).copied())
         .collect();
-    let lo = *names.iter().min()?;
-    let hi = *names.iter().max()?;
+    let (lo, hi) = (*names.iter().min()?, *names.iter().max()?);
+    let span = hi - lo;
+    // Distinct names of a few bytes each spread at least this far; arrays of nearby pointers
+    // (kallsyms-like tables) do not, and would cost a try of every string start.
+    if span < 4 * names.len() as u64 {
+        return None;
+    }
+    let string_start = |t: usize| {
+        strings.contains(t)
+            && data.get(t).is_some_and(|&b| is_name_start(b))
+            && t.checked_sub(1)
+                .and_then(|p| data.get(p))
+                .is_some_and(|&b| b == 0)
+    };
+    // A name may be the merged tail of a longer one: allow a few misses. The lowest name may
+    // be the first string of __ksymtab_strings, after the last CRC byte instead of a NUL.
     let allowed_misses = names.len() / 10;
     let lands = |base: u64| -> bool {
         names
             .iter()
             .filter(|&&p| {
-                !p.checked_sub(base)
-                    .and_then(|t| usize::try_from(t).ok())
-                    .is_some_and(|t| {
-                        strings.contains(t)
-                            && data.get(t).is_some_and(|&b| is_name_start(b))
-                            && t.checked_sub(1)
-                                .and_then(|p| data.get(p))
-                                .is_some_and(|&b| b == 0)
-                    })
+                let Some(t) = p.checked_sub(base).and_then(|t| usize::try_from(t).ok()) else {
+                    return true;
+                };
+                let first = p == lo
+                    && strings.contains(t)
+                    && data.get(t).is_some_and(|&b| is_name_start(b));
+                !(first || string_start(t))
             })
             .nth(allowed_misses)
             .is_none()
     };
-    for &(s, e) in &strings.runs {
-        if ((e - s) as u64) < hi - lo {
-            continue;
-        }
-        for t in s..e {
-            if !(data[t] != 0 && t > 0 && data[t - 1] == 0) {
+    for &reference in names.iter().take(2) {
+        for &(s, e) in &strings.runs {
+            if ((e - s) as u64) < span {
                 continue;
             }
-            // `lo` is the lowest name: it starts somewhere in this run.
-            let Some(base) = lo.checked_sub(t as u64) else {
-                continue;
-            };
-            if base % word as u64 == 0 && lands(base) {
-                return Some(base);
+            // All names land in this run: `reference` lands where `lo` stays at or after
+            // its start and `hi` before its end.
+            let (below, above) = ((reference - lo) as usize, (hi - reference) as usize);
+            let first = s + below;
+            let last = e.saturating_sub(above);
+            let from = strings.starts.partition_point(|&t| t < first);
+            let lowest = (reference == lo).then_some(first);
+            let starts = strings.starts[from..].iter().take_while(|&&t| t < last);
+            for t in lowest.into_iter().chain(starts.copied()) {
+                let Some(base) = reference.checked_sub(t as u64) else {
+                    continue;
+                };
+                if base % word as u64 == 0 && lands(base) {
+                    return Some(base);
+                }
             }
         }
     }
@@ -626,6 +719,94 @@ impl Found {
         }
         Ok(set)
     }
+}
+
+/// `R_*_RELATIVE` types of 64-bit kernels linked `-pie` (RELOCATABLE), by `e_machine`:
+/// x86_64 8, ppc64 22, aarch64 1027, riscv 3, s390 12 (each arch's include/uapi or elf.h).
+const RELATIVE_TYPES: [u64; 5] = [8, 22, 1027, 3, 12];
+/// Fewest consecutive RELA records taken for a `.rela.dyn`.
+const MIN_RELOCATIONS: usize = 64;
+
+/// Find the image's own `.rela.dyn` (s390 6.1 arch/s390/kernel/vmlinux.lds.S keeps it in the
+/// image for the decompressor's `handle_relocs()`; arm64 4.6–4.18 for `__relocate_kernel`):
+/// the longest run of 24-byte `Elf64_Rela` records of one RELATIVE type. Solve the load address
+/// from the addends that name exported strings, and return a copy of the image with every
+/// addend written where its record points, and the number written.
+fn apply_relocations(data: &[u8], strings: &StringRuns) -> Option<(Vec<u8>, usize)> {
+    let (endian, relocs) = find_relocations(data)?;
+    // The addends in link order, a gap where the relocated words are not consecutive, read
+    // like the words of the image when solving the base from pointer runs.
+    let mut sorted = relocs.clone();
+    sorted.sort_unstable();
+    let mut words = Vec::with_capacity(sorted.len());
+    let mut prev: Option<u64> = None;
+    for &(at, addend) in &sorted {
+        if prev.is_some_and(|p| p.checked_add(8) != Some(at)) {
+            words.push(0);
+        }
+        words.push(addend);
+        prev = Some(at);
+    }
+    let longest = strings.runs.iter().map(|&(s, e)| e - s).max().unwrap_or(0) as u64;
+    let base = [3, 2].into_iter().find_map(|fields| {
+        pointer_runs(&words, fields, longest)
+            .into_iter()
+            .find_map(|run| solve_base(data, strings, &words, fields, 8, run))
+    })?;
+    let mut image = data.to_vec();
+    let mut applied = 0;
+    for &(at, addend) in &relocs {
+        let Some(slot) = at
+            .checked_sub(base)
+            .and_then(|o| usize::try_from(o).ok())
+            .and_then(|o| image.get_mut(o..o.checked_add(8)?))
+        else {
+            continue;
+        };
+        slot.copy_from_slice(&match endian {
+            Endian::Little => addend.to_le_bytes(),
+            Endian::Big => addend.to_be_bytes(),
+        });
+        applied += 1;
+    }
+    Some((image, applied))
+}
+
+/// The longest run of RELATIVE `Elf64_Rela` records (`r_offset`, `r_info` = type with symbol
+/// 0, `r_addend`) as `(r_offset, r_addend)` pairs, with its byte order.
+fn find_relocations(data: &[u8]) -> Option<(Endian, Vec<(u64, u64)>)> {
+    let mut best: Option<(Endian, usize, usize)> = None;
+    for endian in [Endian::Little, Endian::Big] {
+        let info = |k: usize| elf::read_uint(data, k * 8, 8, endian);
+        let n = data.len() / 8;
+        let mut k = 1;
+        while k < n {
+            let Some(kind) = info(k).filter(|t| RELATIVE_TYPES.contains(t)) else {
+                k += 1;
+                continue;
+            };
+            let first = k - 1;
+            let mut count = 0;
+            while info(first + count * 3 + 1) == Some(kind) {
+                count += 1;
+            }
+            if count >= MIN_RELOCATIONS && best.is_none_or(|(_, _, c)| count > c) {
+                best = Some((endian, first * 8, count));
+            }
+            k = first + count * 3 + 2;
+        }
+    }
+    let (endian, start, count) = best?;
+    let relocs = (0..count)
+        .filter_map(|i| {
+            let at = start + i * 24;
+            Some((
+                elf::read_uint(data, at, 8, endian)?,
+                elf::read_uint(data, at + 16, 8, endian)?,
+            ))
+        })
+        .collect();
+    Some((endian, relocs))
 }
 
 /// What lies between the last `__ksymtab*` and `__ksymtab_strings`.
