@@ -6,8 +6,19 @@ use serde::Serialize;
 
 use crate::elf::{Class, Elf, Endian};
 use crate::error::{Error, Problem, Result};
+use crate::exports::raw;
 use crate::exports::vmlinux::{self, VmlinuxExports};
-use crate::image::{self, Unwrapped};
+use crate::image::{self, Container, Unwrapped};
+
+/// How the export tables were located in the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableSource {
+    /// By the ELF section names (`__ksymtab`, `__kcrctab`, …).
+    Sections,
+    /// By scanning a raw image for the tables' structure (no section headers).
+    Scan,
+}
 
 /// The exports of a kernel image and everything detected on the way.
 #[derive(Debug, Clone, Serialize)]
@@ -18,6 +29,14 @@ pub struct KernelExports {
     pub class: Class,
     /// Byte order of the kernel.
     pub endian: Endian,
+    /// How the export tables were located.
+    pub tables_located_by: TableSource,
+    /// The load address a raw image's absolute pointers were solved against (`None` for ELF
+    /// files and self-relative tables).
+    pub load_base: Option<u64>,
+    /// RELATIVE relocations of a raw image applied before its scan (s390x 6.1: the pointer
+    /// words are zero on disk).
+    pub relocations: usize,
     /// The exports and their layout.
     pub vmlinux: VmlinuxExports,
 }
@@ -38,12 +57,17 @@ pub fn read_image(path: &Path, limit: u64) -> Result<KernelExports> {
 
 /// Like [`read_image`], on bytes already in memory.
 pub fn read_image_bytes(data: &[u8], limit: u64) -> Result<KernelExports, Problem> {
-    let kernel = image::unwrap(data, limit)?;
+    let kernel = match image::unwrap(data, limit) {
+        Ok(kernel) => kernel,
+        // Bytes of no known container may be a bare raw kernel (arm64 `Image`, a payload
+        // unpacked by hand): the scan decides, and the original error stands if it fails.
+        Err(unknown @ Problem::UnknownFormat(_)) => {
+            return read_raw(data, raw_info(data)).map_err(|_| unknown);
+        }
+        Err(e) => return Err(e),
+    };
     if !kernel.info.is_elf {
-        return Err(Problem::NoExports(
-            "the kernel is a raw image without ELF headers; reading raw images is not supported yet"
-                .into(),
-        ));
+        return read_raw(&kernel.bytes, kernel.info);
     }
     let elf = Elf::parse(&kernel.bytes)?;
     let exports = vmlinux::read_elf(&elf)?;
@@ -51,6 +75,34 @@ pub fn read_image_bytes(data: &[u8], limit: u64) -> Result<KernelExports, Proble
         image: kernel.info,
         class: elf.class,
         endian: elf.endian,
+        tables_located_by: TableSource::Sections,
+        load_base: None,
+        relocations: 0,
         vmlinux: exports,
     })
+}
+
+/// Read a raw kernel's exports by scanning for its tables.
+fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
+    let found = raw::read(bytes)?;
+    Ok(KernelExports {
+        image: info,
+        class: found.class,
+        endian: found.endian,
+        tables_located_by: TableSource::Scan,
+        load_base: found.load_base,
+        relocations: found.relocations,
+        vmlinux: found.vmlinux,
+    })
+}
+
+/// What unwrapping would say of bytes that are the kernel itself, without a container.
+fn raw_info(data: &[u8]) -> Unwrapped {
+    Unwrapped {
+        container: Container::Raw,
+        compression: None,
+        payload_size: 0,
+        kernel_size: data.len() as u64,
+        is_elf: false,
+    }
 }

@@ -5,6 +5,7 @@
 //! the export kinds, and the layouts of `struct kernel_symbol` across kernel eras.
 
 pub mod module;
+pub mod raw;
 pub mod vmlinux;
 
 use serde::Serialize;
@@ -171,11 +172,6 @@ pub(crate) fn is_symbol_name(name: &[u8]) -> bool {
         && name
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
-}
-
-/// True when each name is strictly greater than the one before (the kernel bsearches tables).
-pub(crate) fn is_strictly_sorted<T: AsRef<[u8]>>(names: &[T]) -> bool {
-    names.windows(2).all(|w| w[0].as_ref() < w[1].as_ref())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::{is_strictly_sorted, is_symbol_name, CrcStorage, Export, ExportKind, KsymtabLayout};
+use super::{is_symbol_name, CrcStorage, Export, ExportKind, KsymtabLayout};
 use crate::elf::{self, c_str, Elf, Endian};
 use crate::error::Problem;
 
@@ -145,9 +145,11 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
         else {
             continue;
         };
+        // Not strictly: arm64 5.10 exports memcpy, memset, clear_page, … twice (the same entry
+        // from two objects), and the duplicates sit next to each other.
         let sorted = tables
             .iter()
-            .all(|t| is_strictly_sorted(&t.iter().map(|e| e.name).collect::<Vec<_>>()));
+            .all(|t| t.windows(2).all(|w| w[0].name <= w[1].name));
         if sorted {
             best = Some((layout, tables, true));
             break;
@@ -172,7 +174,8 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
     };
 
     let mut crc_storage = CrcStorage::None;
-    let mut exports = Vec::with_capacity(tables.iter().map(Vec::len).sum());
+    let mut exports: Vec<Export> = Vec::with_capacity(tables.iter().map(Vec::len).sum());
+    let mut seen = std::collections::HashSet::new();
     for (spec, entries) in set.tables.iter().zip(&tables) {
         let crcs = match spec.crcs {
             Some(region) => {
@@ -198,12 +201,18 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
         for (i, entry) in entries.iter().enumerate() {
             let gpl_flag = spec.kind == ExportKind::Plain
                 && flags.is_some_and(|f| f.get(i).is_some_and(|b| b & 1 != 0));
-            exports.push(Export {
+            let export = Export {
                 name: String::from_utf8_lossy(entry.name).into_owned(),
-                crc: crcs.as_ref().map(|c| c[i]),
+                crc: crcs.as_ref().and_then(|c| c.get(i).copied()),
                 kind: if gpl_flag { ExportKind::Gpl } else { spec.kind },
                 namespace: String::from_utf8_lossy(entry.namespace).into_owned(),
-            });
+            };
+            // A symbol exported twice identically (arm64 5.10: memcpy, memset, clear_page,
+            // copy_page, __memcpy, __memset) is one line in Module.symvers; differing duplicates
+            // are kept for the table to report.
+            if seen.insert((entry.name, export.crc, export.kind, entry.namespace)) {
+                exports.push(export);
+            }
         }
     }
     if set.tables.iter().any(|t| t.crcs.is_some()) && set.tables.iter().any(|t| t.crcs.is_none()) {

@@ -909,9 +909,14 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
             cursor += (crc_size * list.len()) as u64;
         }
     }
-    let rodata_addr = cursor.div_ceil(4) * 4;
-    cursor = rodata_addr + 4 * spec.exports.len() as u64;
+    // Link order of include/asm-generic/vmlinux.lds.h: __kflagstab, then __ksymtab_strings
+    // right after the CRC tables; other read-only data (the CRC words of REL_CRCS) later.
+    let flags_addr = cursor;
+    if spec.flags_table {
+        cursor += spec.exports.len() as u64;
+    }
     let strings_addr = cursor;
+    let rodata_addr = (strings_addr + strings.len() as u64).div_ceil(8) * 8;
     let mut rodata_crcs = Vec::new();
     let mut flags = Vec::new();
     for (t, (suffix, list)) in tables.iter().enumerate() {
@@ -981,7 +986,6 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
         ..Sec::progbits("__ksymtab_strings", strings.clone())
     });
     if spec.flags_table {
-        let flags_addr = (strings_addr + strings.len() as u64).div_ceil(8) * 8;
         f.add(Sec {
             addr: flags_addr,
             align: 1,
@@ -989,6 +993,71 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
         });
     }
     f
+}
+
+/// A raw kernel image (`objcopy -O binary vmlinux`): the allocated sections of `elf` at their
+/// distance from the lowest address, gaps zero-filled, no ELF header. Returns the bytes and the
+/// load address of the first byte.
+pub fn raw_image(elf: &ElfFile) -> (Vec<u8>, u64) {
+    let loaded = || {
+        elf.sections
+            .iter()
+            .filter(|s| s.flags & SHF_ALLOC != 0 && s.kind != SHT_NOBITS && s.addr != 0)
+    };
+    let base = loaded().map(|s| s.addr).min().unwrap_or(0);
+    let end = loaded()
+        .map(|s| s.addr + s.data.len() as u64)
+        .max()
+        .unwrap_or(base);
+    let mut out = vec![0u8; (end - base) as usize];
+    for s in loaded() {
+        let at = (s.addr - base) as usize;
+        out[at..at + s.data.len()].copy_from_slice(&s.data);
+    }
+    (out, base)
+}
+
+/// The raw image of the vmlinux of `spec`, and its load address.
+pub fn build_raw_image(spec: &Spec) -> (Vec<u8>, u64) {
+    raw_image(&build_vmlinux_elf(spec))
+}
+
+/// Like a relocatable arm64 4.6–4.18 `Image`: every pointer word of the `__ksymtab*` sections
+/// of `elf` is zero in the raw image, and a `.rela.dyn` of `Elf64_Rela` records of type
+/// `relative` (R_AARCH64_RELATIVE 1027, R_390_RELATIVE 12, …) after the image restores them.
+pub fn raw_image_with_relocations(elf: &ElfFile, relative: u64) -> Vec<u8> {
+    let a = elf.arch;
+    let (mut out, base) = raw_image(elf);
+    let word = a.word();
+    let mut rela = Vec::new();
+    for s in elf
+        .sections
+        .iter()
+        .filter(|s| s.name.starts_with("__ksymtab") && s.name != "__ksymtab_strings")
+    {
+        for at in (0..s.data.len()).step_by(word) {
+            let off = (s.addr - base) as usize + at;
+            let value = u64::from_le_bytes({
+                let mut b = [0u8; 8];
+                let mut w = out[off..off + word].to_vec();
+                if a.big_endian {
+                    w.reverse();
+                }
+                b[..word].copy_from_slice(&w);
+                b
+            });
+            if value == 0 {
+                continue;
+            }
+            out[off..off + word].fill(0);
+            rela.extend(a.bytes(s.addr + at as u64, 8));
+            rela.extend(a.bytes(relative, 8));
+            rela.extend(a.bytes(value, 8));
+        }
+    }
+    out.resize(out.len().div_ceil(8) * 8, 0);
+    out.extend(rela);
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
