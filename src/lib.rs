@@ -22,6 +22,7 @@ pub mod locate;
 pub mod modinfo;
 pub mod modtree;
 pub mod output;
+pub mod restrict;
 pub mod symvers;
 pub mod verify;
 

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -147,10 +148,24 @@ pub fn with_module_bytes<T>(
 /// The exports of every module of a tree, in the order of `files`, read by `jobs` threads on
 /// the current rayon pool. Each module's result is kept separately so that failures can be listed.
 pub fn read_modules(files: &[ModuleFile], limit: u64) -> Vec<Result<ModuleExports>> {
+    read_modules_counted(files, limit, None)
+}
+
+/// Like [`read_modules`], adding one to `done` after each module, so that another thread can
+/// show progress.
+pub fn read_modules_counted(
+    files: &[ModuleFile],
+    limit: u64,
+    done: Option<&AtomicUsize>,
+) -> Vec<Result<ModuleExports>> {
     files
         .par_iter()
         .map_init(Vec::new, |buffer, file| {
-            read_module(&file.path, limit, buffer)
+            let result = read_module(&file.path, limit, buffer);
+            if let Some(done) = done {
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            result
         })
         .collect()
 }
