@@ -26,8 +26,9 @@ Examples:
 Hand-off to kbuild:
   # a full table in the headers tree (the old file is kept as Module.symvers.orig)
   symvers dump -o /lib/modules/$(uname -r)/build/Module.symvers
-  # only what one module uses, for KBUILD_EXTRA_SYMBOLS (no \"exported twice\")
-  symvers dump --only-used-by hello.ko -o extra.symvers
+  # only what one module needs beyond the headers tree's table, for KBUILD_EXTRA_SYMBOLS
+  # (a symbol listed in both is \"exported twice\" for modpost)
+  symvers dump --only-used-by hello.o --not-in build/Module.symvers -o extra.symvers
   # vmlinux alone, from a kernel build folder without modules
   symvers dump --vmlinux-only --image vmlinux -o Module.symvers
 
@@ -63,8 +64,8 @@ pub struct DumpArgs {
     /// Replace --output without keeping the old file.
     #[arg(long, requires = "output")]
     pub no_backup: bool,
-    /// Keep only the symbols that MODULE (a .ko, compressed or not, or a .o) leaves undefined:
-    /// a table for KBUILD_EXTRA_SYMBOLS. Repeatable.
+    /// Keep only the symbols that MODULE (a .ko, compressed or not, or a .o) leaves undefined.
+    /// With --modules-only: a table for KBUILD_EXTRA_SYMBOLS. Repeatable.
     #[arg(long, value_name = "MODULE")]
     pub only_used_by: Vec<PathBuf>,
     /// Keep only these symbols (separated by commas or white space). Repeatable.
@@ -73,6 +74,14 @@ pub struct DumpArgs {
     /// Read only the kernel image (no modules folder needed): vmlinux's exports alone.
     #[arg(long, conflicts_with = "modules")]
     pub vmlinux_only: bool,
+    /// Leave vmlinux's exports out of the output. For KBUILD_EXTRA_SYMBOLS: modpost reports
+    /// "exported twice" for a vmlinux symbol that is also in the headers tree's Module.symvers.
+    #[arg(long, conflicts_with = "vmlinux_only")]
+    pub modules_only: bool,
+    /// Leave out every symbol that FILE (a Module.symvers, e.g. the headers tree's own) lists.
+    /// For KBUILD_EXTRA_SYMBOLS: modpost rejects a symbol listed in both as "exported twice".
+    #[arg(long, value_name = "FILE")]
+    pub not_in: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "symvers")]
     pub format: Format,
@@ -148,6 +157,24 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
                 missing.join(", ")
             ));
         }
+    }
+    if args.modules_only {
+        result.table.entries.retain(|e| e.module != "vmlinux");
+    }
+    if let Some(path) = &args.not_in {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let listed = symvers::symvers::Table::parse(&text, path)?;
+        let listed: BTreeSet<&str> = listed.entries.iter().map(|e| e.symbol.as_str()).collect();
+        let before = result.table.entries.len();
+        result
+            .table
+            .entries
+            .retain(|e| !listed.contains(e.symbol.as_str()));
+        super::info(format_args!(
+            "{}: left out {} symbols it lists",
+            path.display(),
+            before - result.table.entries.len()
+        ));
     }
     let text = match args.format {
         Format::Symvers => result.table.to_text(args.symvers_format),
