@@ -97,6 +97,20 @@ fn read_modules_order(dir: &Path) -> HashMap<String, usize> {
 /// Read one module file (compressed or not; the format is sniffed) into its exports.
 ///
 /// `buffer` is reused for decompression across calls.
+///
+/// ```no_run
+/// use std::path::Path;
+/// let mut buffer = Vec::new();
+/// let module = symvers::modtree::read_module(
+///     Path::new("/lib/modules/6.1.0-50-amd64/kernel/lib/crc-itu-t.ko"),
+///     symvers::modtree::DEFAULT_MODULE_LIMIT,
+///     &mut buffer,
+/// )?;
+/// for export in &module.exports {
+///     println!("{} {:08x?}", export.name, export.crc);
+/// }
+/// # Ok::<(), symvers::Error>(())
+/// ```
 pub fn read_module(path: &Path, limit: u64, buffer: &mut Vec<u8>) -> Result<ModuleExports> {
     with_module_bytes(path, limit, buffer, |elf| {
         module::read(elf).map_err(|p| Error::format(path, p))

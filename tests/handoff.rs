@@ -289,3 +289,24 @@ fn every_subcommand_help_has_an_example() {
         );
     }
 }
+
+#[test]
+fn json_counts_follow_the_filters() {
+    let t = Tree::new("json");
+    let out = symvers(&[
+        "dump",
+        "-b",
+        t.root.to_str().unwrap(),
+        "--symbols",
+        "mod_other,alpha_func",
+        "--format",
+        "json",
+    ]);
+    let text = stdout(&out);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["counts"]["vmlinux_exports"], 5);
+    assert_eq!(doc["counts"]["module_exports"], 1);
+    assert_eq!(doc["counts"]["total"], 2);
+    assert_eq!(doc["symbols"][1]["symbol"], "mod_other");
+    assert_eq!(doc["symbols"][1]["crc_hex"], "0x33334444");
+}
