@@ -3,10 +3,10 @@
 pub mod check;
 pub mod diff;
 pub mod dump;
-pub mod verify;
-pub mod versions;
 pub mod generate;
 pub mod progress;
+pub mod verify;
+pub mod versions;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
