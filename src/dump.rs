@@ -1,6 +1,9 @@
 //! `symvers dump`: the whole pipeline from an installed kernel to a Module.symvers table.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::exports::module::ModuleExports;
@@ -18,6 +21,23 @@ pub struct Options {
     pub image_limit: u64,
     /// Limit on one module's decompressed size.
     pub module_limit: u64,
+    /// Read only the kernel image: the table has vmlinux's exports and no modules folder is
+    /// needed (a kernel build folder before `make modules`, or a headers tree for out-of-tree
+    /// modules that use nothing from in-tree modules).
+    pub vmlinux_only: bool,
+    /// Counters updated while the dump runs, for a progress display in another thread.
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// How far a running [`dump`] has got; every field may be read at any time from any thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Module files found (set once the modules folder has been listed).
+    pub modules_total: AtomicUsize,
+    /// Module files read so far, successfully or not.
+    pub modules_done: AtomicUsize,
+    /// True once the kernel image has been read.
+    pub image_done: AtomicBool,
 }
 
 impl Default for Options {
@@ -26,6 +46,8 @@ impl Default for Options {
             source: Source::default(),
             image_limit: crate::image::DEFAULT_IMAGE_LIMIT,
             module_limit: modtree::DEFAULT_MODULE_LIMIT,
+            vmlinux_only: false,
+            progress: None,
         }
     }
 }
@@ -62,18 +84,81 @@ impl Dump {
 
 /// Rebuild the table of the kernel described by `options`. The image is read while the modules
 /// are being read. Unreadable modules are collected in [`Dump::failures`], not fatal here.
+///
+/// ```no_run
+/// use symvers::dump::{dump, Options};
+/// use symvers::locate::Source;
+/// use symvers::symvers::Columns;
+///
+/// let options = Options {
+///     source: Source { release: Some("6.1.0-50-amd64".into()), ..Source::default() },
+///     ..Options::default()
+/// };
+/// let mut result = dump(&options)?;
+/// result.check_complete()?; // fail if any module could not be read
+/// std::fs::write("Module.symvers", result.table.to_text(Columns::Modern)).unwrap();
+/// # Ok::<(), symvers::Error>(())
+/// ```
 pub fn dump(options: &Options) -> Result<Dump> {
-    let located = options.source.locate()?;
-    let files = match &located.modules {
-        Some(dir) => modtree::list_modules(dir)?,
-        None => Vec::new(),
+    let located = if options.vmlinux_only {
+        locate_image_only(&options.source)?
+    } else {
+        options.source.locate()?
     };
+    let files = match (&located.modules, options.vmlinux_only) {
+        (Some(dir), false) => modtree::list_modules(dir)?,
+        _ => Vec::new(),
+    };
+    let progress = options.progress.as_deref();
+    if let Some(p) = progress {
+        p.modules_total.store(files.len(), Ordering::Relaxed);
+    }
     let (kernel, modules) = rayon::join(
-        || kernel::read_image(&located.image, options.image_limit),
-        || modtree::read_modules(&files, options.module_limit),
+        || {
+            let kernel = kernel::read_image(&located.image, options.image_limit);
+            if let Some(p) = progress {
+                p.image_done.store(true, Ordering::Relaxed);
+            }
+            kernel
+        },
+        || {
+            let done = progress.map(|p| &p.modules_done);
+            modtree::read_modules_counted(&files, options.module_limit, done)
+        },
     );
     let kernel = kernel?;
     Ok(assemble(located, kernel, &files, modules))
+}
+
+/// The image alone: `--image` as given, or the first image found for the release; no modules
+/// folder is looked for.
+fn locate_image_only(source: &Source) -> Result<Located> {
+    let located = match &source.image {
+        Some(image) => Located {
+            release: source.release.clone(),
+            image: image.clone(),
+            modules: None,
+        },
+        None => {
+            let release = source.resolve_release()?;
+            let root = source.root.as_deref().unwrap_or(Path::new("/"));
+            let candidates = crate::locate::image_candidates(root, &release);
+            let image = candidates
+                .iter()
+                .find(|p| p.is_file())
+                .cloned()
+                .ok_or_else(|| Error::NotFound {
+                    what: format!("kernel image for {release}"),
+                    searched: candidates.clone(),
+                })?;
+            Located {
+                release: Some(release),
+                image,
+                modules: None,
+            }
+        }
+    };
+    Ok(located)
 }
 
 fn assemble(

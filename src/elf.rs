@@ -140,6 +140,12 @@ pub mod consts {
     pub const SHN_UNDEF: u16 = 0;
     /// Absolute symbol.
     pub const SHN_ABS: u16 = 0xfff1;
+    /// Global symbol binding.
+    pub const STB_GLOBAL: u8 = 1;
+    /// Weak symbol binding.
+    pub const STB_WEAK: u8 = 2;
+    /// 64-bit PowerPC machine.
+    pub const EM_PPC64: u16 = 21;
     /// Loadable segment.
     pub const PT_LOAD: u32 = 1;
 }
@@ -281,6 +287,60 @@ impl<'d> Elf<'d> {
                 shndx: shndx.unwrap_or(0) as u16,
             });
         }
+        Ok(out)
+    }
+
+    /// Names of the global and weak undefined symbols of `.symtab`, sorted and without
+    /// duplicates: the symbols a module (or object) needs from elsewhere, which is what modpost
+    /// looks up in Module.symvers (scripts/mod/modpost.c, `handle_symbol`, SHN_UNDEF case).
+    ///
+    /// On 64-bit PowerPC with the ELFv1 ABI function symbols carry a leading `.` (the entry
+    /// point, distinct from the function descriptor); modpost strips it, and so does this.
+    pub fn undefined_symbols(&self) -> Result<Vec<String>, Problem> {
+        let Some(index) = self.sections.iter().position(|s| s.kind == SHT_SYMTAB) else {
+            return Ok(Vec::new());
+        };
+        let data = self.section_data(index)?;
+        let strtab_index = self.sections.get(index).map_or(0, |s| s.link as usize);
+        let strtab = self.section_data(strtab_index)?;
+        let size = match self.class {
+            Class::Elf32 => 16,
+            Class::Elf64 => 24,
+        };
+        let mut out = Vec::new();
+        for entry in data.chunks_exact(size) {
+            // st_name is the first word in both classes; st_info and st_shndx move.
+            let (info_at, shndx_at) = match self.class {
+                Class::Elf32 => (12, 14),
+                Class::Elf64 => (4, 6),
+            };
+            let (Some(name_at), Some(&info), Some(shndx)) = (
+                self.read_uint(entry, 0, 4),
+                entry.get(info_at),
+                self.read_uint(entry, shndx_at, 2),
+            ) else {
+                continue;
+            };
+            let bind = info >> 4;
+            if shndx != u64::from(SHN_UNDEF) || (bind != STB_GLOBAL && bind != STB_WEAK) {
+                continue;
+            }
+            let at = usize::try_from(name_at).unwrap_or(usize::MAX);
+            let name = c_str(strtab, at).ok_or_else(|| {
+                Problem::Elf(format!(
+                    "symbol name offset {name_at:#x} outside the string table"
+                ))
+            })?;
+            let mut name = String::from_utf8_lossy(name).into_owned();
+            if self.machine == EM_PPC64 && name.starts_with('.') {
+                name.remove(0);
+            }
+            if !name.is_empty() {
+                out.push(name);
+            }
+        }
+        out.sort();
+        out.dedup();
         Ok(out)
     }
 

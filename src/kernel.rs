@@ -50,6 +50,16 @@ impl KernelExports {
 
 /// Read the image file at `path` and return vmlinux's exports.
 /// `limit` bounds the decompressed size of the kernel.
+///
+/// ```no_run
+/// use std::path::Path;
+/// let kernel = symvers::kernel::read_image(
+///     Path::new("/boot/vmlinuz-6.1.0-50-amd64"),
+///     symvers::image::DEFAULT_IMAGE_LIMIT,
+/// )?;
+/// println!("{} exports, CRCs: {}", kernel.vmlinux.exports.len(), kernel.modversions());
+/// # Ok::<(), symvers::Error>(())
+/// ```
 pub fn read_image(path: &Path, limit: u64) -> Result<KernelExports> {
     let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     read_image_bytes(&data, limit).map_err(|p| Error::format(path, p))

@@ -7,7 +7,47 @@
 //! 3. [`exports`] (over [`elf`]): kernel bytes or a `.ko` → export records;
 //! 4. [`symvers`]: records → Module.symvers text.
 //!
-//! [`kernel`], [`modtree`] and [`dump`] tie the stages together for a whole kernel.
+//! [`kernel`], [`modtree`] and [`dump`] tie the stages together for a whole kernel;
+//! [`restrict`] cuts a table down to what one module needs.
+//!
+//! # Example
+//!
+//! The table of an installed kernel, as `symvers dump --root /srv/rootfs` writes it:
+//!
+//! ```no_run
+//! use symvers::dump::{dump, Options};
+//! use symvers::locate::Source;
+//! use symvers::symvers::Columns;
+//!
+//! let options = Options {
+//!     source: Source { root: Some("/srv/rootfs".into()), ..Source::default() },
+//!     ..Options::default()
+//! };
+//! let mut result = dump(&options)?;
+//! result.check_complete()?; // an error listing every unreadable module
+//! print!("{}", result.table.to_text(Columns::Modern));
+//! # Ok::<(), symvers::Error>(())
+//! ```
+//!
+//! The stages one by one, for an image and a module outside any tree:
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use symvers::symvers::{Columns, Table};
+//!
+//! let kernel = symvers::kernel::read_image(Path::new("vmlinuz"), symvers::image::DEFAULT_IMAGE_LIMIT)?;
+//! let mut buffer = Vec::new();
+//! let module = symvers::modtree::read_module(
+//!     Path::new("crc-itu-t.ko.xz"),
+//!     symvers::modtree::DEFAULT_MODULE_LIMIT,
+//!     &mut buffer,
+//! )?;
+//! let mut table = Table::default();
+//! table.extend_from_exports("vmlinux", &kernel.vmlinux.exports);
+//! table.extend_from_exports("lib/crc-itu-t", &module.exports);
+//! std::fs::write("Module.symvers", table.to_text(Columns::Modern)).unwrap();
+//! # Ok::<(), symvers::Error>(())
+//! ```
 
 pub mod check;
 pub mod decompress;
@@ -22,6 +62,7 @@ pub mod locate;
 pub mod modinfo;
 pub mod modtree;
 pub mod output;
+pub mod restrict;
 pub mod symvers;
 pub mod verify;
 

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 
 mod cmd;
 mod report;
@@ -26,10 +26,18 @@ Exit codes:
     after_help = EXIT_CODES
 )]
 struct Cli {
+    /// Print only errors (no warnings, no progress line).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Say what was found and read (on standard error).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
 
+// Parsed once per run: the size of the biggest variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Rebuild Module.symvers from a kernel image and its modules folder.
@@ -44,21 +52,58 @@ enum Command {
     /// Compare two kernels' export tables: added, removed, CRC/export/namespace changes, moves.
     #[command(after_help = cmd::diff::AFTER_HELP)]
     Diff(cmd::diff::DiffArgs),
+    /// Write man pages or shell completions (a packaging step).
+    #[command(hide = true, after_help = cmd::generate::AFTER_HELP)]
+    Generate(cmd::generate::GenerateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cmd::set_verbosity(if cli.quiet {
+        0
+    } else {
+        cli.verbose.saturating_add(1)
+    });
     let result = match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
         Command::Versions(args) => cmd::versions::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Diff(args) => cmd::diff::run(args),
+        Command::Generate(args) => cmd::generate::run(args, Cli::command()),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("symvers: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every subcommand, hidden ones included, shows at least one example in `--help`.
+    #[test]
+    fn every_subcommand_has_an_example() {
+        let cli = Cli::command();
+        for sub in cli.get_subcommands() {
+            let after = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                after.contains("Example") && after.contains(&format!("symvers {}", sub.get_name())),
+                "`symvers {} --help` has no example",
+                sub.get_name()
+            );
         }
     }
 }

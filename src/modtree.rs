@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -96,6 +97,20 @@ fn read_modules_order(dir: &Path) -> HashMap<String, usize> {
 /// Read one module file (compressed or not; the format is sniffed) into its exports.
 ///
 /// `buffer` is reused for decompression across calls.
+///
+/// ```no_run
+/// use std::path::Path;
+/// let mut buffer = Vec::new();
+/// let module = symvers::modtree::read_module(
+///     Path::new("/lib/modules/6.1.0-50-amd64/kernel/lib/crc-itu-t.ko"),
+///     symvers::modtree::DEFAULT_MODULE_LIMIT,
+///     &mut buffer,
+/// )?;
+/// for export in &module.exports {
+///     println!("{} {:08x?}", export.name, export.crc);
+/// }
+/// # Ok::<(), symvers::Error>(())
+/// ```
 pub fn read_module(path: &Path, limit: u64, buffer: &mut Vec<u8>) -> Result<ModuleExports> {
     with_module_bytes(path, limit, buffer, |elf| {
         module::read(elf).map_err(|p| Error::format(path, p))
@@ -147,10 +162,24 @@ pub fn with_module_bytes<T>(
 /// The exports of every module of a tree, in the order of `files`, read by `jobs` threads on
 /// the current rayon pool. Each module's result is kept separately so that failures can be listed.
 pub fn read_modules(files: &[ModuleFile], limit: u64) -> Vec<Result<ModuleExports>> {
+    read_modules_counted(files, limit, None)
+}
+
+/// Like [`read_modules`], adding one to `done` after each module, so that another thread can
+/// show progress.
+pub fn read_modules_counted(
+    files: &[ModuleFile],
+    limit: u64,
+    done: Option<&AtomicUsize>,
+) -> Vec<Result<ModuleExports>> {
     files
         .par_iter()
         .map_init(Vec::new, |buffer, file| {
-            read_module(&file.path, limit, buffer)
+            let result = read_module(&file.path, limit, buffer);
+            if let Some(done) = done {
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            result
         })
         .collect()
 }

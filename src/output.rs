@@ -48,5 +48,39 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     result
 }
 
+/// Before `path` is replaced by `new_contents`, keep its current contents as `PATH.orig` (or
+/// `PATH.orig.1`, `.2`, … when that name is taken, so the first original, typically the
+/// distribution's own Module.symvers, is never overwritten). Nothing is kept when `path` does
+/// not exist or already holds `new_contents`. Returns the backup's path.
+///
+/// The backup is a hard link where the file system allows it (the later atomic rename leaves
+/// the old inode to the link), else a copy.
+pub fn backup_existing(path: &Path, new_contents: &[u8]) -> Result<Option<PathBuf>> {
+    let old = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if old == new_contents {
+        return Ok(None);
+    }
+    let mut base = path.as_os_str().to_os_string();
+    base.push(".orig");
+    let mut candidate = PathBuf::from(&base);
+    let mut n = 0u32;
+    while fs::symlink_metadata(&candidate).is_ok() {
+        n = n
+            .checked_add(1)
+            .ok_or_else(|| Error::Usage(format!("{}: too many backups", path.display())))?;
+        let mut name = base.clone();
+        name.push(format!(".{n}"));
+        candidate = PathBuf::from(name);
+    }
+    if fs::hard_link(path, &candidate).is_err() {
+        fs::write(&candidate, &old).map_err(|e| Error::io(&candidate, e))?;
+    }
+    Ok(Some(candidate))
+}
+
 #[cfg(test)]
 mod tests;

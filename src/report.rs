@@ -61,7 +61,8 @@ pub fn dump_json(dump: &Dump) -> String {
             "vmlinux_exports": vmlinux_count,
             "module_files": dump.module_files,
             "module_compressions": dump.module_compressions,
-            "module_exports": dump.table.entries.len() - vmlinux_count,
+            // Counted from the records: dump's filters (--only-used-by, …) may have removed some.
+            "module_exports": dump.table.entries.iter().filter(|e| e.module != "vmlinux").count(),
             "total": dump.table.entries.len(),
             "failed_modules": dump.failures.len(),
         },

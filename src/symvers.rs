@@ -109,6 +109,27 @@ impl Table {
 
     /// Parse Module.symvers text of any column order (detected per line by the position of
     /// the `EXPORT_*` column). `path` is used in error messages only.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use symvers::symvers::{Columns, Table};
+    ///
+    /// // A 5.6+ line and a 5.4-style line (namespace second) in one file.
+    /// let text = "0x09a34a2b\tcrc_itu_t\tlib/crc-itu-t\tEXPORT_SYMBOL\t\n\
+    ///             0x11112222\tusb_foo\tUSB_STORAGE\tdrivers/usb/storage/usb-storage\tEXPORT_SYMBOL_GPL\n";
+    /// let table = Table::parse(text, Path::new("Module.symvers"))?;
+    /// assert_eq!(table.entries[1].namespace, "USB_STORAGE");
+    /// assert_eq!(
+    ///     table.to_text(Columns::NoNamespace),
+    ///     "0x09a34a2b\tcrc_itu_t\tlib/crc-itu-t\tEXPORT_SYMBOL\n\
+    ///      0x11112222\tusb_foo\tdrivers/usb/storage/usb-storage\tEXPORT_SYMBOL_GPL\n"
+    /// );
+    ///
+    /// let err = Table::parse("0xZZ\tx\tvmlinux\tEXPORT_SYMBOL\t\n", Path::new("bad.symvers"))
+    ///     .unwrap_err();
+    /// assert_eq!(err.to_string(), "bad.symvers: line 1: CRC \"0xZZ\" is not a 32-bit hex number");
+    /// # Ok::<(), symvers::Error>(())
+    /// ```
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         let mut entries = Vec::new();
         for (index, line) in text.lines().enumerate() {

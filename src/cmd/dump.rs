@@ -1,7 +1,9 @@
 //! `symvers dump`: write the rebuilt Module.symvers (or its JSON form).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
@@ -9,15 +11,26 @@ use symvers::dump;
 use symvers::symvers::Columns;
 use symvers::Error;
 
-use super::SourceArgs;
+use super::progress::ProgressLine;
+use super::{ReleaseArg, SourceArgs};
 use crate::report;
 
 /// Text after `symvers dump --help`.
 pub const AFTER_HELP: &str = "\
 Examples:
   symvers dump -o Module.symvers                 # the running kernel
-  symvers dump --root /srv/rootfs                # the only kernel installed there
+  symvers dump 6.1.0-50-amd64                    # another installed release
+  symvers dump -b /srv/rootfs                    # the only kernel installed there
   symvers dump --image vmlinuz-6.1.0-50-amd64 --modules /lib/modules/6.1.0-50-amd64
+
+Hand-off to kbuild:
+  # a full table in the headers tree (the old file is kept as Module.symvers.orig)
+  symvers dump -o /lib/modules/$(uname -r)/build/Module.symvers
+  # only what one module needs beyond the headers tree's table, for KBUILD_EXTRA_SYMBOLS
+  # (a symbol listed in both is \"exported twice\" for modpost)
+  symvers dump --only-used-by hello.o --not-in build/Module.symvers -o extra.symvers
+  # vmlinux alone, from a kernel build folder without modules
+  symvers dump --vmlinux-only --image vmlinux -o Module.symvers
 
 Order: vmlinux first, then modules in modules.order order (else by path),
 each module's symbols in the order of its export tables.
@@ -42,9 +55,33 @@ pub enum Format {
 pub struct DumpArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Write to FILE atomically instead of standard output.
+    #[command(flatten)]
+    pub release: ReleaseArg,
+    /// Write to FILE atomically instead of standard output; an existing FILE with other contents
+    /// is kept as FILE.orig (or FILE.orig.N when that exists).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace --output without keeping the old file.
+    #[arg(long, requires = "output")]
+    pub no_backup: bool,
+    /// Keep only the symbols that MODULE (a .ko, compressed or not, or a .o) leaves undefined.
+    /// With --modules-only: a table for KBUILD_EXTRA_SYMBOLS. Repeatable.
+    #[arg(long, value_name = "MODULE")]
+    pub only_used_by: Vec<PathBuf>,
+    /// Keep only these symbols (separated by commas or white space). Repeatable.
+    #[arg(long, value_name = "LIST")]
+    pub symbols: Vec<String>,
+    /// Read only the kernel image (no modules folder needed): vmlinux's exports alone.
+    #[arg(long, conflicts_with = "modules")]
+    pub vmlinux_only: bool,
+    /// Leave vmlinux's exports out of the output. For KBUILD_EXTRA_SYMBOLS: modpost reports
+    /// "exported twice" for a vmlinux symbol that is also in the headers tree's Module.symvers.
+    #[arg(long, conflicts_with = "vmlinux_only")]
+    pub modules_only: bool,
+    /// Leave out every symbol that FILE (a Module.symvers, e.g. the headers tree's own) lists.
+    /// For KBUILD_EXTRA_SYMBOLS: modpost rejects a symbol listed in both as "exported twice".
+    #[arg(long, value_name = "FILE")]
+    pub not_in: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "symvers")]
     pub format: Format,
@@ -77,25 +114,83 @@ pub struct DumpArgs {
 /// Run `symvers dump`.
 pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
     super::set_jobs(args.jobs)?;
+    let wanted = wanted_symbols(&args)?;
+    let progress = Arc::new(dump::Progress::default());
     let options = dump::Options {
-        source: args.source.source(),
+        source: args.release.apply(args.source.source()),
         image_limit: args.image_limit.saturating_mul(1 << 20),
         module_limit: args.module_limit.saturating_mul(1 << 20),
+        vmlinux_only: args.vmlinux_only,
+        progress: Some(Arc::clone(&progress)),
     };
-    let mut result = dump::dump(&options)?;
+    let line = ProgressLine::start(progress);
+    let result = dump::dump(&options);
+    drop(line);
+    let mut result = result?;
     if !args.keep_going {
         result.check_complete()?;
     }
+    describe(&result);
     if !result.kernel.modversions() {
-        eprintln!(
-            "symvers: warning: {}: the kernel was built without CONFIG_MODVERSIONS; writing 0x00000000 CRCs as modpost does",
+        super::warn(format_args!(
+            "{}: the kernel was built without CONFIG_MODVERSIONS; writing 0x00000000 CRCs as modpost does",
             result.located.image.display()
-        );
+        ));
+    }
+    if let Some(wanted) = &wanted {
+        let before = result.table.entries.len();
+        let missing = symvers::restrict::retain_symbols(&mut result.table, wanted);
+        super::info(format_args!(
+            "kept {} of {before} symbols ({} asked for)",
+            result.table.entries.len(),
+            wanted.len()
+        ));
+        if !missing.is_empty() {
+            let scope = if args.vmlinux_only {
+                "vmlinux"
+            } else {
+                "this kernel"
+            };
+            super::warn(format_args!(
+                "{} of the symbols asked for are not exported by {scope} (modpost will call them undefined unless another object provides them): {}",
+                missing.len(),
+                missing.join(", ")
+            ));
+        }
+    }
+    if args.modules_only {
+        result.table.entries.retain(|e| e.module != "vmlinux");
+    }
+    if let Some(path) = &args.not_in {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let listed = symvers::symvers::Table::parse(&text, path)?;
+        let listed: BTreeSet<&str> = listed.entries.iter().map(|e| e.symbol.as_str()).collect();
+        let before = result.table.entries.len();
+        result
+            .table
+            .entries
+            .retain(|e| !listed.contains(e.symbol.as_str()));
+        super::info(format_args!(
+            "{}: left out {} symbols it lists",
+            path.display(),
+            before - result.table.entries.len()
+        ));
     }
     let text = match args.format {
         Format::Symvers => result.table.to_text(args.symvers_format),
         Format::Json => report::dump_json(&result),
     };
+    if let Some(path) = &args.output {
+        if !args.no_backup {
+            if let Some(backup) = symvers::output::backup_existing(path, text.as_bytes())? {
+                super::info(format_args!(
+                    "kept the previous {} as {}",
+                    path.display(),
+                    backup.display()
+                ));
+            }
+        }
+    }
     super::emit(args.output.as_deref(), text.as_bytes())?;
     let mut agrees = true;
     if args.verify {
@@ -123,4 +218,61 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
         result.module_files
     );
     Ok(ExitCode::from(3))
+}
+
+/// The union of `--only-used-by` and `--symbols`, or `None` when neither was given.
+fn wanted_symbols(args: &DumpArgs) -> Result<Option<BTreeSet<String>>, Error> {
+    if args.only_used_by.is_empty() && args.symbols.is_empty() {
+        return Ok(None);
+    }
+    let mut wanted = BTreeSet::new();
+    let limit = args.module_limit.saturating_mul(1 << 20);
+    for module in &args.only_used_by {
+        let names = symvers::restrict::undefined_symbols_of(module, limit)?;
+        super::info(format_args!(
+            "{}: {} undefined symbols",
+            module.display(),
+            names.len()
+        ));
+        wanted.extend(names);
+    }
+    for list in &args.symbols {
+        wanted.extend(
+            list.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(String::from),
+        );
+    }
+    Ok(Some(wanted))
+}
+
+/// With `--verbose`: what was read and what was detected.
+fn describe(result: &dump::Dump) {
+    let k = &result.kernel;
+    super::info(format_args!(
+        "release {}",
+        result.located.release.as_deref().unwrap_or("unknown")
+    ));
+    super::info(format_args!(
+        "image {} ({:?}, {}; {:?} {:?}, layout {:?}, CRCs {:?})",
+        result.located.image.display(),
+        k.image.container,
+        k.image.compression.map_or("uncompressed", |c| c.name()),
+        k.class,
+        k.endian,
+        k.vmlinux.layout,
+        k.vmlinux.crc_storage
+    ));
+    if let Some(dir) = &result.located.modules {
+        super::info(format_args!(
+            "modules {} ({} files)",
+            dir.display(),
+            result.module_files
+        ));
+    }
+    super::info(format_args!(
+        "{} exports from vmlinux, {} in total",
+        k.vmlinux.exports.len(),
+        result.table.entries.len()
+    ));
 }

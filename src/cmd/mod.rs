@@ -3,11 +3,14 @@
 pub mod check;
 pub mod diff;
 pub mod dump;
+pub mod generate;
+pub mod progress;
 pub mod verify;
 pub mod versions;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use clap::Args;
 
@@ -18,7 +21,7 @@ use symvers::Error;
 #[derive(Args, Clone, Debug)]
 pub struct SourceArgs {
     /// Resolve all default paths under DIR (like `depmod -b`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'b', long, visible_alias = "basedir", value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Kernel release (default: the running kernel, or the only one under --root).
     #[arg(long, value_name = "REL")]
@@ -31,6 +34,15 @@ pub struct SourceArgs {
     pub modules: Option<PathBuf>,
 }
 
+/// The kernel release as an optional positional argument, as `depmod [VERSION]` and
+/// `modprobe -S` take it; flattened by subcommands that have no positional arguments of their own.
+#[derive(Args, Clone, Debug)]
+pub struct ReleaseArg {
+    /// Kernel release, the same as --release.
+    #[arg(value_name = "RELEASE", conflicts_with = "release")]
+    pub positional_release: Option<String>,
+}
+
 impl SourceArgs {
     /// The library's view of these options.
     pub fn source(&self) -> Source {
@@ -40,6 +52,44 @@ impl SourceArgs {
             image: self.image.clone(),
             modules: self.modules.clone(),
         }
+    }
+}
+
+impl ReleaseArg {
+    /// `source` with the positional release filled in when one was given.
+    pub fn apply(&self, mut source: Source) -> Source {
+        if let Some(rel) = &self.positional_release {
+            source.release = Some(rel.clone());
+        }
+        source
+    }
+}
+
+/// How much the binary says on standard error: 0 = `--quiet` (errors only), 1 = default
+/// (warnings), 2+ = `--verbose` (what was found and read).
+static VERBOSITY: AtomicU8 = AtomicU8::new(1);
+
+/// Set from the global `-q`/`-v` options before any subcommand runs.
+pub fn set_verbosity(level: u8) {
+    VERBOSITY.store(level, Ordering::Relaxed);
+}
+
+/// The level set by [`set_verbosity`].
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
+/// Print a warning on standard error unless `--quiet`.
+pub fn warn(message: impl std::fmt::Display) {
+    if verbosity() >= 1 {
+        eprintln!("symvers: warning: {message}");
+    }
+}
+
+/// Print a note on standard error with `--verbose`.
+pub fn info(message: impl std::fmt::Display) {
+    if verbosity() >= 2 {
+        eprintln!("symvers: {message}");
     }
 }
 

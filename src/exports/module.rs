@@ -69,6 +69,15 @@ impl Resolver<'_, '_> {
 }
 
 /// Read the exports of a module from its ELF bytes.
+///
+/// ```no_run
+/// let bytes = std::fs::read("hello.ko").unwrap();
+/// let module = symvers::exports::module::read(&bytes)
+///     .map_err(|problem| symvers::Error::format("hello.ko", problem))?;
+/// let mut table = symvers::symvers::Table::default();
+/// table.extend_from_exports("extra/hello", &module.exports);
+/// # Ok::<(), symvers::Error>(())
+/// ```
 pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
     let elf = Elf::parse(data)?;
     if elf.file_type != ET_REL {

@@ -30,3 +30,30 @@ fn failure_leaves_the_existing_file_untouched() {
     let err = write_atomic(&missing_dir.join("out"), b"data").unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err}");
 }
+
+#[test]
+fn backup_keeps_first_original_and_numbers_later_ones() {
+    let dir = std::env::temp_dir().join(format!("symvers-backup-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("Module.symvers");
+    // No file yet: nothing to keep.
+    assert_eq!(backup_existing(&path, b"new").unwrap(), None);
+
+    fs::write(&path, b"distro").unwrap();
+    // Same contents: nothing to keep.
+    assert_eq!(backup_existing(&path, b"distro").unwrap(), None);
+
+    let first = backup_existing(&path, b"ours 1").unwrap().unwrap();
+    assert_eq!(first, dir.join("Module.symvers.orig"));
+    write_atomic(&path, b"ours 1").unwrap();
+    assert_eq!(fs::read(&first).unwrap(), b"distro");
+
+    let second = backup_existing(&path, b"ours 2").unwrap().unwrap();
+    assert_eq!(second, dir.join("Module.symvers.orig.1"));
+    write_atomic(&path, b"ours 2").unwrap();
+    assert_eq!(fs::read(&first).unwrap(), b"distro");
+    assert_eq!(fs::read(&second).unwrap(), b"ours 1");
+    assert_eq!(fs::read(&path).unwrap(), b"ours 2");
+    fs::remove_dir_all(&dir).unwrap();
+}

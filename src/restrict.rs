@@ -1,0 +1,84 @@
+//! Restricting a table to the symbols one external module needs.
+//!
+//! kbuild reads `KBUILD_EXTRA_SYMBOLS` files in addition to the headers tree's own
+//! Module.symvers; a symbol listed in both is reported by modpost as "exported twice"
+//! (scripts/mod/modpost.c, `sym_add_exported`). A table meant for `KBUILD_EXTRA_SYMBOLS`
+//! should therefore hold only what the module actually uses: the undefined symbols of its
+//! object, which are exactly the names modpost looks up.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::decompress::{self, Compression};
+use crate::elf::{self, Elf};
+use crate::error::{Error, Problem, Result};
+use crate::symvers::Table;
+
+/// The symbols the module or object file at `path` needs from elsewhere (its global and weak
+/// undefined symbols), sorted. Compressed modules (`.ko.xz`, `.ko.zst`, …) are decompressed
+/// first, up to `limit` bytes.
+///
+/// ```no_run
+/// let needed = symvers::restrict::undefined_symbols_of(
+///     std::path::Path::new("hello.ko"),
+///     symvers::modtree::DEFAULT_MODULE_LIMIT,
+/// )?;
+/// println!("hello.ko uses {} symbols", needed.len());
+/// # Ok::<(), symvers::Error>(())
+/// ```
+pub fn undefined_symbols_of(path: &Path, limit: u64) -> Result<Vec<String>> {
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    undefined_symbols_of_bytes(&data, limit).map_err(|p| Error::format(path, p))
+}
+
+/// Like [`undefined_symbols_of`], on the bytes of the file.
+pub fn undefined_symbols_of_bytes(data: &[u8], limit: u64) -> Result<Vec<String>, Problem> {
+    let decompressed;
+    let bytes = if elf::is_elf(data) {
+        data
+    } else {
+        let format = Compression::sniff(data)
+            .ok_or_else(|| Problem::UnknownFormat(crate::image::hex_prefix(data)))?;
+        decompressed = decompress::decompress(data, format, limit)?;
+        &decompressed[..]
+    };
+    let elf = Elf::parse(bytes)?;
+    if elf.file_type != elf::consts::ET_REL {
+        return Err(Problem::Elf(format!(
+            "ELF type {} is not a relocatable object (.ko or .o)",
+            elf.file_type
+        )));
+    }
+    elf.undefined_symbols()
+}
+
+/// Keep only the entries of `table` whose symbol is in `wanted`, in their order. Returns the
+/// wanted names that no entry exports, sorted: for a module's undefined symbols these are the
+/// ones modpost would report as undefined (or that another object of the same module defines).
+///
+/// ```
+/// use std::collections::BTreeSet;
+/// use std::path::Path;
+/// use symvers::symvers::{Columns, Table};
+///
+/// let text = "0x12345678\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n\
+///             0x9abcdef0\tkfree\tvmlinux\tEXPORT_SYMBOL\t\n";
+/// let mut table = Table::parse(text, Path::new("Module.symvers"))?;
+/// let wanted: BTreeSet<String> = ["kfree", "my_helper"].map(String::from).into();
+/// let missing = symvers::restrict::retain_symbols(&mut table, &wanted);
+/// assert_eq!(table.to_text(Columns::Modern), "0x9abcdef0\tkfree\tvmlinux\tEXPORT_SYMBOL\t\n");
+/// assert_eq!(missing, ["my_helper"]);
+/// # Ok::<(), symvers::Error>(())
+/// ```
+pub fn retain_symbols(table: &mut Table, wanted: &BTreeSet<String>) -> Vec<String> {
+    table.entries.retain(|e| wanted.contains(&e.symbol));
+    let present: BTreeSet<&str> = table.entries.iter().map(|e| e.symbol.as_str()).collect();
+    wanted
+        .iter()
+        .filter(|name| !present.contains(name.as_str()))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
