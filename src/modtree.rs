@@ -172,16 +172,36 @@ pub fn read_modules_counted(
     limit: u64,
     done: Option<&AtomicUsize>,
 ) -> Vec<Result<ModuleExports>> {
-    files
-        .par_iter()
-        .map_init(Vec::new, |buffer, file| {
-            let result = read_module(&file.path, limit, buffer);
-            if let Some(done) = done {
-                done.fetch_add(1, Ordering::Relaxed);
+    // Largest files first, handed out one at a time from a shared counter: the last module any
+    // thread decodes is a small one, so no core idles while another finishes amdgpu.ko.
+    let mut order: Vec<(u64, usize)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (std::fs::metadata(&f.path).map_or(0, |m| m.len()), i))
+        .collect();
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    let next = AtomicUsize::new(0);
+    let workers = rayon::current_num_threads().min(files.len()).max(1);
+    let batches: Vec<Vec<(usize, Result<ModuleExports>)>> = (0..workers)
+        .into_par_iter()
+        .map(|_| {
+            let mut buffer = Vec::new();
+            let mut out = Vec::new();
+            while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                out.push((i, read_module(&files[i].path, limit, &mut buffer)));
+                if let Some(done) = done {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            result
+            out
         })
-        .collect()
+        .collect();
+    let mut results: Vec<Option<Result<ModuleExports>>> = files.iter().map(|_| None).collect();
+    for (i, result) in batches.into_iter().flatten() {
+        results[i] = Some(result);
+    }
+    // Every index was handed out exactly once, so every slot is filled.
+    results.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
