@@ -1030,8 +1030,79 @@ pub fn compress(format: &str, data: &[u8]) -> Vec<u8> {
             }
             out
         }
+        // `lzop -9` as scripts/Makefile.lib runs it: blocks compressed by an independent LZO1X
+        // encoder (lzokay-native), so the decoder is checked against real matches.
+        "lzo" => lzop(data, |block| lzokay_native::compress(block).unwrap()),
+        // The same container with literal-only LZO1X blocks (see `lzo1x_literals`).
+        "lzo-literal" => lzop(data, lzo1x_literals),
         other => panic!("fixture compressor {other} not available"),
     }
+}
+
+/// An lzop file (lzop 1.04 header layout, version 0x1040, LZO1X-999, flags F_ADLER32_D) of
+/// 256 KiB blocks, each encoded with `encode` or stored when that is not smaller.
+pub fn lzop(data: &[u8], encode: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    let mut out = vec![0x89, b'L', b'Z', b'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a];
+    let mut header = Vec::new();
+    header.extend(0x1040u16.to_be_bytes()); // version
+    header.extend(0x2080u16.to_be_bytes()); // library version
+    header.extend(0x0940u16.to_be_bytes()); // version needed to extract
+    header.push(3); // method: LZO1X-999
+    header.push(9); // level
+    header.extend(0x0300_0001u32.to_be_bytes()); // flags: F_ADLER32_D, OS Unix
+    header.extend(0o100644u32.to_be_bytes()); // mode
+    header.extend(0u32.to_be_bytes()); // mtime low
+    header.extend(0u32.to_be_bytes()); // mtime high
+    header.push(0); // no file name (compressed from a pipe)
+    let check = adler32(&header);
+    out.extend(&header);
+    out.extend(check.to_be_bytes());
+    for block in data.chunks(256 << 10) {
+        let packed = encode(block);
+        out.extend((block.len() as u32).to_be_bytes());
+        let stored = packed.len() >= block.len();
+        let body = if stored { block } else { &packed[..] };
+        out.extend((body.len() as u32).to_be_bytes());
+        out.extend(adler32(block).to_be_bytes());
+        out.extend_from_slice(body);
+    }
+    out.extend(0u32.to_be_bytes());
+    out
+}
+
+/// An LZO1X stream of literals only: one long literal run (`0 0 0 0 L L L L` with L = 0 and
+/// the length extended by zero bytes, Documentation/staging/lzo.rst) and the end marker.
+pub fn lzo1x_literals(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    match data.len() {
+        0 => {}
+        // First-byte encoding: 18..=238+17 copies byte-17 literals.
+        n @ 1..=238 => out.push(17 + n as u8),
+        n => {
+            // length = 3 + 15 + 255 * zeros + last, last in 1..=255.
+            let rest = n - 18;
+            out.push(0);
+            let (zeros, last) = if rest % 255 == 0 {
+                (rest / 255 - 1, 255)
+            } else {
+                (rest / 255, rest % 255)
+            };
+            out.extend(std::iter::repeat_n(0u8, zeros));
+            out.push(last as u8);
+        }
+    }
+    out.extend_from_slice(data);
+    out.extend([0x11, 0x00, 0x00]);
+    out
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in data {
+        a = (a + u32::from(byte)) % 65521;
+        b = (b + a) % 65521;
+    }
+    (b << 16) | a
 }
 
 /// The kernel's build appends the uncompressed size as a 4-byte little-endian trailer to
