@@ -35,12 +35,16 @@ enum Command {
     /// Rebuild Module.symvers from a kernel image and its modules folder.
     #[command(after_help = cmd::dump::AFTER_HELP)]
     Dump(cmd::dump::DumpArgs),
+    /// Show what the kernel image and modules folder are made of (container, compression, layout).
+    #[command(after_help = cmd::info::AFTER_HELP)]
+    Info(cmd::info::InfoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
+        Command::Info(args) => cmd::info::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! Subcommands of the binary, and what they share (source options, output, thread pool).
 
 pub mod dump;
+pub mod info;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
