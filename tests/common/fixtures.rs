@@ -1131,3 +1131,137 @@ pub fn bzimage(payload: &[u8]) -> Vec<u8> {
     img.extend(vec![0u8; 64]);
     img
 }
+
+// ---------------------------------------------------------------------------------------------
+// Raw kernels and the containers of other architectures.
+
+/// Stand-in bytes of a raw kernel memory image: pseudo-random "code", the init/version.c
+/// banner, and a `__ksymtab_strings`-like run of names. `len` is at least 4096.
+pub fn raw_kernel(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut x: u32 = 0x2545_f491;
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        // Compressible but not trivially: bytes from a small alphabet.
+        out.push(b"\x00\x01\x02\x03\xe5\x9f\x10\xe1"[(x & 7) as usize]);
+    }
+    let banner = b"Linux version 6.1.0-test (builder@host) (gcc 12) #1 SMP\n\0";
+    out[2048..2048 + banner.len()].copy_from_slice(banner);
+    let names = b"alpha_func\0beta_data\0delta\0epsilon_long_name_x\0gamma_ns\0";
+    let at = len / 2;
+    out[at..at + names.len()].copy_from_slice(names);
+    out
+}
+
+/// A raw arm64 `Image`: "MZ" (EFI stub), flags at 0x18 (bit 0 = big endian), "ARM\x64" at 0x38.
+pub fn arm64_image(len: usize, big_endian: bool) -> Vec<u8> {
+    let mut img = raw_kernel(len);
+    img[..0x40].fill(0);
+    img[0..2].copy_from_slice(b"MZ");
+    img[0x18] = u8::from(big_endian) | 0x0a;
+    img[0x38..0x3c].copy_from_slice(b"ARM\x64");
+    img
+}
+
+/// A raw RISC-V `Image`: "RISCV\0\0\0" at 0x30 and "RSC\x05" at 0x38.
+pub fn riscv_image(len: usize) -> Vec<u8> {
+    let mut img = raw_kernel(len);
+    img[..0x40].fill(0);
+    img[0x30..0x38].copy_from_slice(b"RISCV\0\0\0");
+    img[0x38..0x3c].copy_from_slice(b"RSC\x05");
+    img
+}
+
+/// Stand-in decompressor code containing false compression magics: xz (as the xz decoder's
+/// own magic table), gzip and lzma headers that do not decode.
+pub fn decompressor_stub(len: usize) -> Vec<u8> {
+    let mut code = vec![0xe1u8; len];
+    let decoys: [&[u8]; 3] = [
+        b"\xfd7zXZ\x00\x00\x00\x11\x22",
+        b"\x1f\x8b\x08\x00\x99\x99\x99\x99\x99\x99\xff\xff\xff",
+        b"\x5d\x00\x00\x80\x00\xff\xff\xff\xff\xff\xff\xff\xff\x00\x00",
+    ];
+    for (i, d) in decoys.iter().enumerate() {
+        let at = 0x100 + i * (len / 4);
+        code[at..at + d.len()].copy_from_slice(d);
+    }
+    code
+}
+
+/// An EFI zboot image (drivers/firmware/efi/libstub/zboot-header.S) around `payload`
+/// (compressed, possibly with a size trailer that `payload_size` excludes), with PE machine
+/// `machine` and compression type `comp_type`.
+pub fn zboot(payload: &[u8], payload_size: usize, comp_type: &str, machine: u16) -> Vec<u8> {
+    let mut img = vec![0u8; 0x1000];
+    img[0..2].copy_from_slice(b"MZ");
+    img[4..8].copy_from_slice(b"zimg");
+    img[8..12].copy_from_slice(&0x1000u32.to_le_bytes());
+    img[12..16].copy_from_slice(&(payload_size as u32).to_le_bytes());
+    img[24..24 + comp_type.len()].copy_from_slice(comp_type.as_bytes());
+    img[0x3c..0x40].copy_from_slice(&0x40u32.to_le_bytes());
+    img[0x40..0x44].copy_from_slice(b"PE\0\0");
+    img[0x44..0x46].copy_from_slice(&machine.to_le_bytes());
+    img.extend_from_slice(payload);
+    img.extend(vec![0u8; 512]); // the rest of the EFI application
+    img
+}
+
+/// An arm zImage: header words at 0x24 (magic, start, end, endianness marker), a decompressor
+/// with false magics, `piggy` (compressed kernel + size trailer), and `dtb` appended after the
+/// declared end.
+pub fn arm_zimage(piggy: &[u8], dtb: &[u8]) -> Vec<u8> {
+    let mut img = decompressor_stub(0x4000);
+    img[..0x40].fill(0);
+    img[0x24..0x28].copy_from_slice(&0x016f_2818u32.to_le_bytes());
+    img.extend_from_slice(piggy);
+    img.extend(vec![0u8; 64]); // the rest of the decompressor's data
+    let end = img.len() as u32;
+    img[0x28..0x2c].copy_from_slice(&0u32.to_le_bytes());
+    img[0x2c..0x30].copy_from_slice(&end.to_le_bytes());
+    img[0x30..0x34].copy_from_slice(&[1, 2, 3, 4]);
+    img.extend_from_slice(dtb);
+    img
+}
+
+/// An s390 image: "S390EP" at 0x10008 (arch/s390/include/asm/setup.h), a decompressor with a
+/// false xz magic first (as in Debian 6.1 s390x), then `compressed`.
+pub fn s390_image(compressed: &[u8]) -> Vec<u8> {
+    let mut img = decompressor_stub(0x12000);
+    img[0x10008..0x1000e].copy_from_slice(b"S390EP");
+    img.extend_from_slice(compressed);
+    img.extend(vec![0u8; 256]);
+    img
+}
+
+/// A MIPS vmlinuz: a big-endian ELF decompressor with `compressed` in its `.image` section.
+pub fn mips_vmlinuz(compressed: &[u8]) -> Vec<u8> {
+    let mut f = ElfFile::new(MIPS32BE, 2);
+    f.program_headers = true;
+    f.add(Sec {
+        addr: 0x8040_0000,
+        ..Sec::progbits(".text", decompressor_stub(0x800))
+    });
+    f.add(Sec {
+        addr: 0x8041_0000,
+        ..Sec::progbits(".image", compressed.to_vec())
+    });
+    f.build()
+}
+
+/// An Android boot image of header `version` (0–4) holding `kernel`.
+pub fn android_boot(kernel: &[u8], version: u32) -> Vec<u8> {
+    let page = if version >= 3 { 4096 } else { 2048 };
+    let mut img = vec![0u8; page];
+    img[0..8].copy_from_slice(b"ANDROID!");
+    img[8..12].copy_from_slice(&(kernel.len() as u32).to_le_bytes());
+    if version < 3 {
+        img[36..40].copy_from_slice(&(page as u32).to_le_bytes());
+    }
+    img[40..44].copy_from_slice(&version.to_le_bytes());
+    img.extend_from_slice(kernel);
+    img.resize(img.len().next_multiple_of(page), 0);
+    img.extend(vec![0u8; page]); // a ramdisk page
+    img
+}
