@@ -69,6 +69,14 @@ struct ExportFacts {
     total: usize,
 }
 
+/// What the ELF header of an ELF kernel says.
+#[derive(Serialize, Clone, Copy)]
+struct ElfHeader {
+    class: Class,
+    endian: Endian,
+    machine: u16,
+}
+
 #[derive(Serialize)]
 struct ModuleFacts {
     dir: std::path::PathBuf,
@@ -84,8 +92,8 @@ struct Info {
     image_size: u64,
     unwrap_ms: f64,
     kernel: Unwrapped,
-    /// ELF header facts (class and byte order) even when exports fail.
-    elf: Option<(Class, Endian)>,
+    /// ELF header facts, also when the exports cannot be read.
+    elf: Option<ElfHeader>,
     exports: Option<ExportFacts>,
     exports_error: Option<String>,
     modules: Option<ModuleFacts>,
@@ -115,7 +123,11 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, Error> {
     let mut elf_facts = None;
     let exports: Result<ExportFacts, Problem> = if unwrapped.info.is_elf {
         Elf::parse(&unwrapped.bytes).and_then(|elf| {
-            elf_facts = Some((elf.class, elf.endian));
+            elf_facts = Some(ElfHeader {
+                class: elf.class,
+                endian: elf.endian,
+                machine: elf.machine,
+            });
             let v = vmlinux::read_elf(&elf)?;
             Ok(export_facts(elf.class, elf.endian, &v))
         })
@@ -239,7 +251,7 @@ fn text_report(info: &Info) -> String {
     let _ = writeln!(s, "kernel:      {kind}, {} bytes", k.kernel_size);
     let (class, endian) = match (&info.exports, info.elf) {
         (Some(e), _) => (Some(e.class), Some(e.endian)),
-        (None, Some((c, e))) => (Some(c), Some(e)),
+        (None, Some(h)) => (Some(h.class), Some(h.endian)),
         (None, None) => (k.class_hint, k.endian_hint),
     };
     let _ = writeln!(
