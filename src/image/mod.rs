@@ -45,8 +45,8 @@ pub enum Container {
     ArmZimage,
     /// An s390 image ("S390EP" at 0x10008) whose decompressor carries the kernel.
     S390,
-    /// A MIPS vmlinuz: an ELF decompressor with the compressed kernel in `.image`.
-    MipsVmlinuz,
+    /// An ELF decompressor (MIPS vmlinuz) with the compressed kernel inside (`.image`).
+    ElfDecompressor,
     /// An Android boot image ("ANDROID!").
     AndroidBoot,
     /// A bare compressed stream (`Image.gz`, `vmlinux.xz`, …).
@@ -259,6 +259,11 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
                         if let Some(kind) = probe::kernel_kind(&current) {
                             return Ok(finish(current, kind, layers, hints));
                         }
+                        // An ELF without exports or banner and without a payload: let the
+                        // export reader say what it lacks rather than call it unknown.
+                        if container == Container::ElfDecompressor {
+                            return Ok(finish(current, KernelKind::Elf, layers, hints));
+                        }
                         if container == Container::Embedded {
                             return Err(Problem::UnknownFormat(hex_prefix(&current)));
                         }
@@ -347,7 +352,7 @@ fn classify(data: &[u8], hints: &mut Hints) -> Result<Step, Problem> {
                 hints.endian = Some(parsed.endian);
             }
             return Ok(Step::Scan {
-                container: Container::MipsVmlinuz,
+                container: Container::ElfDecompressor,
                 range: offset..offset + size,
             });
         }
@@ -429,7 +434,7 @@ pub fn container_name(c: Container) -> &'static str {
         Container::EfiZboot => "EFI zboot",
         Container::ArmZimage => "arm zImage",
         Container::S390 => "s390 image",
-        Container::MipsVmlinuz => "MIPS vmlinuz",
+        Container::ElfDecompressor => "ELF decompressor",
         Container::AndroidBoot => "Android boot image",
         Container::Compressed => "compressed stream",
         Container::Embedded => "unknown container",

@@ -2,8 +2,9 @@
 //! accept a candidate payload found by scanning a self-decompressor.
 //!
 //! The test is cheap and conservative:
-//! - an ELF file is a kernel unless it is a known decompressor (an ELF with a `.image` section
-//!   and no export tables: the MIPS `vmlinuz`, arch/mips/boot/compressed/ld.script);
+//! - an ELF file is a kernel when it has `__ksymtab*` sections or carries the banner (below);
+//!   an ELF with neither is a decompressor (the MIPS `vmlinuz`, whose compressed kernel sits in
+//!   `.image`, or — as Debian's stripped 6.1 mips64el vmlinuz has it — merged into `.data`);
 //! - a raw image is a kernel when it carries an arm64 or RISC-V `Image` header, or the
 //!   `linux_banner` string "Linux version <digit>" that init/version.c puts in every kernel
 //!   since 1.0. Decompressors do not carry the banner (they print none), and a payload that
@@ -59,23 +60,26 @@ pub fn has_banner(data: &[u8]) -> bool {
     })
 }
 
-/// For an ELF decompressor (MIPS `vmlinuz`), the file range of the `.image` section holding the
-/// compressed kernel (arch/mips/boot/compressed/piggy.S). `None` for any other ELF, including a
-/// vmlinux, which has `__ksymtab*` sections (or no section headers at all).
+/// For an ELF decompressor (an ELF that is not a kernel by the rules above), the file range in
+/// which to look for the compressed kernel: the `.image` section when there is one
+/// (arch/mips/boot/compressed/piggy.S), else the whole file. `None` for a kernel ELF.
 pub fn elf_decompressor_payload(data: &[u8]) -> Option<(usize, usize)> {
     let parsed = Elf::parse(data).ok()?;
     if parsed
         .sections
         .iter()
         .any(|s| s.name.starts_with(b"__ksymtab"))
+        || has_banner(data)
     {
         return None;
     }
-    let (_, image) = parsed.section_by_name(".image")?;
-    let offset = usize::try_from(image.offset).ok()?;
-    let size = usize::try_from(image.size).ok()?;
-    offset
-        .checked_add(size)
-        .filter(|&end| end <= data.len() && size > 0)?;
-    Some((offset, size))
+    let image = parsed.section_by_name(".image").and_then(|(_, image)| {
+        let offset = usize::try_from(image.offset).ok()?;
+        let size = usize::try_from(image.size).ok()?;
+        offset
+            .checked_add(size)
+            .filter(|&end| end <= data.len() && size > 0)?;
+        Some((offset, size))
+    });
+    Some(image.unwrap_or((0, data.len())))
 }

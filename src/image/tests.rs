@@ -236,15 +236,17 @@ fn s390_image_without_a_kernel_is_an_error() {
 fn mips_vmlinuz_is_unwrapped_but_a_vmlinux_is_not() {
     let kernel = fx::raw_kernel(100 << 10);
     let payload = piggy("gzip", &kernel);
-    let vmlinuz = fx::mips_vmlinuz(&payload);
-    assert_eq!(probe::kernel_kind(&vmlinuz), None);
-    let k = unwrap(&vmlinuz, LIMIT).unwrap();
-    assert_eq!(k.info.container, Container::MipsVmlinuz);
-    assert_eq!(k.info.compression, Some(Compression::Gzip));
-    assert_eq!(k.info.arch, Some(Arch::Mips));
-    assert_eq!(k.info.class_hint, Some(Class::Elf32));
-    assert_eq!(k.info.endian_hint, Some(Endian::Big));
-    assert!(k.bytes.as_ref() == kernel.as_slice());
+    for image_section in [true, false] {
+        let vmlinuz = fx::mips_vmlinuz(&payload, image_section);
+        assert_eq!(probe::kernel_kind(&vmlinuz), None);
+        let k = unwrap(&vmlinuz, LIMIT).unwrap();
+        assert_eq!(k.info.container, Container::ElfDecompressor);
+        assert_eq!(k.info.compression, Some(Compression::Gzip));
+        assert_eq!(k.info.arch, Some(Arch::Mips));
+        assert_eq!(k.info.class_hint, Some(Class::Elf32));
+        assert_eq!(k.info.endian_hint, Some(Endian::Big));
+        assert!(k.bytes.as_ref() == kernel.as_slice(), "{image_section}");
+    }
 
     // A MIPS vmlinux has export tables: it is the kernel itself.
     let vmlinux = fx::build_vmlinux(&Spec::new(fx::MIPS32BE, Layout::Absolute, Crcs::Data));
@@ -252,6 +254,15 @@ fn mips_vmlinuz_is_unwrapped_but_a_vmlinux_is_not() {
     let k = unwrap(&vmlinux, LIMIT).unwrap();
     assert_eq!(k.info.container, Container::Elf);
     assert_eq!(k.info.arch, Some(Arch::Mips));
+}
+
+#[test]
+fn elf_without_exports_or_payload_is_left_to_the_export_reader() {
+    let elf = fx::mips_vmlinuz(b"no payload here", false);
+    let k = unwrap(&elf, LIMIT).unwrap();
+    assert_eq!(k.info.container, Container::Elf);
+    assert_eq!(k.info.kind, KernelKind::Elf);
+    assert!(k.info.layers.is_empty());
 }
 
 #[test]

@@ -1235,17 +1235,26 @@ pub fn s390_image(compressed: &[u8]) -> Vec<u8> {
     img
 }
 
-/// A MIPS vmlinuz: a big-endian ELF decompressor with `compressed` in its `.image` section.
-pub fn mips_vmlinuz(compressed: &[u8]) -> Vec<u8> {
+/// A MIPS vmlinuz: a big-endian ELF decompressor with `compressed` in its `.image` section, or
+/// (`image_section` false) inside `.data`, as Debian's stripped 6.1 mips64el vmlinuz has it.
+pub fn mips_vmlinuz(compressed: &[u8], image_section: bool) -> Vec<u8> {
     let mut f = ElfFile::new(MIPS32BE, 2);
     f.program_headers = true;
     f.add(Sec {
         addr: 0x8040_0000,
         ..Sec::progbits(".text", decompressor_stub(0x800))
     });
+    let mut data = vec![0u8; 0x40];
+    data.extend_from_slice(compressed);
+    data.extend([0u8; 0x40]);
+    let (name, bytes) = if image_section {
+        (".image", compressed.to_vec())
+    } else {
+        (".data", data)
+    };
     f.add(Sec {
         addr: 0x8041_0000,
-        ..Sec::progbits(".image", compressed.to_vec())
+        ..Sec::progbits(name, bytes)
     });
     f.build()
 }
