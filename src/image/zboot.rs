@@ -10,9 +10,13 @@ use crate::error::Problem;
 
 /// A zboot image's payload.
 pub(super) struct Zboot {
+    /// File offset of the compressed payload.
     pub offset: usize,
+    /// Its size without the size trailer.
     pub len: usize,
+    /// The compression the header names.
     pub compression: Compression,
+    /// The architecture the PE header's machine field names.
     pub arch: Option<Arch>,
 }
 
