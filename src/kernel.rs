@@ -95,9 +95,14 @@ pub fn read_image_bytes(data: &[u8], limit: u64) -> Result<KernelExports, Proble
 /// Read a raw kernel's exports by scanning for its tables.
 fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
     let found = raw::read(bytes)?;
+    // Self-relative tables do not show the word size; a container or image header may.
+    let class = match info.class_hint {
+        Some(hint) if found.vmlinux.layout.is_relative() => hint,
+        _ => found.class,
+    };
     Ok(KernelExports {
         image: info,
-        class: found.class,
+        class,
         endian: found.endian,
         tables_located_by: TableSource::Scan,
         load_base: found.load_base,
@@ -112,7 +117,13 @@ fn raw_info(data: &[u8]) -> Unwrapped {
         container: Container::Raw,
         compression: None,
         payload_size: 0,
+        payload_offset: 0,
         kernel_size: data.len() as u64,
         is_elf: false,
+        kind: image::KernelKind::Raw,
+        arch: None,
+        class_hint: None,
+        endian_hint: None,
+        layers: Vec::new(),
     }
 }

@@ -55,6 +55,9 @@ enum Command {
     /// Write man pages or shell completions (a packaging step).
     #[command(hide = true, after_help = cmd::generate::AFTER_HELP)]
     Generate(cmd::generate::GenerateArgs),
+    /// Show how the kernel image and modules are stored (container, compression, layout).
+    #[command(after_help = cmd::info::AFTER_HELP)]
+    Info(cmd::info::InfoArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Generate(args) => cmd::generate::run(args, Cli::command()),
+        Command::Info(args) => cmd::info::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,10 +6,47 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// What an output path names.
+enum Target {
+    /// A regular file (existing or to be created) at this path, symbolic links resolved, so
+    /// that replacing it keeps the link.
+    File(PathBuf),
+    /// An existing device, FIFO or socket (`-o /dev/null`, `-o /dev/stdout`): written in place,
+    /// never replaced. Running as root, a rename would turn /dev/null into a regular file.
+    Special,
+}
+
+fn target(path: &Path) -> Result<Target> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(Target::File(
+            fs::canonicalize(path).map_err(|e| Error::io(path, e))?,
+        )),
+        Ok(meta) if meta.is_dir() => Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a folder"),
+        )),
+        Ok(_) => Ok(Target::Special),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Target::File(path.to_path_buf())),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
 /// Replace `path` with `contents` atomically: write a temporary file in the same folder, flush it
 /// to disk, then rename it over `path`. On any failure the temporary file is removed and an
-/// existing `path` is left as it was. An existing file's permissions are kept.
+/// existing `path` is left as it was. An existing file's permissions are kept; a symbolic link
+/// is followed and stays a link; a device or FIFO is written in place.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let path = match target(path)? {
+        Target::File(resolved) => resolved,
+        Target::Special => {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| Error::io(path, e))?;
+            return file.write_all(contents).map_err(|e| Error::io(path, e));
+        }
+    };
+    let path = path.as_path();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -56,6 +93,12 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
 /// The backup is a hard link where the file system allows it (the later atomic rename leaves
 /// the old inode to the link), else a copy.
 pub fn backup_existing(path: &Path, new_contents: &[u8]) -> Result<Option<PathBuf>> {
+    let path = match target(path)? {
+        Target::File(resolved) => resolved,
+        // Devices and FIFOs are not replaced, so there is nothing to keep.
+        Target::Special => return Ok(None),
+    };
+    let path = path.as_path();
     let old = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -227,6 +227,8 @@ fn dump_verify_and_compare_with() {
 
     // Comparing with itself agrees; with one CRC altered it does not.
     let t = table.to_str().unwrap();
+    // A scratch file, not /dev/null: a broken atomic write would replace the device node.
+    let sink = dir.join("out.symvers");
     let out = symvers(&[
         "dump",
         "--image",
@@ -236,7 +238,7 @@ fn dump_verify_and_compare_with() {
         "--compare-with",
         t,
         "-o",
-        "/dev/null",
+        sink.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let altered = dir.join("altered.symvers");
@@ -252,7 +254,7 @@ fn dump_verify_and_compare_with() {
         "--compare-with",
         altered.to_str().unwrap(),
         "-o",
-        "/dev/null",
+        sink.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("1 crc"), "{}", text(&out.stderr));
@@ -268,7 +270,7 @@ fn dump_verify_and_compare_with() {
         modules.to_str().unwrap(),
         "--verify",
         "-o",
-        "/dev/null",
+        sink.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

@@ -277,6 +277,8 @@ fn every_subcommand_help_has_an_example() {
         .lines()
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        // A wrapped description continues on a line indented further.
+        .filter(|l| !l[2..].starts_with(' '))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .collect();

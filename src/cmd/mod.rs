@@ -4,6 +4,7 @@ pub mod check;
 pub mod diff;
 pub mod dump;
 pub mod generate;
+pub mod info;
 pub mod progress;
 pub mod verify;
 pub mod versions;

@@ -4,8 +4,10 @@
 //! decoding to at most 8 MiB. There is no end marker. A size equal to the magic starts a new
 //! concatenated stream; the stream ends when fewer than 4 bytes remain, at a zero size (padding),
 //! or at a size larger than any block can be (the 4-byte uncompressed-size trailer the kernel's
-//! build appends, or other trailing data). A final word equal to the bytes decoded so far, followed by
-//! nothing but zero padding, is that trailer too.
+//! build appends, or other trailing data). The zero-size rule is the kernel's since 5.11
+//! ("lib/decompress_unlz4.c: correctly handle zero-padding around initrds"); the kernel's
+//! boot-time decompressor instead stops 4 bytes before the end of its input, which is what the
+//! "only the trailer is left" rule below reproduces for kernels smaller than one block.
 
 use crate::error::Problem;
 
@@ -34,19 +36,17 @@ pub fn decompress_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(),
         if size == 0 || size as usize > bound {
             break;
         }
-        // The build's 4-byte trailer holds the total uncompressed size; small kernels (and
-        // modules) have one below the block bound, so recognise it by its value.
-        if blocks > 0
-            && size as usize == out.len() - start
-            && data[pos + 4..].iter().all(|&b| b == 0)
-        {
-            break;
-        }
         pos += 4;
-        let end = pos
-            .checked_add(size as usize)
-            .filter(|&e| e <= data.len())
-            .ok_or_else(|| fail(format!("block {blocks} runs past the end of the data")))?;
+        let Some(end) = pos.checked_add(size as usize).filter(|&e| e <= data.len()) else {
+            // The 4-byte size trailer of a kernel smaller than one block's bound reads as a
+            // plausible block size; the stream ended when only it (and zero padding) is left.
+            if blocks > 0 && data[pos..].iter().all(|&b| b == 0) {
+                break;
+            }
+            return Err(fail(format!(
+                "block {blocks} runs past the end of the data"
+            )));
+        };
         let produced = out.len() - start;
         let room = (limit as usize).saturating_sub(produced).min(BLOCK_OUT_MAX);
         let old = out.len();

@@ -4,6 +4,7 @@
 //! is bounded by a caller-given limit on the decompressed size, so a "zip bomb" fails fast.
 
 mod lz4_legacy;
+mod lzo;
 
 use std::io::Read;
 
@@ -71,6 +72,21 @@ impl Compression {
         }
     }
 
+    /// The format named by an EFI zboot header's compression type string (`COMP_TYPE` in
+    /// drivers/firmware/efi/libstub/Makefile.zboot, Linux 6.1).
+    pub fn from_zboot_name(name: &[u8]) -> Option<Self> {
+        Some(match name {
+            b"gzip" => Compression::Gzip,
+            b"lz4" => Compression::Lz4Legacy,
+            b"lzma" => Compression::Lzma,
+            b"lzo" => Compression::Lzo,
+            b"xzkern" | b"xz" => Compression::Xz,
+            b"zstd22" | b"zstd" => Compression::Zstd,
+            b"bzip2" => Compression::Bzip2,
+            _ => return None,
+        })
+    }
+
     /// The format whose magic starts `data`, if any.
     pub fn sniff(data: &[u8]) -> Option<Self> {
         Self::ALL.into_iter().find(|c| {
@@ -80,10 +96,29 @@ impl Compression {
                     Compression::Bzip2 => data.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)),
                     // Deflate is the only gzip method.
                     Compression::Gzip => data.get(2) == Some(&8),
+                    Compression::Lzma => lzma_header_plausible(data),
                     _ => true,
                 }
         })
     }
+}
+
+/// "5d 00 00" alone is common in machine code, and an LZMA decoder rarely detects garbage (it
+/// decodes noise for megabytes), so the "alone" header must also look like `lzma -9` output: a
+/// dictionary size of 2^n or 2^n + 2^(n-1) bytes (what liblzma's encoders write, 4 KiB to
+/// 1.5 GiB) and an uncompressed size that is unknown (all ones, as when compressing a pipe,
+/// which is how scripts/Makefile.lib runs `lzma -9`) or below 4 GiB.
+fn lzma_header_plausible(data: &[u8]) -> bool {
+    let Some(header) = data.get(..13) else {
+        return false;
+    };
+    let dict = u32::from_le_bytes([header[1], header[2], header[3], header[4]]);
+    let pow2 = dict.is_power_of_two();
+    let pow2_and_half = dict.count_ones() == 2 && (dict >> dict.trailing_zeros()) == 3;
+    let size = u64::from_le_bytes([
+        header[5], header[6], header[7], header[8], header[9], header[10], header[11], header[12],
+    ]);
+    dict >= 4096 && (pow2 || pow2_and_half) && (size == u64::MAX || size < (1 << 32))
 }
 
 /// Decompress `data` (which starts with a `format` stream) into a new buffer of at most `limit`
@@ -154,7 +189,7 @@ pub fn decompress_into(
         }
         Compression::Zstd => zstd_into(data, limit, out),
         Compression::Lz4Legacy => lz4_legacy::decompress_into(data, limit, out),
-        Compression::Lzo => Err(fail("lzo decompression is not supported yet".into())),
+        Compression::Lzo => lzo::decompress_into(data, limit, out),
     }
 }
 

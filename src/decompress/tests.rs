@@ -1,101 +1,164 @@
 use super::*;
-use crate::fixtures;
+use crate::fixtures::{compress, lzo1x_literals, lzop, with_size_trailer};
 
-fn sample() -> Vec<u8> {
-    // Compressible but not trivial: an ELF-ish header and repeated identifiers.
-    let mut data = b"\x7fELF".to_vec();
-    for i in 0..5000u32 {
-        data.extend_from_slice(format!("symbol_{i}\0").as_bytes());
-        data.extend_from_slice(&i.to_le_bytes());
+/// Bytes that compress, with enough repetition for real matches and enough variety for
+/// literals, and larger than one lzop (256 KiB) block.
+fn sample(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut x: u32 = 0x1234_5678;
+    while out.len() < len {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        if x >> 28 < 5 {
+            out.extend_from_slice(b"__ksymtab_strings EXPORT_SYMBOL_GPL ");
+        } else {
+            out.push((x >> 16) as u8);
+        }
     }
-    data
+    out.truncate(len);
+    out
 }
 
-const FORMATS: [(&str, Compression); 6] = [
+const FORMATS: [(&str, Compression); 8] = [
     ("gzip", Compression::Gzip),
-    ("xz", Compression::Xz),
-    ("zstd", Compression::Zstd),
     ("bzip2", Compression::Bzip2),
     ("lzma", Compression::Lzma),
+    ("xz", Compression::Xz),
+    ("lzo", Compression::Lzo),
+    ("lzo-literal", Compression::Lzo),
     ("lz4", Compression::Lz4Legacy),
+    ("zstd", Compression::Zstd),
 ];
 
 #[test]
-fn every_format_round_trips_and_is_sniffed() {
-    let data = sample();
+fn every_format_round_trips_with_trailer_and_padding() {
+    let data = sample(700_000);
     for (name, format) in FORMATS {
-        let packed = fixtures::compress(name, &data);
+        let mut packed = with_size_trailer(compress(name, &data), data.len());
+        packed.extend([0u8; 13]);
         assert_eq!(Compression::sniff(&packed), Some(format), "{name}");
-        let out = decompress(&packed, format, 1 << 30).unwrap();
-        assert_eq!(out, data, "{name}");
+        let out = decompress(&packed, format, 1 << 30).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(out.len(), data.len(), "{name}");
+        assert!(out == data, "{name}: different bytes");
     }
 }
 
 #[test]
-fn size_trailer_and_padding_after_the_stream_are_ignored() {
-    let data = sample();
+fn every_format_respects_the_limit() {
+    let data = sample(300_000);
     for (name, format) in FORMATS {
-        let mut packed = fixtures::with_size_trailer(fixtures::compress(name, &data), data.len());
-        packed.extend([0u8; 16]);
-        let out = decompress(&packed, format, 1 << 30)
-            .unwrap_or_else(|e| panic!("{name} with trailer: {e}"));
-        assert_eq!(out, data, "{name}");
-    }
-}
-
-#[test]
-fn truncated_streams_are_errors_not_short_output() {
-    let data = sample();
-    for (name, format) in FORMATS {
-        let packed = fixtures::compress(name, &data);
-        for cut in [packed.len() / 2, packed.len() - 1] {
-            let result = decompress(&packed[..cut], format, 1 << 30);
-            assert!(
-                matches!(result, Err(Problem::Decompress { format: f, .. }) if f == format.name()),
-                "{name} cut at {cut}: {:?}",
-                result.map(|v| v.len())
-            );
-        }
-    }
-}
-
-#[test]
-fn output_beyond_the_limit_is_refused() {
-    let data = vec![0u8; 1 << 20];
-    for (name, format) in FORMATS {
-        let packed = fixtures::compress(name, &data);
-        let err = decompress(&packed, format, 1000).unwrap_err();
+        let packed = compress(name, &data);
+        let err = decompress(&packed, format, 100_000).unwrap_err();
         assert_eq!(
             err,
             Problem::TooLarge {
                 format: format.name(),
-                limit: 1000
+                limit: 100_000
             },
             "{name}"
         );
-        // Exactly at the limit is fine.
-        assert_eq!(decompress(&packed, format, 1 << 20).unwrap().len(), 1 << 20);
+        let mut out = vec![1, 2, 3];
+        decompress_into(&packed, format, 100_000, &mut out).unwrap_err();
+        assert_eq!(out, [1, 2, 3], "{name}: partial output left behind");
     }
 }
 
 #[test]
-fn lz4_legacy_concatenated_streams_and_zero_padding() {
-    let a = sample();
-    let mut packed = fixtures::compress("lz4", &a);
-    // A second stream starts with the magic again; then zero padding ends the data.
-    packed.extend(fixtures::compress("lz4", b"tail data"));
-    packed.extend([0u8; 8]);
-    let out = decompress(&packed, Compression::Lz4Legacy, 1 << 30).unwrap();
-    let mut expected = a.clone();
-    expected.extend_from_slice(b"tail data");
-    assert_eq!(out, expected);
+fn lz4_small_kernel_trailer_is_not_a_block() {
+    // A payload below one block's bound: its size trailer (here 50_000) is a plausible block
+    // size, but nothing follows it.
+    let data = sample(50_000);
+    let packed = with_size_trailer(compress("lz4", &data), data.len());
+    assert_eq!(
+        decompress(&packed, Compression::Lz4Legacy, 1 << 20).unwrap(),
+        data
+    );
+    // Real garbage after the stream is still an error, not silently ignored.
+    let mut bad = compress("lz4", &data);
+    bad.extend(1000u32.to_le_bytes());
+    bad.extend([0xaa; 10]);
+    let err = decompress(&bad, Compression::Lz4Legacy, 1 << 20).unwrap_err();
+    assert_eq!(
+        err,
+        Problem::Decompress {
+            format: "lz4",
+            detail: "block 1 runs past the end of the data".into()
+        }
+    );
 }
 
 #[test]
-fn sniffing_needs_the_whole_magic() {
-    assert_eq!(Compression::sniff(b""), None);
-    assert_eq!(Compression::sniff(&[0x1f, 0x8b, 0x07]), None);
-    assert_eq!(Compression::sniff(b"BZhx"), None);
-    assert_eq!(Compression::sniff(b"\x7fELF"), None);
-    assert_eq!(Compression::sniff(&[0xfd, b'7', b'z', b'X']), None);
+fn lz4_concatenated_streams() {
+    let (a, b) = (sample(10_000), sample(20_000));
+    let mut packed = compress("lz4", &a);
+    packed.extend(compress("lz4", &b));
+    let out = decompress(&packed, Compression::Lz4Legacy, 1 << 20).unwrap();
+    assert_eq!(out, [a, b].concat());
+}
+
+#[test]
+fn lzo_literal_lengths_at_the_encoding_edges() {
+    for len in [0, 1, 3, 4, 238, 239, 272, 273, 274, 528, 5000] {
+        let data = sample(len);
+        let mut out = Vec::new();
+        lzo::decompress_into(&lzop(&data, lzo1x_literals), 1 << 20, &mut out)
+            .unwrap_or_else(|e| panic!("{len}: {e}"));
+        assert_eq!(out, data, "{len}");
+    }
+}
+
+#[test]
+fn lzo_bad_checksum_is_reported() {
+    let data = sample(1000);
+    let mut packed = compress("lzo", &data);
+    // Header: 9 magic + 25 fields + 4 checksum; block: dst_len, src_len, then the adler32.
+    let check_at = 9 + 25 + 4 + 8;
+    packed[check_at] ^= 0xff;
+    let err = decompress(&packed, Compression::Lzo, 1 << 20).unwrap_err();
+    let Problem::Decompress { format, detail } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(format, "lzo");
+    assert!(detail.starts_with("block 0: checksum "), "{detail}");
+}
+
+#[test]
+fn lzo_rejects_non_lzo1x_method() {
+    let mut packed = compress("lzo-literal", b"hello hello");
+    packed[9 + 6] = 0x80; // method byte after version, library version, version needed
+    let err = decompress(&packed, Compression::Lzo, 1 << 20).unwrap_err();
+    assert_eq!(
+        err,
+        Problem::Decompress {
+            format: "lzo",
+            detail: "lzop method 128 is not LZO1X".into()
+        }
+    );
+}
+
+#[test]
+fn lzma_magic_in_machine_code_is_not_sniffed() {
+    // "5d 00 00" followed by a dictionary size that no encoder writes.
+    let code = [
+        0x5d, 0x00, 0x00, 0x12, 0x34, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ];
+    assert_eq!(Compression::sniff(&code), None);
+    let real = compress("lzma", b"payload");
+    assert_eq!(Compression::sniff(&real), Some(Compression::Lzma));
+}
+
+#[test]
+fn zboot_names() {
+    assert_eq!(
+        Compression::from_zboot_name(b"xzkern"),
+        Some(Compression::Xz)
+    );
+    assert_eq!(
+        Compression::from_zboot_name(b"zstd22"),
+        Some(Compression::Zstd)
+    );
+    assert_eq!(
+        Compression::from_zboot_name(b"lz4"),
+        Some(Compression::Lz4Legacy)
+    );
+    assert_eq!(Compression::from_zboot_name(b"brotli"), None);
 }

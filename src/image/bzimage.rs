@@ -2,7 +2,8 @@
 //! carries the compressed vmlinux. Layout from Documentation/arch/x86/boot.rst (boot protocol
 //! 2.08+ for the payload fields, Linux 2.6.26).
 
-use super::{Container, Step};
+use std::ops::Range;
+
 use crate::error::Problem;
 
 const SETUP_SECTS: usize = 0x1f1;
@@ -11,8 +12,8 @@ const VERSION: usize = 0x206;
 const PAYLOAD_OFFSET: usize = 0x248;
 const PAYLOAD_LENGTH: usize = 0x24c;
 
-/// The compressed payload of a bzImage, `None` when `data` is not a bzImage.
-pub(super) fn payload(data: &[u8]) -> Result<Option<Step>, Problem> {
+/// The file range of a bzImage's compressed payload, `None` when `data` is not a bzImage.
+pub(super) fn payload(data: &[u8]) -> Result<Option<Range<usize>>, Problem> {
     if data.get(HEADER_MAGIC..HEADER_MAGIC + 4) != Some(b"HdrS") {
         return Ok(None);
     }
@@ -42,11 +43,10 @@ pub(super) fn payload(data: &[u8]) -> Result<Option<Step>, Problem> {
             "bzImage with an empty payload".into(),
         ));
     }
-    Ok(Some(Step::Payload {
-        container: Container::BzImage,
-        offset: start,
-        len: len as usize,
-    }))
+    let end = start
+        .checked_add(len as usize)
+        .ok_or_else(|| Problem::Truncated("bzImage payload length overflows".into()))?;
+    Ok(Some(start..end))
 }
 
 fn u16le(data: &[u8], at: usize) -> Option<u16> {

@@ -1,19 +1,29 @@
 //! Unwrapping a kernel image: container → (decompression) → kernel bytes.
 //!
-//! A kernel image is a container (x86 bzImage, EFI zboot, a bare compressed stream, or the kernel
-//! itself) around the kernel proper: an ELF vmlinux (x86, ppc64) or a raw memory image (arm64
-//! `Image`). Unwrapping repeats until the bytes are a kernel, at most [`MAX_DEPTH`] times, so
-//! nested containers work and a crafted loop cannot recurse forever.
+//! A kernel image is a container (x86 bzImage, EFI zboot, arm zImage, s390 image, MIPS
+//! vmlinuz, Android boot.img, a bare compressed stream, or the kernel itself) around the kernel
+//! proper: an ELF vmlinux (x86, ppc64, an unstripped vmlinux) or a raw memory image (arm64 and
+//! RISC-V `Image`, the payload of an arm zImage or s390 image). Unwrapping repeats until the
+//! bytes are a kernel ([`probe::kernel_kind`]), at most [`MAX_DEPTH`] times, so nested
+//! containers work (an `Image.gz` inside a boot.img) and a crafted loop cannot recurse forever.
 
+mod android;
 mod bzimage;
+pub mod probe;
+pub mod scan;
+mod zboot;
+mod zimage;
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use serde::Serialize;
 
 use crate::decompress::{self, Compression};
-use crate::elf;
+use crate::elf::{self, Class, Endian};
 use crate::error::Problem;
+
+pub use probe::KernelKind;
 
 /// How many container layers are unwrapped at most.
 pub const MAX_DEPTH: usize = 4;
@@ -21,7 +31,7 @@ pub const MAX_DEPTH: usize = 4;
 /// Default limit on an image's decompressed size.
 pub const DEFAULT_IMAGE_LIMIT: u64 = 1 << 30;
 
-/// The outer format of a kernel image file.
+/// The format of one layer of a kernel image file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Container {
@@ -29,25 +39,105 @@ pub enum Container {
     Elf,
     /// An x86 bzImage (boot protocol header "HdrS").
     BzImage,
+    /// An EFI zboot image ("MZ" + "zimg"; arm64, riscv, loongarch since 6.1).
+    EfiZboot,
+    /// A 32-bit arm zImage (magic 0x016F2818 at 0x24).
+    ArmZimage,
+    /// An s390 image ("S390EP" at 0x10008) whose decompressor carries the kernel.
+    S390,
+    /// An ELF decompressor (MIPS vmlinuz) with the compressed kernel inside (`.image`).
+    ElfDecompressor,
+    /// An Android boot image ("ANDROID!").
+    AndroidBoot,
     /// A bare compressed stream (`Image.gz`, `vmlinux.xz`, …).
     Compressed,
+    /// An unknown container in which a compressed kernel was found by scanning.
+    Embedded,
     /// A raw kernel memory image (arm64 `Image`, …), no container.
     Raw,
 }
 
-/// What unwrapping found, layer by layer.
+/// The architecture a container or image header names (a hint for raw kernels, which have no
+/// ELF header to say it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    /// x86 (bzImage: i386 or x86_64).
+    X86,
+    /// 32-bit arm.
+    Arm,
+    /// arm64.
+    Arm64,
+    /// RISC-V.
+    Riscv,
+    /// s390x.
+    S390,
+    /// MIPS.
+    Mips,
+    /// LoongArch.
+    Loongarch,
+    /// PowerPC.
+    Powerpc,
+}
+
+impl Arch {
+    /// The architecture of an ELF `e_machine` (include/uapi/linux/elf-em.h).
+    pub fn from_elf_machine(machine: u16) -> Option<Self> {
+        Some(match machine {
+            3 | 62 => Arch::X86,
+            40 => Arch::Arm,
+            183 => Arch::Arm64,
+            243 => Arch::Riscv,
+            22 => Arch::S390,
+            8 | 10 => Arch::Mips,
+            258 => Arch::Loongarch,
+            20 | 21 => Arch::Powerpc,
+            _ => return None,
+        })
+    }
+}
+
+/// One unwrapped layer, outermost first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Layer {
+    /// The format of this layer.
+    pub container: Container,
+    /// The compression of the payload it holds (`None`: stored as is).
+    pub compression: Option<Compression>,
+    /// Offset of the payload in this layer's bytes.
+    pub payload_offset: u64,
+    /// Size of the payload in bytes (for a scanned payload: up to the end of the scanned range).
+    pub payload_size: u64,
+    /// Size of the bytes the payload unwrapped to.
+    pub output_size: u64,
+}
+
+/// What unwrapping found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Unwrapped {
     /// The outermost container.
     pub container: Container,
-    /// The compression of the kernel inside, if it was compressed.
+    /// The compression of the kernel inside, if it was compressed (innermost compressed layer).
     pub compression: Option<Compression>,
-    /// Size of the compressed payload in bytes (0 when not compressed).
+    /// Offset of that compressed payload in the layer that held it.
+    pub payload_offset: u64,
+    /// Size of that compressed payload in bytes (0 when not compressed).
     pub payload_size: u64,
     /// Size of the kernel bytes after unwrapping.
     pub kernel_size: u64,
     /// True when the kernel bytes are an ELF file.
     pub is_elf: bool,
+    /// What the kernel bytes are.
+    pub kind: KernelKind,
+    /// Architecture named by a container or image header, if any.
+    pub arch: Option<Arch>,
+    /// Word size of a raw kernel as its container or header says (`None` for ELF kernels,
+    /// whose header says it, and when unknown).
+    pub class_hint: Option<Class>,
+    /// Byte order of a raw kernel as its container or header says (`None` as for `class_hint`).
+    pub endian_hint: Option<Endian>,
+    /// Every layer, outermost first (empty when the file is the kernel).
+    pub layers: Vec<Layer>,
 }
 
 /// The kernel bytes and how they were obtained.
@@ -59,59 +149,143 @@ pub struct KernelBytes<'a> {
     pub info: Unwrapped,
 }
 
-/// Unwrap an image file's bytes down to the kernel.
+/// What one layer holds.
+enum Step {
+    /// These bytes are the kernel.
+    Kernel(KernelKind),
+    /// A payload at a known place: compressed (its format sniffed or named by the header) or,
+    /// with `stored`, the next layer as is.
+    Payload {
+        container: Container,
+        range: Range<usize>,
+        named: Option<Compression>,
+        stored: bool,
+    },
+    /// A compressed kernel somewhere in `range`, to be found by scanning; if none is found,
+    /// the bytes themselves must be a raw kernel (an uncompressed s390 image, say).
+    Scan {
+        container: Container,
+        range: Range<usize>,
+    },
+}
+
+/// Hints gathered on the way down.
+#[derive(Default)]
+struct Hints {
+    arch: Option<Arch>,
+    class: Option<Class>,
+    endian: Option<Endian>,
+}
+
+/// Unwrap an image file's bytes down to the kernel. `limit` bounds every decompression.
 pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
-    let mut info = Unwrapped {
-        container: Container::Raw,
-        compression: None,
-        payload_size: 0,
-        kernel_size: 0,
-        is_elf: false,
-    };
+    let mut layers: Vec<Layer> = Vec::new();
+    let mut hints = Hints::default();
     let mut current: Cow<[u8]> = Cow::Borrowed(data);
-    for depth in 0..MAX_DEPTH {
-        let step = classify(&current)?;
-        if depth == 0 {
-            info.container = step.container();
-        }
-        match step {
-            Step::Kernel { elf } => {
-                info.is_elf = elf;
-                info.kernel_size = current.len() as u64;
-                return Ok(KernelBytes {
-                    bytes: current,
-                    info,
-                });
-            }
-            Step::Payload { offset, len, .. } => {
-                let end = offset
-                    .checked_add(len)
-                    .filter(|&e| e <= current.len())
-                    .ok_or_else(|| {
-                        Problem::Truncated(format!(
-                            "payload at {offset:#x}+{len:#x} runs past the end ({:#x} bytes)",
-                            current.len()
-                        ))
-                    })?;
-                let payload = &current[offset..end];
-                let format = Compression::sniff(payload).ok_or_else(|| {
-                    Problem::UnknownFormat(format!(
-                        "{} (payload at {offset:#x} has no known compression magic)",
-                        hex_prefix(payload)
+    for depth in 0..=MAX_DEPTH {
+        let (layer, next) = match classify(&current, &mut hints)? {
+            Step::Kernel(kind) => return Ok(finish(current, kind, layers, hints)),
+            _ if depth == MAX_DEPTH => break,
+            Step::Payload {
+                container,
+                range,
+                named,
+                stored,
+            } => {
+                let payload = current.get(range.clone()).ok_or_else(|| {
+                    Problem::Truncated(format!(
+                        "{} payload at {:#x}+{:#x} runs past the end ({:#x} bytes)",
+                        container_name(container),
+                        range.start,
+                        range.len(),
+                        current.len()
                     ))
                 })?;
-                info.compression = Some(format);
-                info.payload_size = len as u64;
-                // Non-gzip kernel payloads end with the uncompressed size (gzip's own trailer
-                // holds it too): a hint that lets the decoder size its output once.
-                let hint = payload
-                    .get(payload.len().saturating_sub(4)..)
-                    .and_then(|b| b.try_into().ok())
-                    .map(|b: [u8; 4]| u64::from(u32::from_le_bytes(b)));
-                let out = decompress::decompress_sized(payload, format, limit, hint)?;
-                current = Cow::Owned(out);
+                if stored {
+                    let layer = Layer {
+                        container,
+                        compression: None,
+                        payload_offset: range.start as u64,
+                        payload_size: range.len() as u64,
+                        output_size: range.len() as u64,
+                    };
+                    let next = match &current {
+                        Cow::Borrowed(d) => Cow::Borrowed(&d[range]),
+                        Cow::Owned(v) => Cow::Owned(v[range].to_vec()),
+                    };
+                    (layer, next)
+                } else {
+                    let format = Compression::sniff(payload).ok_or_else(|| {
+                        Problem::UnknownFormat(format!(
+                            "{} ({} payload at {:#x} has no known compression magic)",
+                            hex_prefix(payload),
+                            container_name(container),
+                            range.start
+                        ))
+                    })?;
+                    if let Some(named) = named.filter(|&n| n != format) {
+                        return Err(Problem::UnknownFormat(format!(
+                            "{} (the header names {} but the payload at {:#x} is {})",
+                            hex_prefix(payload),
+                            named.name(),
+                            range.start,
+                            format.name()
+                        )));
+                    }
+                    // Non-gzip kernel payloads end with the uncompressed size (gzip's own
+                    // trailer holds it too): a hint that lets the decoder size its output once
+                    // (for zstd it also avoids a window buffer as large as the kernel).
+                    let hint = payload
+                        .get(payload.len().saturating_sub(4)..)
+                        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                        .map(|b| u64::from(u32::from_le_bytes(b)));
+                    let out = decompress::decompress_sized(payload, format, limit, hint)?;
+                    let layer = Layer {
+                        container,
+                        compression: Some(format),
+                        payload_offset: range.start as u64,
+                        payload_size: range.len() as u64,
+                        output_size: out.len() as u64,
+                    };
+                    (layer, Cow::Owned(out))
+                }
             }
-        }
+            Step::Scan { container, range } => {
+                match scan::find_kernel(&current, range.clone(), limit)? {
+                    Some(found) => {
+                        let layer = Layer {
+                            container,
+                            compression: Some(found.compression),
+                            payload_offset: found.offset as u64,
+                            payload_size: found.available as u64,
+                            output_size: found.kernel.len() as u64,
+                        };
+                        (layer, Cow::Owned(found.kernel))
+                    }
+                    None => {
+                        if let Some(kind) = probe::kernel_kind(&current) {
+                            return Ok(finish(current, kind, layers, hints));
+                        }
+                        // An ELF without exports or banner and without a payload: let the
+                        // export reader say what it lacks rather than call it unknown.
+                        if container == Container::ElfDecompressor {
+                            return Ok(finish(current, KernelKind::Elf, layers, hints));
+                        }
+                        if container == Container::Embedded {
+                            return Err(Problem::UnknownFormat(hex_prefix(&current)));
+                        }
+                        return Err(Problem::UnknownFormat(format!(
+                            "{} ({}: no compressed kernel found among {} candidate payloads)",
+                            hex_prefix(&current),
+                            container_name(container),
+                            scan::candidates(&current, range).len()
+                        )));
+                    }
+                }
+            }
+        };
+        layers.push(layer);
+        current = next;
     }
     Err(Problem::UnknownFormat(format!(
         "{} (more than {MAX_DEPTH} nested containers)",
@@ -119,42 +293,160 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
     )))
 }
 
-enum Step {
-    /// These bytes are the kernel.
-    Kernel { elf: bool },
-    /// A compressed payload at `offset`, `len` bytes long, inside `container`.
-    Payload {
-        container: Container,
-        offset: usize,
-        len: usize,
-    },
-}
-
-impl Step {
-    fn container(&self) -> Container {
-        match self {
-            Step::Kernel { elf: true } => Container::Elf,
-            Step::Kernel { elf: false } => Container::Raw,
-            Step::Payload { container, .. } => *container,
+fn finish(
+    bytes: Cow<'_, [u8]>,
+    kind: KernelKind,
+    layers: Vec<Layer>,
+    mut hints: Hints,
+) -> KernelBytes<'_> {
+    // The raw image headers say more than the container.
+    match kind {
+        KernelKind::Arm64Image => {
+            hints.arch = Some(Arch::Arm64);
+            hints.class = Some(Class::Elf64);
+            // Image header flags at 0x18, bit 0: kernel endianness, 1 = big
+            // (Documentation/arch/arm64/booting.rst).
+            let be = bytes.get(0x18).is_some_and(|f| f & 1 == 1);
+            hints.endian = Some(if be { Endian::Big } else { Endian::Little });
         }
+        KernelKind::RiscvImage => {
+            hints.arch = Some(Arch::Riscv);
+            hints.endian = Some(Endian::Little);
+        }
+        KernelKind::Elf => {
+            hints.class = None;
+            hints.endian = None;
+            if let Ok(parsed) = elf::Elf::parse(&bytes) {
+                hints.arch = Arch::from_elf_machine(parsed.machine).or(hints.arch);
+            }
+        }
+        KernelKind::Raw => {}
     }
+    let innermost = layers.iter().rev().find(|l| l.compression.is_some());
+    let info = Unwrapped {
+        container: layers.first().map_or(
+            if kind == KernelKind::Elf {
+                Container::Elf
+            } else {
+                Container::Raw
+            },
+            |l| l.container,
+        ),
+        compression: innermost.and_then(|l| l.compression),
+        payload_offset: innermost.map_or(0, |l| l.payload_offset),
+        payload_size: innermost.map_or(0, |l| l.payload_size),
+        kernel_size: bytes.len() as u64,
+        is_elf: kind == KernelKind::Elf,
+        kind,
+        arch: hints.arch,
+        class_hint: hints.class,
+        endian_hint: hints.endian,
+        layers,
+    };
+    KernelBytes { bytes, info }
 }
 
-fn classify(data: &[u8]) -> Result<Step, Problem> {
+/// Offset of the "S390EP" entry-point string of an s390 image (EP_OFFSET,
+/// arch/s390/include/asm/setup.h), which kexec checks too.
+const S390_EP_OFFSET: usize = 0x10008;
+
+fn classify(data: &[u8], hints: &mut Hints) -> Result<Step, Problem> {
     if elf::is_elf(data) {
-        return Ok(Step::Kernel { elf: true });
+        if let Some((offset, size)) = probe::elf_decompressor_payload(data) {
+            if let Ok(parsed) = elf::Elf::parse(data) {
+                hints.arch = Arch::from_elf_machine(parsed.machine).or(hints.arch);
+                hints.class = Some(parsed.class);
+                hints.endian = Some(parsed.endian);
+            }
+            return Ok(Step::Scan {
+                container: Container::ElfDecompressor,
+                range: offset..offset + size,
+            });
+        }
+        return Ok(Step::Kernel(KernelKind::Elf));
     }
-    if let Some(found) = bzimage::payload(data)? {
-        return Ok(found);
+    if let Some(range) = bzimage::payload(data)? {
+        hints.arch = Some(Arch::X86);
+        return Ok(Step::Payload {
+            container: Container::BzImage,
+            range,
+            named: None,
+            stored: false,
+        });
+    }
+    if let Some(z) = zboot::payload(data)? {
+        hints.arch = z.arch.or(hints.arch);
+        let range = z.offset..z.offset.saturating_add(z.len);
+        return Ok(Step::Payload {
+            container: Container::EfiZboot,
+            range,
+            named: Some(z.compression),
+            stored: false,
+        });
+    }
+    if let Some((offset, size)) = android::kernel(data)? {
+        return Ok(Step::Payload {
+            container: Container::AndroidBoot,
+            range: offset..offset.saturating_add(size),
+            named: None,
+            stored: true,
+        });
+    }
+    // Before the zImage test: an arm64 Image has no zImage magic, but check the kernel
+    // headers first so that a raw Image is never scanned.
+    if let Some(kind @ (KernelKind::Arm64Image | KernelKind::RiscvImage)) = probe::kernel_kind(data)
+    {
+        return Ok(Step::Kernel(kind));
+    }
+    if let Some(z) = zimage::header(data) {
+        hints.arch = Some(Arch::Arm);
+        hints.class = Some(Class::Elf32);
+        hints.endian = Some(z.endian);
+        return Ok(Step::Scan {
+            container: Container::ArmZimage,
+            range: 0..z.size,
+        });
+    }
+    if data.get(S390_EP_OFFSET..S390_EP_OFFSET + 6) == Some(b"S390EP") {
+        hints.arch = Some(Arch::S390);
+        hints.class = Some(Class::Elf64);
+        hints.endian = Some(Endian::Big);
+        return Ok(Step::Scan {
+            container: Container::S390,
+            range: 0..data.len(),
+        });
     }
     if Compression::sniff(data).is_some() {
         return Ok(Step::Payload {
             container: Container::Compressed,
-            offset: 0,
-            len: data.len(),
+            range: 0..data.len(),
+            named: None,
+            stored: false,
         });
     }
-    Err(Problem::UnknownFormat(hex_prefix(data)))
+    if let Some(kind) = probe::kernel_kind(data) {
+        return Ok(Step::Kernel(kind));
+    }
+    Ok(Step::Scan {
+        container: Container::Embedded,
+        range: 0..data.len(),
+    })
+}
+
+/// A container's name in messages.
+pub fn container_name(c: Container) -> &'static str {
+    match c {
+        Container::Elf => "ELF",
+        Container::BzImage => "bzImage",
+        Container::EfiZboot => "EFI zboot",
+        Container::ArmZimage => "arm zImage",
+        Container::S390 => "s390 image",
+        Container::ElfDecompressor => "ELF decompressor",
+        Container::AndroidBoot => "Android boot image",
+        Container::Compressed => "compressed stream",
+        Container::Embedded => "unknown container",
+        Container::Raw => "raw image",
+    }
 }
 
 /// The first bytes of `data` in hex, for error messages.
@@ -165,6 +457,16 @@ pub(crate) fn hex_prefix(data: &[u8]) -> String {
     } else {
         shown.join(" ")
     }
+}
+
+fn le_u16(data: &[u8], at: usize) -> Option<u16> {
+    let b = data.get(at..at.checked_add(2)?)?;
+    Some(u16::from_le_bytes([b[0], b[1]]))
+}
+
+fn le_u32(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 #[cfg(test)]

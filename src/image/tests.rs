@@ -1,96 +1,373 @@
 use super::*;
 use crate::fixtures::{self as fx, Crcs, Layout, Spec};
 
+const LIMIT: u64 = 1 << 30;
+
+/// Every compression the kernel's build offers for images, as `compress()` names them.
+const KERNEL_COMPRESSIONS: [(&str, Compression); 7] = [
+    ("gzip", Compression::Gzip),
+    ("bzip2", Compression::Bzip2),
+    ("lzma", Compression::Lzma),
+    ("xz", Compression::Xz),
+    ("lzo", Compression::Lzo),
+    ("lz4", Compression::Lz4Legacy),
+    ("zstd", Compression::Zstd),
+];
+
 fn vmlinux() -> Vec<u8> {
     fx::build_vmlinux(&Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data))
 }
 
-#[test]
-fn bzimage_with_each_compression_unwraps_to_the_elf() {
-    let kernel = vmlinux();
-    for name in ["gzip", "xz", "zstd", "bzip2", "lzma", "lz4"] {
-        let mut payload = fx::compress(name, &kernel);
-        if name != "gzip" {
-            payload = fx::with_size_trailer(payload, kernel.len());
-        }
-        let image = fx::bzimage(&payload);
-        let got = unwrap(&image, 1 << 30).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(got.bytes.as_ref(), &kernel[..], "{name}");
-        assert_eq!(got.info.container, Container::BzImage);
-        assert_eq!(got.info.compression.map(|c| c.name()), Some(name));
-        assert_eq!(got.info.payload_size, payload.len() as u64);
-        assert!(got.info.is_elf);
+/// The kernel's build appends the size to every format but gzip, whose own trailer has it
+/// (scripts/Makefile.lib `size_append`; x86 since 2.6.30).
+fn piggy(name: &str, kernel: &[u8]) -> Vec<u8> {
+    let packed = fx::compress(name, kernel);
+    if name == "gzip" {
+        packed
+    } else {
+        fx::with_size_trailer(packed, kernel.len())
     }
 }
 
 #[test]
-fn elf_is_taken_as_is_and_bare_streams_are_decompressed() {
+fn bzimage_with_every_compression() {
     let kernel = vmlinux();
-    let got = unwrap(&kernel, 1 << 30).unwrap();
-    assert_eq!(got.info.container, Container::Elf);
-    assert!(matches!(got.bytes, std::borrow::Cow::Borrowed(_)));
-    let packed = fx::compress("zstd", &kernel);
-    let got = unwrap(&packed, 1 << 30).unwrap();
-    assert_eq!(got.info.container, Container::Compressed);
-    assert_eq!(got.bytes.as_ref(), &kernel[..]);
+    for (name, format) in KERNEL_COMPRESSIONS {
+        let payload = piggy(name, &kernel);
+        let image = fx::bzimage(&payload);
+        let k = unwrap(&image, LIMIT).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(k.bytes.as_ref() == kernel.as_slice(), "{name}");
+        assert_eq!(k.info.container, Container::BzImage, "{name}");
+        assert_eq!(k.info.compression, Some(format), "{name}");
+        assert_eq!(k.info.payload_offset, 5 * 512 + 0x400, "{name}");
+        assert_eq!(k.info.payload_size, payload.len() as u64, "{name}");
+        assert_eq!(k.info.kernel_size, kernel.len() as u64, "{name}");
+        assert!(k.info.is_elf);
+        assert_eq!(k.info.kind, KernelKind::Elf);
+        assert_eq!(k.info.arch, Some(Arch::X86));
+        assert_eq!(k.info.layers.len(), 1);
+    }
 }
 
 #[test]
-fn not_a_kernel_is_an_unknown_format() {
-    let err = unwrap(b"hello, world", 1 << 30).unwrap_err();
-    assert_eq!(
-        err,
-        Problem::UnknownFormat("68 65 6c 6c 6f 2c 20 77".into())
+fn bzimage_exports_read_end_to_end() {
+    let image = fx::bzimage(&piggy("lzo", &vmlinux()));
+    let k = crate::kernel::read_image_bytes(&image, LIMIT).unwrap();
+    assert_eq!(k.vmlinux.exports.len(), fx::sample_exports().len());
+    assert_eq!(k.image.compression, Some(Compression::Lzo));
+}
+
+#[test]
+fn elf_vmlinux_given_directly() {
+    let kernel = vmlinux();
+    let k = unwrap(&kernel, LIMIT).unwrap();
+    assert!(matches!(k.bytes, Cow::Borrowed(_)));
+    assert_eq!(k.info.container, Container::Elf);
+    assert_eq!(k.info.compression, None);
+    assert_eq!(k.info.arch, Some(Arch::X86));
+    assert!(k.info.layers.is_empty());
+}
+
+#[test]
+fn bare_compressed_vmlinux() {
+    let kernel = vmlinux();
+    let packed = fx::compress("xz", &kernel);
+    let k = unwrap(&packed, LIMIT).unwrap();
+    assert_eq!(k.info.container, Container::Compressed);
+    assert_eq!(k.info.compression, Some(Compression::Xz));
+    assert!(k.bytes.as_ref() == kernel.as_slice());
+}
+
+#[test]
+fn arm64_raw_image_is_the_kernel() {
+    let img = fx::arm64_image(64 << 10, false);
+    let k = unwrap(&img, LIMIT).unwrap();
+    assert_eq!(k.info.container, Container::Raw);
+    assert_eq!(k.info.kind, KernelKind::Arm64Image);
+    assert_eq!(k.info.arch, Some(Arch::Arm64));
+    assert_eq!(k.info.class_hint, Some(Class::Elf64));
+    assert_eq!(k.info.endian_hint, Some(Endian::Little));
+    assert!(!k.info.is_elf);
+    assert_eq!(k.bytes.len(), img.len());
+
+    let be_image = fx::arm64_image(64 << 10, true);
+    let be = unwrap(&be_image, LIMIT).unwrap();
+    assert_eq!(be.info.endian_hint, Some(Endian::Big));
+}
+
+#[test]
+fn arm64_image_gz_lz4_zst_xz() {
+    let img = fx::arm64_image(200 << 10, false);
+    for (name, format) in [
+        ("gzip", Compression::Gzip),
+        ("lz4", Compression::Lz4Legacy),
+        ("zstd", Compression::Zstd),
+        ("xz", Compression::Xz),
+    ] {
+        let packed = fx::compress(name, &img);
+        let k = unwrap(&packed, LIMIT).unwrap();
+        assert_eq!(k.info.container, Container::Compressed, "{name}");
+        assert_eq!(k.info.compression, Some(format), "{name}");
+        assert_eq!(k.info.kind, KernelKind::Arm64Image, "{name}");
+        assert!(k.bytes.as_ref() == img.as_slice(), "{name}");
+    }
+}
+
+#[test]
+fn riscv_image_and_image_gz() {
+    let img = fx::riscv_image(64 << 10);
+    let k = unwrap(&img, LIMIT).unwrap();
+    assert_eq!(k.info.kind, KernelKind::RiscvImage);
+    assert_eq!(k.info.arch, Some(Arch::Riscv));
+    let gz = fx::compress("gzip", &img);
+    let k = unwrap(&gz, LIMIT).unwrap();
+    assert_eq!(k.info.kind, KernelKind::RiscvImage);
+    assert_eq!(k.info.compression, Some(Compression::Gzip));
+}
+
+#[test]
+fn efi_zboot_with_every_type_name() {
+    let img = fx::arm64_image(200 << 10, false);
+    for (comp_type, name, format) in [
+        ("gzip", "gzip", Compression::Gzip),
+        ("lz4", "lz4", Compression::Lz4Legacy),
+        ("lzma", "lzma", Compression::Lzma),
+        ("lzo", "lzo", Compression::Lzo),
+        ("xzkern", "xz", Compression::Xz),
+        ("zstd22", "zstd", Compression::Zstd),
+    ] {
+        let packed = fx::compress(name, &img);
+        // Makefile.zboot: the header's size leaves out the size trailer of non-gzip payloads.
+        let payload = piggy(name, &img);
+        let file = fx::zboot(&payload, packed.len(), comp_type, 0xaa64);
+        let k = unwrap(&file, LIMIT).unwrap_or_else(|e| panic!("{comp_type}: {e}"));
+        assert_eq!(k.info.container, Container::EfiZboot, "{comp_type}");
+        assert_eq!(k.info.compression, Some(format), "{comp_type}");
+        assert_eq!(k.info.payload_offset, 0x1000, "{comp_type}");
+        assert_eq!(k.info.payload_size, packed.len() as u64, "{comp_type}");
+        assert_eq!(k.info.arch, Some(Arch::Arm64), "{comp_type}");
+        assert!(k.bytes.as_ref() == img.as_slice(), "{comp_type}");
+    }
+    let riscv = fx::zboot(&fx::compress("gzip", &img), 0, "gzip", 0x5064);
+    // A zero payload size cannot hold a stream.
+    assert!(matches!(
+        unwrap(&riscv, LIMIT).unwrap_err(),
+        Problem::UnknownFormat(_)
+    ));
+}
+
+#[test]
+fn efi_zboot_header_and_payload_must_agree() {
+    let img = fx::arm64_image(64 << 10, false);
+    let packed = fx::compress("gzip", &img);
+    let file = fx::zboot(&packed, packed.len(), "zstd22", 0xaa64);
+    let err = unwrap(&file, LIMIT).unwrap_err();
+    let Problem::UnknownFormat(msg) = err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        msg.ends_with("(the header names zstd but the payload at 0x1000 is gzip)"),
+        "{msg}"
     );
-    let err = unwrap(b"", 1 << 30).unwrap_err();
+    let unknown = fx::zboot(&packed, packed.len(), "brotli", 0xaa64);
+    assert_eq!(
+        unwrap(&unknown, LIMIT).unwrap_err(),
+        Problem::UnknownFormat("EFI zboot image with compression type \"brotli\"".into())
+    );
+}
+
+#[test]
+fn arm_zimage_skips_false_magics_and_appended_dtb() {
+    let kernel = fx::raw_kernel(300 << 10);
+    for (name, format) in [
+        ("xz", Compression::Xz),
+        ("gzip", Compression::Gzip),
+        ("lzo", Compression::Lzo),
+        ("lz4", Compression::Lz4Legacy),
+        ("lzma", Compression::Lzma),
+    ] {
+        let piggy = piggy(name, &kernel);
+        // An appended DTB that itself holds a gzip stream which decodes (to a non-kernel).
+        let mut dtb = b"\xd0\x0d\xfe\xed".to_vec();
+        dtb.extend(fx::compress("gzip", b"not a kernel"));
+        let image = fx::arm_zimage(&piggy, &dtb);
+        let k = unwrap(&image, LIMIT).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(k.info.container, Container::ArmZimage, "{name}");
+        assert_eq!(k.info.compression, Some(format), "{name}");
+        assert_eq!(k.info.payload_offset, 0x4000, "{name}");
+        // Up to the declared end: piggy and 64 bytes of decompressor data, not the DTB.
+        assert_eq!(k.info.payload_size, piggy.len() as u64 + 64, "{name}");
+        assert_eq!(k.info.kind, KernelKind::Raw, "{name}");
+        assert_eq!(k.info.arch, Some(Arch::Arm));
+        assert_eq!(k.info.class_hint, Some(Class::Elf32));
+        assert_eq!(k.info.endian_hint, Some(Endian::Little));
+        assert!(k.bytes.as_ref() == kernel.as_slice(), "{name}");
+    }
+}
+
+#[test]
+fn s390_image_after_a_false_xz_magic() {
+    let kernel = fx::raw_kernel(300 << 10);
+    let image = fx::s390_image(&piggy("xz", &kernel));
+    let k = unwrap(&image, LIMIT).unwrap();
+    assert_eq!(k.info.container, Container::S390);
+    assert_eq!(k.info.compression, Some(Compression::Xz));
+    assert_eq!(k.info.payload_offset, 0x12000);
+    assert_eq!(k.info.arch, Some(Arch::S390));
+    assert_eq!(k.info.endian_hint, Some(Endian::Big));
+    assert!(k.bytes.as_ref() == kernel.as_slice());
+}
+
+#[test]
+fn s390_image_without_a_kernel_is_an_error() {
+    // Three decoys in the decompressor, and a gzip stream that decodes to something else.
+    let image = fx::s390_image(&fx::compress("gzip", &[7u8; 5000]));
+    let err = unwrap(&image, LIMIT).unwrap_err();
+    let Problem::UnknownFormat(msg) = err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        msg.ends_with("(s390 image: no compressed kernel found among 4 candidate payloads)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn mips_vmlinuz_is_unwrapped_but_a_vmlinux_is_not() {
+    let kernel = fx::raw_kernel(100 << 10);
+    let payload = piggy("gzip", &kernel);
+    for image_section in [true, false] {
+        let vmlinuz = fx::mips_vmlinuz(&payload, image_section);
+        assert_eq!(probe::kernel_kind(&vmlinuz), None);
+        let k = unwrap(&vmlinuz, LIMIT).unwrap();
+        assert_eq!(k.info.container, Container::ElfDecompressor);
+        assert_eq!(k.info.compression, Some(Compression::Gzip));
+        assert_eq!(k.info.arch, Some(Arch::Mips));
+        assert_eq!(k.info.class_hint, Some(Class::Elf32));
+        assert_eq!(k.info.endian_hint, Some(Endian::Big));
+        assert!(k.bytes.as_ref() == kernel.as_slice(), "{image_section}");
+    }
+
+    // A MIPS vmlinux has export tables: it is the kernel itself.
+    let vmlinux = fx::build_vmlinux(&Spec::new(fx::MIPS32BE, Layout::Absolute, Crcs::Data));
+    assert_eq!(probe::kernel_kind(&vmlinux), Some(KernelKind::Elf));
+    let k = unwrap(&vmlinux, LIMIT).unwrap();
+    assert_eq!(k.info.container, Container::Elf);
+    assert_eq!(k.info.arch, Some(Arch::Mips));
+}
+
+#[test]
+fn elf_without_exports_or_payload_is_left_to_the_export_reader() {
+    let elf = fx::mips_vmlinuz(b"no payload here", false);
+    let k = unwrap(&elf, LIMIT).unwrap();
+    assert_eq!(k.info.container, Container::Elf);
+    assert_eq!(k.info.kind, KernelKind::Elf);
+    assert!(k.info.layers.is_empty());
+}
+
+#[test]
+fn android_boot_image_v0_and_v4_with_nested_image_gz() {
+    let img = fx::arm64_image(100 << 10, false);
+    let gz = fx::compress("gzip", &img);
+    for version in [0, 2, 3, 4] {
+        let boot = fx::android_boot(&gz, version);
+        let k = unwrap(&boot, LIMIT).unwrap_or_else(|e| panic!("v{version}: {e}"));
+        assert_eq!(k.info.container, Container::AndroidBoot, "v{version}");
+        assert_eq!(k.info.layers.len(), 2, "v{version}");
+        assert_eq!(k.info.layers[0].compression, None);
+        assert_eq!(k.info.layers[1].container, Container::Compressed);
+        assert_eq!(k.info.compression, Some(Compression::Gzip));
+        assert_eq!(k.info.kind, KernelKind::Arm64Image);
+        assert!(k.bytes.as_ref() == img.as_slice(), "v{version}");
+    }
+}
+
+#[test]
+fn limit_applies_to_the_payload() {
+    let image = fx::bzimage(&piggy("zstd", &vmlinux()));
+    assert_eq!(
+        unwrap(&image, 1000).unwrap_err(),
+        Problem::TooLarge {
+            format: "zstd",
+            limit: 1000
+        }
+    );
+    // The same through scanning: the limit error is reported, not "nothing found".
+    let zimage = fx::arm_zimage(&piggy("xz", &fx::raw_kernel(300 << 10)), &[]);
+    assert_eq!(
+        unwrap(&zimage, 100 << 10).unwrap_err(),
+        Problem::TooLarge {
+            format: "xz",
+            limit: 100 << 10
+        }
+    );
+}
+
+#[test]
+fn nesting_is_bounded() {
+    let mut data = vmlinux();
+    for _ in 0..MAX_DEPTH {
+        data = fx::compress("gzip", &data);
+    }
+    let k = unwrap(&data, LIMIT).unwrap();
+    assert_eq!(k.info.layers.len(), MAX_DEPTH);
+    let deeper = fx::compress("gzip", &data);
+    let err = unwrap(&deeper, LIMIT).unwrap_err();
+    let Problem::UnknownFormat(msg) = err else {
+        panic!("{err:?}")
+    };
+    assert!(msg.ends_with("(more than 4 nested containers)"), "{msg}");
+}
+
+#[test]
+fn scanning_tries_a_bounded_number_of_candidates() {
+    let kernel = fx::raw_kernel(64 << 10);
+    let mut data = b"JUNKJUNK".to_vec();
+    // More false gzip headers than scan::MAX_ATTEMPTS before the real stream.
+    for _ in 0..scan::MAX_ATTEMPTS {
+        data.extend(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff");
+    }
+    let mut reachable = data.clone();
+    reachable.truncate(8 + 14 * (scan::MAX_ATTEMPTS - 1));
+    reachable.extend(piggy("gzip", &kernel));
+    let k = unwrap(&reachable, LIMIT).unwrap();
+    assert_eq!(k.info.container, Container::Embedded);
+    assert_eq!(
+        k.info.payload_offset,
+        8 + 14 * (scan::MAX_ATTEMPTS as u64 - 1)
+    );
+
+    data.extend(piggy("gzip", &kernel));
+    let err = unwrap(&data, LIMIT).unwrap_err();
     assert_eq!(
         err,
+        Problem::UnknownFormat("4a 55 4e 4b 4a 55 4e 4b".into())
+    );
+}
+
+#[test]
+fn unknown_bytes_and_empty_files() {
+    assert_eq!(
+        unwrap(b"hello world, not a kernel", LIMIT).unwrap_err(),
+        Problem::UnknownFormat("68 65 6c 6c 6f 20 77 6f".into())
+    );
+    assert_eq!(
+        unwrap(b"", LIMIT).unwrap_err(),
         Problem::UnknownFormat("none: the file is empty".into())
     );
 }
 
 #[test]
-fn truncated_bzimage_payload_is_reported() {
-    let payload = fx::compress("xz", &vmlinux());
-    let image = fx::bzimage(&payload);
-    let cut = &image[..image.len() - 64 - payload.len() / 2];
-    let err = unwrap(cut, 1 << 30).unwrap_err();
-    assert!(
-        matches!(&err, Problem::Truncated(m) if m.contains("runs past the end")),
-        "{err}"
-    );
-}
-
-#[test]
-fn bzimage_with_unknown_payload_compression_is_reported() {
-    let image = fx::bzimage(b"not compressed at all, just text");
-    let err = unwrap(&image, 1 << 30).unwrap_err();
-    assert!(
-        matches!(&err, Problem::UnknownFormat(m) if m.contains("no known compression magic")),
-        "{err}"
-    );
-}
-
-#[test]
-fn old_boot_protocol_is_reported() {
-    let mut image = fx::bzimage(&fx::compress("gzip", &vmlinux()));
-    image[0x206..0x208].copy_from_slice(&0x0204u16.to_le_bytes());
-    let err = unwrap(&image, 1 << 30).unwrap_err();
-    assert!(
-        matches!(&err, Problem::UnknownFormat(m) if m.contains("boot protocol 2.04")),
-        "{err}"
-    );
-}
-
-#[test]
-fn nested_containers_stop_at_the_depth_limit() {
-    let mut data = b"not a kernel".to_vec();
-    for _ in 0..MAX_DEPTH + 1 {
-        data = fx::compress("gzip", &data);
-    }
-    let err = unwrap(&data, 1 << 30).unwrap_err();
-    assert!(
-        matches!(&err, Problem::UnknownFormat(m) if m.contains("nested containers")),
-        "{err}"
-    );
+fn raw_kernel_recognised_by_banner_only() {
+    let kernel = fx::raw_kernel(64 << 10);
+    assert_eq!(probe::kernel_kind(&kernel), Some(KernelKind::Raw));
+    let k = unwrap(&kernel, LIMIT).unwrap();
+    assert_eq!(k.info.container, Container::Raw);
+    let mut no_banner = kernel.clone();
+    let at = memchr::memmem::find(&no_banner, b"Linux version").unwrap();
+    no_banner[at] = b'l';
+    assert_eq!(probe::kernel_kind(&no_banner), None);
+    // "Linux version" must be followed by a version number.
+    assert!(!probe::has_banner(b"Linux version unknown"));
+    assert!(probe::has_banner(b"xx Linux version 2.6.32 yy"));
 }

@@ -57,3 +57,53 @@ fn backup_keeps_first_original_and_numbers_later_ones() {
     assert_eq!(fs::read(&path).unwrap(), b"ours 2");
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_symlink_stays_a_link_and_its_target_is_replaced() {
+    let dir = std::env::temp_dir().join(format!("symvers-output-link-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let real = dir.join("real.symvers");
+    let link = dir.join("Module.symvers");
+    fs::write(&real, b"old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    write_atomic(&link, b"new").unwrap();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(fs::read(&real).unwrap(), b"new");
+    let backup = backup_existing(&link, b"newer").unwrap().unwrap();
+    assert_eq!(
+        backup,
+        fs::canonicalize(&dir).unwrap().join("real.symvers.orig")
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_fifo_is_written_in_place_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = std::env::temp_dir().join(format!("symvers-output-fifo-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(&fifo).unwrap())
+    };
+    assert_eq!(backup_existing(&fifo, b"table").unwrap(), None);
+    write_atomic(&fifo, b"table").unwrap();
+    assert_eq!(reader.join().unwrap(), b"table");
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_folder_is_refused() {
+    let err = write_atomic(&std::env::temp_dir(), b"x").unwrap_err();
+    assert!(err.to_string().ends_with("is a folder"), "{err}");
+}

@@ -1105,8 +1105,79 @@ pub fn compress(format: &str, data: &[u8]) -> Vec<u8> {
             }
             out
         }
+        // `lzop -9` as scripts/Makefile.lib runs it: blocks compressed by an independent LZO1X
+        // encoder (lzokay-native), so the decoder is checked against real matches.
+        "lzo" => lzop(data, |block| lzokay_native::compress(block).unwrap()),
+        // The same container with literal-only LZO1X blocks (see `lzo1x_literals`).
+        "lzo-literal" => lzop(data, lzo1x_literals),
         other => panic!("fixture compressor {other} not available"),
     }
+}
+
+/// An lzop file (lzop 1.04 header layout, version 0x1040, LZO1X-999, flags F_ADLER32_D) of
+/// 256 KiB blocks, each encoded with `encode` or stored when that is not smaller.
+pub fn lzop(data: &[u8], encode: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    let mut out = vec![0x89, b'L', b'Z', b'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a];
+    let mut header = Vec::new();
+    header.extend(0x1040u16.to_be_bytes()); // version
+    header.extend(0x2080u16.to_be_bytes()); // library version
+    header.extend(0x0940u16.to_be_bytes()); // version needed to extract
+    header.push(3); // method: LZO1X-999
+    header.push(9); // level
+    header.extend(0x0300_0001u32.to_be_bytes()); // flags: F_ADLER32_D, OS Unix
+    header.extend(0o100644u32.to_be_bytes()); // mode
+    header.extend(0u32.to_be_bytes()); // mtime low
+    header.extend(0u32.to_be_bytes()); // mtime high
+    header.push(0); // no file name (compressed from a pipe)
+    let check = adler32(&header);
+    out.extend(&header);
+    out.extend(check.to_be_bytes());
+    for block in data.chunks(256 << 10) {
+        let packed = encode(block);
+        out.extend((block.len() as u32).to_be_bytes());
+        let stored = packed.len() >= block.len();
+        let body = if stored { block } else { &packed[..] };
+        out.extend((body.len() as u32).to_be_bytes());
+        out.extend(adler32(block).to_be_bytes());
+        out.extend_from_slice(body);
+    }
+    out.extend(0u32.to_be_bytes());
+    out
+}
+
+/// An LZO1X stream of literals only: one long literal run (`0 0 0 0 L L L L` with L = 0 and
+/// the length extended by zero bytes, Documentation/staging/lzo.rst) and the end marker.
+pub fn lzo1x_literals(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    match data.len() {
+        0 => {}
+        // First-byte encoding: 18..=238+17 copies byte-17 literals.
+        n @ 1..=238 => out.push(17 + n as u8),
+        n => {
+            // length = 3 + 15 + 255 * zeros + last, last in 1..=255.
+            let rest = n - 18;
+            out.push(0);
+            let (zeros, last) = if rest % 255 == 0 {
+                (rest / 255 - 1, 255)
+            } else {
+                (rest / 255, rest % 255)
+            };
+            out.extend(std::iter::repeat_n(0u8, zeros));
+            out.push(last as u8);
+        }
+    }
+    out.extend_from_slice(data);
+    out.extend([0x11, 0x00, 0x00]);
+    out
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in data {
+        a = (a + u32::from(byte)) % 65521;
+        b = (b + a) % 65521;
+    }
+    (b << 16) | a
 }
 
 /// The kernel's build appends the uncompressed size as a 4-byte little-endian trailer to
@@ -1133,5 +1204,148 @@ pub fn bzimage(payload: &[u8]) -> Vec<u8> {
     img.extend(decompressor);
     img.extend_from_slice(payload);
     img.extend(vec![0u8; 64]);
+    img
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw kernels and the containers of other architectures.
+
+/// Stand-in bytes of a raw kernel memory image: pseudo-random "code", the init/version.c
+/// banner, and a `__ksymtab_strings`-like run of names. `len` is at least 4096.
+pub fn raw_kernel(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut x: u32 = 0x2545_f491;
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        // Compressible but not trivially: bytes from a small alphabet.
+        out.push(b"\x00\x01\x02\x03\xe5\x9f\x10\xe1"[(x & 7) as usize]);
+    }
+    let banner = b"Linux version 6.1.0-test (builder@host) (gcc 12) #1 SMP\n\0";
+    out[2048..2048 + banner.len()].copy_from_slice(banner);
+    let names = b"alpha_func\0beta_data\0delta\0epsilon_long_name_x\0gamma_ns\0";
+    let at = len / 2;
+    out[at..at + names.len()].copy_from_slice(names);
+    out
+}
+
+/// A raw arm64 `Image`: "MZ" (EFI stub), flags at 0x18 (bit 0 = big endian), "ARM\x64" at 0x38.
+pub fn arm64_image(len: usize, big_endian: bool) -> Vec<u8> {
+    let mut img = raw_kernel(len);
+    img[..0x40].fill(0);
+    img[0..2].copy_from_slice(b"MZ");
+    img[0x18] = u8::from(big_endian) | 0x0a;
+    img[0x38..0x3c].copy_from_slice(b"ARM\x64");
+    img
+}
+
+/// A raw RISC-V `Image`: "RISCV\0\0\0" at 0x30 and "RSC\x05" at 0x38.
+pub fn riscv_image(len: usize) -> Vec<u8> {
+    let mut img = raw_kernel(len);
+    img[..0x40].fill(0);
+    img[0x30..0x38].copy_from_slice(b"RISCV\0\0\0");
+    img[0x38..0x3c].copy_from_slice(b"RSC\x05");
+    img
+}
+
+/// Stand-in decompressor code containing false compression magics: xz (as the xz decoder's
+/// own magic table), gzip and lzma headers that do not decode.
+pub fn decompressor_stub(len: usize) -> Vec<u8> {
+    let mut code = vec![0xe1u8; len];
+    let decoys: [&[u8]; 3] = [
+        b"\xfd7zXZ\x00\x00\x00\x11\x22",
+        b"\x1f\x8b\x08\x00\x99\x99\x99\x99\x99\x99\xff\xff\xff",
+        b"\x5d\x00\x00\x80\x00\xff\xff\xff\xff\xff\xff\xff\xff\x00\x00",
+    ];
+    for (i, d) in decoys.iter().enumerate() {
+        let at = 0x100 + i * (len / 4);
+        code[at..at + d.len()].copy_from_slice(d);
+    }
+    code
+}
+
+/// An EFI zboot image (drivers/firmware/efi/libstub/zboot-header.S) around `payload`
+/// (compressed, possibly with a size trailer that `payload_size` excludes), with PE machine
+/// `machine` and compression type `comp_type`.
+pub fn zboot(payload: &[u8], payload_size: usize, comp_type: &str, machine: u16) -> Vec<u8> {
+    let mut img = vec![0u8; 0x1000];
+    img[0..2].copy_from_slice(b"MZ");
+    img[4..8].copy_from_slice(b"zimg");
+    img[8..12].copy_from_slice(&0x1000u32.to_le_bytes());
+    img[12..16].copy_from_slice(&(payload_size as u32).to_le_bytes());
+    img[24..24 + comp_type.len()].copy_from_slice(comp_type.as_bytes());
+    img[0x3c..0x40].copy_from_slice(&0x40u32.to_le_bytes());
+    img[0x40..0x44].copy_from_slice(b"PE\0\0");
+    img[0x44..0x46].copy_from_slice(&machine.to_le_bytes());
+    img.extend_from_slice(payload);
+    img.extend(vec![0u8; 512]); // the rest of the EFI application
+    img
+}
+
+/// An arm zImage: header words at 0x24 (magic, start, end, endianness marker), a decompressor
+/// with false magics, `piggy` (compressed kernel + size trailer), and `dtb` appended after the
+/// declared end.
+pub fn arm_zimage(piggy: &[u8], dtb: &[u8]) -> Vec<u8> {
+    let mut img = decompressor_stub(0x4000);
+    img[..0x40].fill(0);
+    img[0x24..0x28].copy_from_slice(&0x016f_2818u32.to_le_bytes());
+    img.extend_from_slice(piggy);
+    img.extend(vec![0u8; 64]); // the rest of the decompressor's data
+    let end = img.len() as u32;
+    img[0x28..0x2c].copy_from_slice(&0u32.to_le_bytes());
+    img[0x2c..0x30].copy_from_slice(&end.to_le_bytes());
+    img[0x30..0x34].copy_from_slice(&[1, 2, 3, 4]);
+    img.extend_from_slice(dtb);
+    img
+}
+
+/// An s390 image: "S390EP" at 0x10008 (arch/s390/include/asm/setup.h), a decompressor with a
+/// false xz magic first (as in Debian 6.1 s390x), then `compressed`.
+pub fn s390_image(compressed: &[u8]) -> Vec<u8> {
+    let mut img = decompressor_stub(0x12000);
+    img[0x10008..0x1000e].copy_from_slice(b"S390EP");
+    img.extend_from_slice(compressed);
+    img.extend(vec![0u8; 256]);
+    img
+}
+
+/// A MIPS vmlinuz: a big-endian ELF decompressor with `compressed` in its `.image` section, or
+/// (`image_section` false) inside `.data`, as Debian's stripped 6.1 mips64el vmlinuz has it.
+pub fn mips_vmlinuz(compressed: &[u8], image_section: bool) -> Vec<u8> {
+    let mut f = ElfFile::new(MIPS32BE, 2);
+    f.program_headers = true;
+    f.add(Sec {
+        addr: 0x8040_0000,
+        ..Sec::progbits(".text", decompressor_stub(0x800))
+    });
+    let mut data = vec![0u8; 0x40];
+    data.extend_from_slice(compressed);
+    data.extend([0u8; 0x40]);
+    let (name, bytes) = if image_section {
+        (".image", compressed.to_vec())
+    } else {
+        (".data", data)
+    };
+    f.add(Sec {
+        addr: 0x8041_0000,
+        ..Sec::progbits(name, bytes)
+    });
+    f.build()
+}
+
+/// An Android boot image of header `version` (0–4) holding `kernel`.
+pub fn android_boot(kernel: &[u8], version: u32) -> Vec<u8> {
+    let page = if version >= 3 { 4096 } else { 2048 };
+    let mut img = vec![0u8; page];
+    img[0..8].copy_from_slice(b"ANDROID!");
+    img[8..12].copy_from_slice(&(kernel.len() as u32).to_le_bytes());
+    if version < 3 {
+        img[36..40].copy_from_slice(&(page as u32).to_le_bytes());
+    }
+    img[40..44].copy_from_slice(&version.to_le_bytes());
+    img.extend_from_slice(kernel);
+    img.resize(img.len().next_multiple_of(page), 0);
+    img.extend(vec![0u8; page]); // a ramdisk page
     img
 }

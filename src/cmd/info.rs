@@ -1,0 +1,323 @@
+//! `symvers info`: what the kernel image and modules folder are made of, without writing a table.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use symvers::elf::{Class, Elf, Endian};
+use symvers::exports::vmlinux;
+use symvers::exports::{CrcStorage, KsymtabLayout};
+use symvers::image::{self, Unwrapped};
+use symvers::{kernel, modtree, Error, Problem};
+
+use super::SourceArgs;
+use crate::report::SCHEMA_VERSION;
+
+/// Text after `symvers info --help`.
+pub const AFTER_HELP: &str = "\
+Examples:
+  symvers info                                   # the running kernel
+  symvers info --image /boot/vmlinuz-6.1.0-50-arm64 --format json
+
+Reports the image container and compression, the kernel inside (ELF or raw, word size, byte
+order), its export-table layout and sizes, whether it has CRCs (CONFIG_MODVERSIONS), and the
+modules folder's files by compression.
+
+Exit codes:
+  0  success (also when the exports could not be read: the report says why)
+  2  error (bad usage, a missing or unreadable file, an image that does not unwrap)";
+
+/// Output format of `info`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum Format {
+    /// A short human-readable report.
+    Text,
+    /// JSON (schema in docs/json.md).
+    Json,
+}
+
+/// Arguments of `symvers info`.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Limit on the decompressed size of the kernel image, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
+    pub image_limit: u64,
+    /// Also write the unwrapped kernel bytes (ELF vmlinux or raw image) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub extract: Option<std::path::PathBuf>,
+}
+
+/// The kernel's export tables, when they could be read.
+#[derive(Serialize)]
+struct ExportFacts {
+    class: Class,
+    endian: Endian,
+    layout: KsymtabLayout,
+    crc_storage: CrcStorage,
+    flags_table: bool,
+    modversions: bool,
+    /// Export count per kind (`EXPORT_SYMBOL`, `EXPORT_SYMBOL_GPL`, …).
+    tables: BTreeMap<&'static str, usize>,
+    total: usize,
+}
+
+/// What the ELF header of an ELF kernel says.
+#[derive(Serialize, Clone, Copy)]
+struct ElfHeader {
+    class: Class,
+    endian: Endian,
+    machine: u16,
+}
+
+#[derive(Serialize)]
+struct ModuleFacts {
+    dir: std::path::PathBuf,
+    files: usize,
+    by_compression: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Serialize)]
+struct Info {
+    schema: u32,
+    release: Option<String>,
+    image: std::path::PathBuf,
+    image_size: u64,
+    unwrap_ms: f64,
+    kernel: Unwrapped,
+    /// ELF header facts, also when the exports cannot be read.
+    elf: Option<ElfHeader>,
+    exports: Option<ExportFacts>,
+    exports_error: Option<String>,
+    modules: Option<ModuleFacts>,
+}
+
+/// Run `symvers info`.
+pub fn run(args: InfoArgs) -> Result<ExitCode, Error> {
+    // `--image` alone describes just that file: no modules folder is searched for.
+    let located = match (&args.source.image, &args.source.modules) {
+        (Some(image), None) => symvers::locate::Located {
+            release: args.source.release.clone(),
+            image: image.clone(),
+            modules: None,
+        },
+        _ => args.source.source().locate()?,
+    };
+    let limit = args.image_limit.saturating_mul(1 << 20);
+    let path = &located.image;
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let started = Instant::now();
+    let unwrapped = image::unwrap(&data, limit).map_err(|p| Error::format(path, p))?;
+    let unwrap_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some(out) = &args.extract {
+        symvers::output::write_atomic(out, &unwrapped.bytes)?;
+    }
+
+    let mut elf_facts = None;
+    let exports: Result<ExportFacts, Problem> = if unwrapped.info.is_elf {
+        Elf::parse(&unwrapped.bytes).and_then(|elf| {
+            elf_facts = Some(ElfHeader {
+                class: elf.class,
+                endian: elf.endian,
+                machine: elf.machine,
+            });
+            let v = vmlinux::read_elf(&elf)?;
+            Ok(export_facts(elf.class, elf.endian, &v))
+        })
+    } else {
+        // Raw kernels: whatever the library can do with them (it unwraps the image again).
+        kernel::read_image_bytes(&data, limit).map(|k| export_facts(k.class, k.endian, &k.vmlinux))
+    };
+    let (exports, exports_error) = match exports {
+        Ok(e) => (Some(e), None),
+        Err(p) => (None, Some(p.to_string())),
+    };
+
+    let modules = match &located.modules {
+        Some(dir) => {
+            let files = modtree::list_modules(dir)?;
+            let mut by_compression = BTreeMap::new();
+            for f in &files {
+                *by_compression
+                    .entry(compression_of(&f.path.to_string_lossy()))
+                    .or_insert(0) += 1;
+            }
+            Some(ModuleFacts {
+                dir: dir.clone(),
+                files: files.len(),
+                by_compression,
+            })
+        }
+        None => None,
+    };
+
+    let info = Info {
+        schema: SCHEMA_VERSION,
+        release: located.release.clone(),
+        image: located.image.clone(),
+        image_size: data.len() as u64,
+        unwrap_ms,
+        kernel: unwrapped.info,
+        elf: elf_facts,
+        exports,
+        exports_error,
+        modules,
+    };
+    let text = match args.format {
+        Format::Json => {
+            let mut t = serde_json::to_string_pretty(&info).unwrap_or_default();
+            t.push('\n');
+            t
+        }
+        Format::Text => text_report(&info),
+    };
+    super::emit(None, text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_facts(class: Class, endian: Endian, v: &vmlinux::VmlinuxExports) -> ExportFacts {
+    let mut tables = BTreeMap::new();
+    for e in &v.exports {
+        *tables.entry(e.kind.as_str()).or_insert(0) += 1;
+    }
+    ExportFacts {
+        class,
+        endian,
+        layout: v.layout,
+        crc_storage: v.crc_storage,
+        flags_table: v.flags_table,
+        modversions: v.crc_storage != CrcStorage::None,
+        tables,
+        total: v.exports.len(),
+    }
+}
+
+/// The compression of a module file, by its name's ending (as `depmod` names them).
+fn compression_of(name: &str) -> &'static str {
+    [
+        ("xz", "xz"),
+        ("zst", "zstd"),
+        ("gz", "gzip"),
+        ("bz2", "bzip2"),
+    ]
+    .into_iter()
+    .find(|(ext, _)| name.ends_with(&format!(".ko.{ext}")))
+    .map_or("none", |(_, c)| c)
+}
+
+fn text_report(info: &Info) -> String {
+    use std::fmt::Write as _;
+    let k = &info.kernel;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "image:       {} ({} bytes)",
+        info.image.display(),
+        info.image_size
+    );
+    if let Some(rel) = &info.release {
+        let _ = writeln!(s, "release:     {rel}");
+    }
+    let _ = writeln!(s, "container:   {}", image::container_name(k.container));
+    for (i, l) in k.layers.iter().enumerate() {
+        let how = l.compression.map_or("stored", |c| c.name());
+        let _ = writeln!(
+            s,
+            "  layer {i}:   {} → {how} payload at {:#x}, {} bytes → {} bytes",
+            image::container_name(l.container),
+            l.payload_offset,
+            l.payload_size,
+            l.output_size
+        );
+    }
+    let _ = writeln!(
+        s,
+        "compression: {}",
+        k.compression.map_or("none", |c| c.name())
+    );
+    let kind = match k.kind {
+        image::KernelKind::Elf => "ELF vmlinux",
+        image::KernelKind::Arm64Image => "raw arm64 Image",
+        image::KernelKind::RiscvImage => "raw RISC-V Image",
+        image::KernelKind::Raw => "raw memory image",
+    };
+    let _ = writeln!(s, "kernel:      {kind}, {} bytes", k.kernel_size);
+    let (class, endian) = match (&info.exports, info.elf) {
+        (Some(e), _) => (Some(e.class), Some(e.endian)),
+        (None, Some(h)) => (Some(h.class), Some(h.endian)),
+        (None, None) => (k.class_hint, k.endian_hint),
+    };
+    let _ = writeln!(
+        s,
+        "arch:        {}, {}, {}",
+        k.arch.map_or("unknown", arch_name),
+        class.map_or("word size unknown", |c| match c {
+            Class::Elf32 => "32-bit",
+            Class::Elf64 => "64-bit",
+        }),
+        endian.map_or("byte order unknown", |e| match e {
+            Endian::Little => "little-endian",
+            Endian::Big => "big-endian",
+        })
+    );
+    let _ = writeln!(s, "unwrap time: {:.1} ms", info.unwrap_ms);
+    match (&info.exports, &info.exports_error) {
+        (Some(e), _) => {
+            let _ = writeln!(
+                s,
+                "exports:     {} ({:?} layout, CRCs {:?}{})",
+                e.total,
+                e.layout,
+                e.crc_storage,
+                if e.flags_table { ", __kflagstab" } else { "" }
+            );
+            for (kind, n) in &e.tables {
+                let _ = writeln!(s, "  {kind}: {n}");
+            }
+            let _ = writeln!(
+                s,
+                "modversions: {}",
+                if e.modversions { "on" } else { "off" }
+            );
+        }
+        (None, Some(err)) => {
+            let _ = writeln!(s, "exports:     unavailable: {err}");
+        }
+        (None, None) => {}
+    }
+    if let Some(m) = &info.modules {
+        let counts: Vec<String> = m
+            .by_compression
+            .iter()
+            .map(|(c, n)| format!("{n} {c}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "modules:     {} files in {} ({})",
+            m.files,
+            m.dir.display(),
+            counts.join(", ")
+        );
+    }
+    s
+}
+
+fn arch_name(a: image::Arch) -> &'static str {
+    match a {
+        image::Arch::X86 => "x86",
+        image::Arch::Arm => "arm",
+        image::Arch::Arm64 => "arm64",
+        image::Arch::Riscv => "riscv",
+        image::Arch::S390 => "s390",
+        image::Arch::Mips => "mips",
+        image::Arch::Loongarch => "loongarch",
+        image::Arch::Powerpc => "powerpc",
+    }
+}

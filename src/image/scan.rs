@@ -1,0 +1,95 @@
+//! Finding a compressed kernel inside a self-decompressor (arm `zImage`, s390 `bzImage`, MIPS
+//! `vmlinuz`, anything else) when no header says where it is.
+//!
+//! Every position where a compression magic starts is a candidate, in file order. Machine code
+//! and data contain false magics (Debian 6.1 s390x has a false xz magic in the decompressor
+//! before the real stream, KERNEL-FORMATS.md §6.6; an arm zImage's payload contains other
+//! magics inside its compressed bytes), so a candidate counts only when it decodes and the
+//! result is a kernel ([`probe::kernel_kind`]). Cost is bounded: at most [`MAX_ATTEMPTS`]
+//! candidates are decoded, each first for [`QUICK_PREFIX`] bytes only (garbage fails there),
+//! and a full decode is bounded by the caller's limit.
+
+use std::ops::Range;
+
+use crate::decompress::{self, Compression};
+use crate::error::Problem;
+
+use super::probe;
+
+/// How many candidates are decoded at most.
+pub const MAX_ATTEMPTS: usize = 64;
+
+/// Candidates are first decoded this far; only those that get there are decoded fully.
+const QUICK_PREFIX: u64 = 64 << 10;
+
+/// Magic hits collected per format before candidates are filtered and ordered.
+const MAX_HITS_PER_FORMAT: usize = 4096;
+
+/// A compressed kernel found by scanning.
+#[derive(Debug)]
+pub struct Found {
+    /// Offset of the stream in the scanned buffer.
+    pub offset: usize,
+    /// Bytes from the stream's start to the end of the scanned range (the stream's exact
+    /// length is not known without a header; decoders stop at its end).
+    pub available: usize,
+    /// Its compression.
+    pub compression: Compression,
+    /// The decoded kernel.
+    pub kernel: Vec<u8>,
+}
+
+/// Candidate payload offsets in `range` of `data`, in file order, each with the format whose
+/// magic (and header check, [`Compression::sniff`]) matches there.
+pub fn candidates(data: &[u8], range: Range<usize>) -> Vec<(usize, Compression)> {
+    let Some(region) = data.get(range.clone()) else {
+        return Vec::new();
+    };
+    let mut hits = Vec::new();
+    for format in Compression::ALL {
+        for at in memchr::memmem::find_iter(region, format.magic()).take(MAX_HITS_PER_FORMAT) {
+            if Compression::sniff(&region[at..]) == Some(format) {
+                hits.push((range.start + at, format));
+            }
+        }
+    }
+    hits.sort_by_key(|&(at, _)| at);
+    hits
+}
+
+/// The first candidate in `range` of `data` that decodes to a kernel, or `Ok(None)` when none
+/// does. A candidate whose output passes `limit` is skipped, but if no candidate succeeds that
+/// error is returned, since it most likely was the kernel.
+pub fn find_kernel(data: &[u8], range: Range<usize>, limit: u64) -> Result<Option<Found>, Problem> {
+    let mut too_large = None;
+    for (offset, compression) in candidates(data, range.clone())
+        .into_iter()
+        .take(MAX_ATTEMPTS)
+    {
+        let stream = &data[offset..range.end];
+        match decompress::decompress(stream, compression, QUICK_PREFIX.min(limit)) {
+            Ok(_) | Err(Problem::TooLarge { .. }) => {}
+            Err(_) => continue,
+        }
+        let kernel = match decompress::decompress(stream, compression, limit) {
+            Ok(k) => k,
+            Err(e @ Problem::TooLarge { .. }) => {
+                too_large.get_or_insert(e);
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if probe::kernel_kind(&kernel).is_some() {
+            return Ok(Some(Found {
+                offset,
+                available: stream.len(),
+                compression,
+                kernel,
+            }));
+        }
+    }
+    match too_large {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
+}
