@@ -113,9 +113,11 @@ pub fn dump(options: &Options) -> Result<Dump> {
     if let Some(p) = progress {
         p.modules_total.store(files.len(), Ordering::Relaxed);
     }
+    let image_busy = AtomicBool::new(true);
     let (kernel, modules) = rayon::join(
         || {
             let kernel = kernel::read_image(&located.image, options.image_limit);
+            image_busy.store(false, Ordering::Relaxed);
             if let Some(p) = progress {
                 p.image_done.store(true, Ordering::Relaxed);
             }
@@ -123,7 +125,7 @@ pub fn dump(options: &Options) -> Result<Dump> {
         },
         || {
             let done = progress.map(|p| &p.modules_done);
-            modtree::read_modules_counted(&files, options.module_limit, done)
+            modtree::read_modules_counted(&files, options.module_limit, done, Some(&image_busy))
         },
     );
     let kernel = kernel?;

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -162,33 +163,55 @@ pub fn with_module_bytes<T>(
 /// The exports of every module of a tree, in the order of `files`, read by `jobs` threads on
 /// the current rayon pool. Each module's result is kept separately so that failures can be listed.
 pub fn read_modules(files: &[ModuleFile], limit: u64) -> Vec<Result<ModuleExports>> {
-    read_modules_counted(files, limit, None)
+    read_modules_counted(files, limit, None, None)
 }
 
 /// Like [`read_modules`], adding one to `done` after each module, so that another thread can
-/// show progress.
+/// show progress, and taking small modules first while `image_busy` is set.
+///
+/// Scheduling: files are handed out one at a time from a queue sorted by size. Normally the
+/// largest go first, so that the last module any thread decodes is a small one and no core idles
+/// at the end. While the kernel image is being decoded next to the walk (`image_busy`), workers
+/// take from the small end instead: the image and the largest modules (amdgpu: 34 MB) are then
+/// never in memory at the same time, which keeps the peak near the larger of the two.
 pub fn read_modules_counted(
     files: &[ModuleFile],
     limit: u64,
     done: Option<&AtomicUsize>,
+    image_busy: Option<&AtomicBool>,
 ) -> Vec<Result<ModuleExports>> {
-    // Largest files first, handed out one at a time from a shared counter: the last module any
-    // thread decodes is a small one, so no core idles while another finishes amdgpu.ko.
     let mut order: Vec<(u64, usize)> = files
         .iter()
         .enumerate()
         .map(|(i, f)| (std::fs::metadata(&f.path).map_or(0, |m| m.len()), i))
         .collect();
     order.sort_unstable_by(|a, b| b.cmp(a));
-    let next = AtomicUsize::new(0);
+    // The unclaimed part of `order`, as a half-open range: large end first, small end last.
+    let queue = Mutex::new(0..order.len());
+    let take = || -> Option<usize> {
+        let mut range = queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let small_first = image_busy.is_some_and(|b| b.load(Ordering::Relaxed));
+        let k = if small_first {
+            range.next_back()
+        } else {
+            range.next()
+        }?;
+        order.get(k).map(|&(_, i)| i)
+    };
     let workers = rayon::current_num_threads().min(files.len()).max(1);
     let batches: Vec<Vec<(usize, Result<ModuleExports>)>> = (0..workers)
         .into_par_iter()
         .map(|_| {
             let mut buffer = Vec::new();
             let mut out = Vec::new();
-            while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            while let Some(i) = take() {
                 out.push((i, read_module(&files[i].path, limit, &mut buffer)));
+                // Do not keep a huge module's buffer around for the rest of the walk.
+                if buffer.capacity() > BUFFER_KEEP_MAX {
+                    buffer = Vec::new();
+                }
                 if let Some(done) = done {
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -203,6 +226,9 @@ pub fn read_modules_counted(
     // Every index was handed out exactly once, so every slot is filled.
     results.into_iter().flatten().collect()
 }
+
+/// Largest decompression buffer a worker keeps between modules.
+const BUFFER_KEEP_MAX: usize = 16 << 20;
 
 #[cfg(test)]
 mod tests;

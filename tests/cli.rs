@@ -278,7 +278,10 @@ fn truncated_image_is_an_error_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(
-        err.starts_with(&format!("symvers: {}: truncated: bzImage payload", image.display())),
+        err.starts_with(&format!(
+            "symvers: {}: truncated: bzImage payload",
+            image.display()
+        )),
         "{err}"
     );
 }
