@@ -83,6 +83,18 @@ impl Change {
             Change::Moved { .. } => "moved",
         }
     }
+
+    /// What changed, for people: `0x1234abcd -> 0x0badcafe`, `EXPORT_SYMBOL -> EXPORT_SYMBOL_GPL`,
+    /// `"" -> "NS"`, `old/module -> new/module`; empty for additions and removals.
+    pub fn detail(&self) -> String {
+        match self {
+            Change::Added | Change::Removed => String::new(),
+            Change::CrcChanged { old, new } => format!("0x{old:08x} -> 0x{new:08x}"),
+            Change::ExportChanged { old, new } => format!("{} -> {}", old.as_str(), new.as_str()),
+            Change::NamespaceChanged { old, new } => format!("\"{old}\" -> \"{new}\""),
+            Change::Moved { old, new } => format!("{old} -> {new}"),
+        }
+    }
 }
 
 /// One change of one symbol.

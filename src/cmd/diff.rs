@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use symvers::diff::{self, Change, Diff, Rules};
+use symvers::diff::{self, Diff, Rules};
 use symvers::Error;
 
 use super::SourceArgs;
@@ -192,13 +192,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
 }
 
 fn change_line(c: &diff::SymbolChange) -> String {
-    let detail = match &c.change {
-        Change::Added | Change::Removed => String::new(),
-        Change::CrcChanged { old, new } => format!("0x{old:08x} -> 0x{new:08x}"),
-        Change::ExportChanged { old, new } => format!("{} -> {}", old.as_str(), new.as_str()),
-        Change::NamespaceChanged { old, new } => format!("\"{old}\" -> \"{new}\""),
-        Change::Moved { old, new } => format!("{old} -> {new}"),
-    };
+    let detail = c.change.detail();
     let mark = if c.tolerated {
         "tolerated"
     } else if c.breaking {

@@ -254,14 +254,14 @@ fn describe(result: &dump::Dump) {
         result.located.release.as_deref().unwrap_or("unknown")
     ));
     super::info(format_args!(
-        "image {} ({:?}, {}; {:?} {:?}, layout {:?}, CRCs {:?})",
+        "image {} ({}, {}; {} {}, layout {}, CRCs {})",
         result.located.image.display(),
-        k.image.container,
+        super::json_name(&k.image.container),
         k.image.compression.map_or("uncompressed", |c| c.name()),
-        k.class,
-        k.endian,
-        k.vmlinux.layout,
-        k.vmlinux.crc_storage
+        super::json_name(&k.class),
+        super::json_name(&k.endian),
+        super::json_name(&k.vmlinux.layout),
+        super::json_name(&k.vmlinux.crc_storage)
     ));
     if let Some(dir) = &result.located.modules {
         super::info(format_args!(

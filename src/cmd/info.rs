@@ -272,10 +272,10 @@ fn text_report(info: &Info) -> String {
         (Some(e), _) => {
             let _ = writeln!(
                 s,
-                "exports:     {} ({:?} layout, CRCs {:?}{})",
+                "exports:     {} ({} layout, CRCs {}{})",
                 e.total,
-                e.layout,
-                e.crc_storage,
+                super::json_name(&e.layout),
+                super::json_name(&e.crc_storage),
                 if e.flags_table { ", __kflagstab" } else { "" }
             );
             for (kind, n) in &e.tables {

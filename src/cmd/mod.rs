@@ -123,3 +123,14 @@ pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
         }
     }
 }
+
+/// The name a value has in the JSON output (`bz-image`, `prel32-namespaced`, `elf64`, …), so that
+/// human-readable lines use the same words.
+pub fn json_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Null) => "none".into(),
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}

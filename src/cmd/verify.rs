@@ -41,7 +41,8 @@ pub fn verify_imports(result: &Dump, module_limit: u64) -> Result<bool, Error> {
         );
     }
     let listed = v.disagreements.len() + v.missing.len();
-    if listed > 2 * LIST_LIMIT {
+    let shown = v.disagreements.len().min(LIST_LIMIT) + v.missing.len().min(LIST_LIMIT);
+    if listed > shown {
         eprintln!("symvers: verify: … {listed} problems in all");
     }
     for f in &v.failures {
@@ -55,7 +56,12 @@ pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Option
     if spec != Path::new("auto") {
         return Some(spec.to_path_buf());
     }
-    let release = result.located.release.as_deref()?;
+    let Some(release) = result.located.release.as_deref() else {
+        eprintln!(
+            "symvers: compare: the release is unknown, so no distribution symvers file can be looked for; give --release or a file"
+        );
+        return None;
+    };
     let root = root.unwrap_or(Path::new("/"));
     let candidates = verify::symvers_candidates(root, release, result.located.modules.as_deref());
     // Canonical for the report: a relative `build` link otherwise shows as `…/REL/../../../src/…`.
@@ -97,11 +103,11 @@ pub fn compare_with(result: &Dump, path: &Path) -> Result<bool, Error> {
     );
     for c in d.changes.iter().take(LIST_LIMIT) {
         eprintln!(
-            "symvers: compare: {} {} ({}): {:?}",
+            "symvers: compare: {} {} ({}): {}",
             c.change.name(),
             c.symbol,
             c.module,
-            c.change
+            c.change.detail()
         );
     }
     if d.changes.len() > LIST_LIMIT {
