@@ -294,3 +294,48 @@ fn help_documents_exit_codes_and_examples() {
     assert!(help.contains("Examples:"), "{help}");
     assert!(Path::new(env!("CARGO_BIN_EXE_symvers")).exists());
 }
+
+#[test]
+fn column_order_follows_the_kernel_unless_asked() {
+    // A 4.19–5.3 kernel: PREL32 entries without a namespace field → four columns.
+    let root = std::env::temp_dir().join(format!("symvers-cli-cols-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let mods = root.join("lib/modules/5.3.0-old");
+    fs::create_dir_all(mods.join("kernel/lib")).unwrap();
+    fs::create_dir_all(root.join("boot")).unwrap();
+    let mut spec = Spec::new(fixtures::X86_64, Layout::Prel32, Crcs::AbsoluteSymbols);
+    spec.exports = vec![fixtures::exp("old_func", "EXPORT_SYMBOL", "", 0xabcd0123)];
+    let vmlinux = fixtures::build_vmlinux(&spec);
+    fs::write(
+        root.join("boot/vmlinuz-5.3.0-old"),
+        fixtures::bzimage(&fixtures::compress("gzip", &vmlinux)),
+    )
+    .unwrap();
+    let mut m = Spec::new(fixtures::X86_64, Layout::Prel32, Crcs::AbsoluteSymbols);
+    m.exports = vec![fixtures::exp(
+        "mod_func",
+        "EXPORT_SYMBOL_GPL",
+        "",
+        0x00000042,
+    )];
+    fs::write(mods.join("kernel/lib/m.ko"), fixtures::build_module(&m)).unwrap();
+    let r = root.to_str().unwrap();
+
+    let out = symvers(&["dump", "--root", r]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "0xabcd0123\told_func\tvmlinux\tEXPORT_SYMBOL\n0x00000042\tmod_func\tlib/m\tEXPORT_SYMBOL_GPL\n"
+    );
+    let out = symvers(&["dump", "--root", r, "--symvers-format", "5.4"]);
+    assert_eq!(
+        text(&out.stdout).lines().next(),
+        Some("0xabcd0123\told_func\t\tvmlinux\tEXPORT_SYMBOL")
+    );
+    let out = symvers(&["dump", "--root", r, "--symvers-format", "5.6"]);
+    assert_eq!(
+        text(&out.stdout).lines().next(),
+        Some("0xabcd0123\told_func\tvmlinux\tEXPORT_SYMBOL\t")
+    );
+    let _ = fs::remove_dir_all(&root);
+}

@@ -85,9 +85,10 @@ pub struct DumpArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "symvers")]
     pub format: Format,
-    /// Column order of the Module.symvers text.
-    #[arg(long, value_enum, default_value = "5.6")]
-    pub symvers_format: Columns,
+    /// Column order of the Module.symvers text [default: from the kernel: 4col before 5.4,
+    /// else 5.6].
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub symvers_format: Option<Columns>,
     /// Write the table of the modules that could be read even if some could not (exit code 3).
     #[arg(long)]
     pub keep_going: bool,
@@ -177,7 +178,10 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
         ));
     }
     let text = match args.format {
-        Format::Symvers => result.table.to_text(args.symvers_format),
+        Format::Symvers => result.table.to_text(
+            args.symvers_format
+                .unwrap_or_else(|| Columns::for_layout(result.kernel.vmlinux.layout)),
+        ),
         Format::Json => report::dump_json(&result),
     };
     if let Some(path) = &args.output {
