@@ -74,12 +74,14 @@ pub fn list_modules(dir: &Path) -> Result<Vec<ModuleFile>> {
             });
         }
     }
-    found.sort_by(|a, b| a.path.cmp(&b.path));
+    // Byte order of the path: Path's own ordering compares component by component and cost as
+    // much as reading 4000 uncompressed modules.
     let order = read_modules_order(dir);
-    if !order.is_empty() {
-        // Stable sort: modules not in modules.order keep their path order, after the rest.
-        found.sort_by_key(|m| order.get(&m.name).copied().unwrap_or(usize::MAX));
-    }
+    // Modules not in modules.order follow the listed ones, in path order.
+    found.sort_by_cached_key(|m| {
+        let position = order.get(&m.name).copied().unwrap_or(usize::MAX);
+        (position, m.path.as_os_str().as_encoded_bytes().to_vec())
+    });
     Ok(found)
 }
 
