@@ -207,13 +207,22 @@ fn zstd_bulk(data: &[u8], size: u64) -> Result<Option<Vec<u8>>, Problem> {
     decoder
         .set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(31))
         .map_err(|e| fail(e.to_string()))?;
-    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(usize::MAX));
+    let mut out = Vec::new();
+    if out
+        .try_reserve_exact(usize::try_from(size).unwrap_or(usize::MAX))
+        .is_err()
+    {
+        return Ok(None);
+    }
     match decoder.decompress_to_buffer(&data[..frame_len], &mut out) {
         Ok(_) => Ok(Some(out)),
         // Most likely "destination buffer too small": the hint was wrong; stream instead.
         Err(_) => Ok(None),
     }
 }
+
+/// Inputs from this size on are decoded in one call even without a recorded content size.
+const ZSTD_BULK_MIN_INPUT: usize = 1 << 20;
 
 /// zstd with the frame's own content size when it records one, else streaming.
 fn zstd_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), Problem> {
@@ -232,6 +241,16 @@ fn zstd_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), Problem> 
             out.extend_from_slice(&frame);
             return Ok(());
         }
+    } else if data.len() >= ZSTD_BULK_MIN_INPUT && out.is_empty() {
+        // A kernel payload with no recorded size (s390's, say): reserve the limit as address
+        // space, which costs no memory until written, and decode in one call. Streaming would
+        // allocate the frame's whole window (128 MiB for `zstd -22 --ultra`) besides the output.
+        if let Some(mut frame) = zstd_bulk(data, limit)? {
+            frame.shrink_to_fit();
+            *out = frame;
+            return Ok(());
+        }
+        // Too large or damaged: the streaming decoder below says which, precisely.
     }
     let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
         .map_err(|e| fail(e.to_string()))?

@@ -506,10 +506,13 @@ fn find_absolute(data: &[u8], strings: &StringRuns) -> Option<Found> {
     let mut best = None;
     for (word, class) in [(8, Class::Elf64), (4, Class::Elf32)] {
         for endian in [Endian::Little, Endian::Big] {
-            let words: Vec<u64> = data
-                .chunks_exact(word)
-                .map(|c| uint_at(c, 0, word, endian).unwrap_or(0))
-                .collect();
+            // Read in place: a decoded copy of every word would cost twice the image for
+            // 32-bit words (72 MB for a 36 MB riscv64 Image).
+            let words = ImageWords {
+                data,
+                size: word,
+                endian,
+            };
             for fields in [3, 2] {
                 let Some((base, (first, entries))) = pointer_runs(&words, fields, longest)
                     .into_iter()
@@ -540,16 +543,51 @@ fn find_absolute(data: &[u8], strings: &StringRuns) -> Option<Found> {
     }
     best
 }
+/// A sequence of pointer-sized words: the image read in place, or a list of values.
+trait Words {
+    /// How many words there are.
+    fn len(&self) -> usize;
+    /// Word `k` (0 past the end).
+    fn at(&self, k: usize) -> u64;
+}
+
+impl Words for [u64] {
+    fn len(&self) -> usize {
+        <[u64]>::len(self)
+    }
+    fn at(&self, k: usize) -> u64 {
+        self.get(k).copied().unwrap_or(0)
+    }
+}
+
+/// The image's bytes as `size`-byte words of one byte order.
+struct ImageWords<'a> {
+    data: &'a [u8],
+    size: usize,
+    endian: Endian,
+}
+
+impl Words for ImageWords<'_> {
+    fn len(&self) -> usize {
+        self.data.len() / self.size
+    }
+    fn at(&self, k: usize) -> u64 {
+        k.checked_mul(self.size)
+            .and_then(|at| uint_at(self.data, at, self.size, self.endian))
+            .unwrap_or(0)
+    }
+}
+
 /// Candidate runs (word index of the first record, records) of `fields`-word records whose
 /// name pointers are non-zero and never jump further than `span` bytes: what a table of
 /// pointers into one string area looks like before its base is known. Longest first.
-fn pointer_runs(words: &[u64], fields: usize, span: u64) -> Vec<(usize, usize)> {
+fn pointer_runs<W: Words + ?Sized>(words: &W, fields: usize, span: u64) -> Vec<(usize, usize)> {
     let mut runs = Vec::new();
     for phase in 0..fields {
         let mut k = phase;
         let mut start: Option<usize> = None;
         while k + 2 * fields <= words.len() {
-            let (a, b) = (words[k + 1], words[k + fields + 1]);
+            let (a, b) = (words.at(k + 1), words.at(k + fields + 1));
             let close = a != 0 && b != 0 && a != b && a.abs_diff(b) < span;
             match (close, start) {
                 (true, None) => start = Some(k),
@@ -574,16 +612,19 @@ fn pointer_runs(words: &[u64], fields: usize, span: u64) -> Vec<(usize, usize)> 
 /// The load address that makes the name pointers of the candidate run land on string starts
 /// (an identifier after a NUL) of one string run: each string start of the runs wide enough
 /// to hold them all is tried as the target of one of the first names.
-fn solve_base(
+fn solve_base<W: Words + ?Sized>(
     data: &[u8],
     strings: &StringRuns,
-    words: &[u64],
+    words: &W,
     fields: usize,
     word: usize,
     (first, entries): (usize, usize),
 ) -> Option<u64> {
     let names: Vec<u64> = (0..entries.min(64))
-        .filter_map(|i| words.get(first + i * fields + 1).copied())
+        .filter_map(|i| {
+            let k = first + i * fields + 1;
+            (k < words.len()).then(|| words.at(k))
+        })
         .collect();
     let (lo, hi) = (*names.iter().min()?, *names.iter().max()?);
     let span = hi - lo;
@@ -749,9 +790,9 @@ fn apply_relocations(data: &[u8], strings: &StringRuns) -> Option<(Vec<u8>, usiz
     }
     let longest = strings.runs.iter().map(|&(s, e)| e - s).max().unwrap_or(0) as u64;
     let base = [3, 2].into_iter().find_map(|fields| {
-        pointer_runs(&words, fields, longest)
+        pointer_runs(words.as_slice(), fields, longest)
             .into_iter()
-            .find_map(|run| solve_base(data, strings, &words, fields, 8, run))
+            .find_map(|run| solve_base(data, strings, words.as_slice(), fields, 8, run))
     })?;
     let mut image = data.to_vec();
     let mut applied = 0;
