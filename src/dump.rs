@@ -105,10 +105,12 @@ pub fn dump(options: &Options) -> Result<Dump> {
     } else {
         options.source.locate()?
     };
-    let files = match (&located.modules, options.vmlinux_only) {
-        (Some(dir), false) => modtree::list_modules(dir)?,
-        _ => Vec::new(),
+    // A subfolder that cannot be listed is one more failure, not the end of the walk.
+    let walk = match (&located.modules, options.vmlinux_only) {
+        (Some(dir), false) => modtree::walk_modules(dir)?,
+        _ => modtree::Walk::default(),
     };
+    let files = walk.files;
     let progress = options.progress.as_deref();
     if let Some(p) = progress {
         p.modules_total.store(files.len(), Ordering::Relaxed);
@@ -129,7 +131,9 @@ pub fn dump(options: &Options) -> Result<Dump> {
         },
     );
     let kernel = kernel?;
-    Ok(assemble(located, kernel, &files, modules))
+    let mut dump = assemble(located, kernel, &files, modules);
+    dump.failures.extend(walk.failures);
+    Ok(dump)
 }
 
 /// The image alone: `--image` as given, or the first image found for the release; no modules

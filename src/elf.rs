@@ -413,13 +413,14 @@ impl<'d> Elf<'d> {
                 && addr >= s.addr
                 && addr - s.addr < s.size
             {
-                return Some(s.offset + (addr - s.addr));
+                // A crafted sh_offset near u64::MAX must not wrap around to a small offset.
+                return s.offset.checked_add(addr - s.addr);
             }
         }
         self.segments
             .iter()
             .find(|p| addr >= p.vaddr && addr - p.vaddr < p.filesz)
-            .map(|p| p.offset + (addr - p.vaddr))
+            .and_then(|p| p.offset.checked_add(addr - p.vaddr))
     }
 }
 

@@ -84,6 +84,14 @@ pub enum Problem {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The file itself is larger than the configured limit.
+    #[error("the file is {size} bytes, more than the limit of {limit} bytes; refusing")]
+    FileTooLarge {
+        /// The file's size in bytes (at least).
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// An ELF structure is malformed.
     #[error("malformed ELF: {0}")]
     Elf(String),

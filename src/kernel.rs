@@ -61,7 +61,8 @@ impl KernelExports {
 /// # Ok::<(), symvers::Error>(())
 /// ```
 pub fn read_image(path: &Path, limit: u64) -> Result<KernelExports> {
-    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // The file is never larger than the kernel it holds: `limit` bounds it too.
+    let data = crate::input::read_regular(path, limit)?;
     read_image_bytes(&data, limit).map_err(|p| Error::format(path, p))
 }
 

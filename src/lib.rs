@@ -57,6 +57,7 @@ pub mod elf;
 pub mod error;
 pub mod exports;
 pub mod image;
+pub mod input;
 pub mod kernel;
 pub mod locate;
 pub mod modinfo;

@@ -2,7 +2,6 @@
 //! and reading their exports in parallel.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -38,37 +37,87 @@ pub fn module_name(relative: &str) -> Option<String> {
     Some(stem.strip_prefix("kernel/").unwrap_or(stem).to_string())
 }
 
+/// The module files of a tree and the entries of it that could not be examined.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Module files in tree order (see [`list_modules`]).
+    pub files: Vec<ModuleFile>,
+    /// Folders that could not be listed and entries that could not be examined (permission
+    /// denied, vanished during the walk, a name that is not UTF-8), each naming its path.
+    pub failures: Vec<Error>,
+}
+
 /// Find every module file below `dir`, ordered as `modules.order` lists them (modules it does not
-/// list follow, by path). Symlinked folders are not followed, and the top-level `build` and
-/// `source` links are skipped, as depmod does.
+/// list follow, by path). Symlinked folders are not followed (so a link loop cannot trap the
+/// walk), and the top-level `build` and `source` links are skipped, as depmod does. Any folder
+/// that cannot be listed fails the whole call; see [`walk_modules`] to go on past it.
 pub fn list_modules(dir: &Path) -> Result<Vec<ModuleFile>> {
-    let mut found = Vec::new();
+    let mut walk = walk_modules(dir)?;
+    match walk.failures.is_empty() {
+        true => Ok(walk.files),
+        false => Err(walk.failures.swap_remove(0)),
+    }
+}
+
+/// Like [`list_modules`], but a subfolder or entry that cannot be examined is recorded in
+/// [`Walk::failures`] and the walk goes on; only an unreadable `dir` itself is an `Err`.
+pub fn walk_modules(dir: &Path) -> Result<Walk> {
+    let mut walk = Walk::default();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel_dir) = stack.pop() {
         let abs = dir.join(&rel_dir);
-        let entries = std::fs::read_dir(&abs).map_err(|e| Error::io(&abs, e))?;
+        let entries = match std::fs::read_dir(&abs) {
+            Ok(entries) => entries,
+            Err(e) if rel_dir.as_os_str().is_empty() => return Err(Error::io(&abs, e)),
+            Err(e) => {
+                walk.failures.push(Error::io(&abs, e));
+                continue;
+            }
+        };
         for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&abs, e))?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    walk.failures.push(Error::io(&abs, e));
+                    continue;
+                }
+            };
             let file_name = entry.file_name();
+            let rel = rel_dir.join(&file_name);
             let Some(name) = file_name.to_str() else {
+                // Module names are ASCII; a module file whose name is not UTF-8 cannot be named
+                // in the table, and leaving it out silently would lose its exports.
+                if module_name(&file_name.to_string_lossy()).is_some() {
+                    walk.failures.push(Error::Format {
+                        path: entry.path(),
+                        problem: Problem::UnknownFormat(
+                            "none: the module file name is not UTF-8".into(),
+                        ),
+                    });
+                }
                 continue;
             };
             if rel_dir.as_os_str().is_empty() && (name == "build" || name == "source") {
                 continue;
             }
-            let rel = rel_dir.join(name);
-            let file_type = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
+            // The type of the entry itself (a symlink is not followed here).
+            let file_type = match entry.file_type() {
+                Ok(t) => t,
+                Err(e) => {
+                    walk.failures.push(Error::io(entry.path(), e));
+                    continue;
+                }
+            };
             if file_type.is_dir() {
                 stack.push(rel);
                 continue;
             }
-            let Some(rel_str) = rel.to_str() else {
+            let Some(module) = rel.to_str().and_then(module_name) else {
                 continue;
             };
-            let Some(module) = module_name(rel_str) else {
-                continue;
-            };
-            found.push(ModuleFile {
+            // FIFOs, sockets, devices and links to them or to folders are listed here and
+            // refused by `with_module_bytes`, which names them.
+            walk.files.push(ModuleFile {
                 path: entry.path(),
                 name: module,
             });
@@ -78,18 +127,20 @@ pub fn list_modules(dir: &Path) -> Result<Vec<ModuleFile>> {
     // much as reading 4000 uncompressed modules.
     let order = read_modules_order(dir);
     // Modules not in modules.order follow the listed ones, in path order.
-    found.sort_by_cached_key(|m| {
+    walk.files.sort_by_cached_key(|m| {
         let position = order.get(&m.name).copied().unwrap_or(usize::MAX);
         (position, m.path.as_os_str().as_encoded_bytes().to_vec())
     });
-    Ok(found)
+    Ok(walk)
 }
 
 /// Positions of the modules listed in `dir/modules.order`, keyed by module name.
 fn read_modules_order(dir: &Path) -> HashMap<String, usize> {
-    let Ok(text) = std::fs::read_to_string(dir.join("modules.order")) else {
+    // Debian's modules.order has ~6000 lines (~200 KiB); the limit only guards against garbage.
+    let Ok(bytes) = crate::input::read_regular(&dir.join("modules.order"), 64 << 20) else {
         return HashMap::new();
     };
+    let text = String::from_utf8_lossy(&bytes);
     text.lines()
         .filter_map(|line| module_name(line.trim()))
         .enumerate()
@@ -130,24 +181,17 @@ pub fn with_module_bytes<T>(
     buffer: &mut Vec<u8>,
     read: impl FnOnce(&[u8]) -> Result<T>,
 ) -> Result<T> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::format(
-            path,
-            Problem::UnknownFormat("none: not a regular file".into()),
-        ));
-    }
-    if meta.len() == 0 {
+    let (file, size) = crate::input::open_regular(path)?;
+    if size == 0 {
         return Err(Error::format(
             path,
             Problem::UnknownFormat("none: the file is empty".into()),
         ));
     }
-    // SAFETY: the map is read-only and private; a file truncated by another process while we read
-    // it could raise SIGBUS, the same exposure every mmap-based reader (depmod included) accepts.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-    let data: &[u8] = &map;
+    // Read, not mmap: a module truncated by another process while it is mapped would kill the
+    // process with SIGBUS, and the limit bounds an uncompressed module's memory too.
+    let raw = crate::input::read_opened(path, file, size, limit)?;
+    let data: &[u8] = &raw;
     let elf_bytes: &[u8] = if crate::elf::is_elf(data) {
         data
     } else {

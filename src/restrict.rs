@@ -27,7 +27,7 @@ use crate::symvers::Table;
 /// # Ok::<(), symvers::Error>(())
 /// ```
 pub fn undefined_symbols_of(path: &Path, limit: u64) -> Result<Vec<String>> {
-    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let data = crate::input::read_regular(path, limit)?;
     undefined_symbols_of_bytes(&data, limit).map_err(|p| Error::format(path, p))
 }
 

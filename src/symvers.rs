@@ -72,6 +72,15 @@ impl Columns {
     }
 }
 
+/// A symbol exported by more than one line of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Duplicate {
+    /// The symbol.
+    pub symbol: String,
+    /// The module column of each line exporting it, in table order.
+    pub modules: Vec<String>,
+}
+
 /// A Module.symvers table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Table {
@@ -84,6 +93,36 @@ impl Table {
     pub fn extend_from_exports(&mut self, module: &str, exports: &[Export]) {
         self.entries
             .extend(exports.iter().map(|e| Entry::from_export(e, module)));
+    }
+
+    /// Every symbol that more than one line exports, with the modules of its lines in table
+    /// order. modpost refuses such a table ("exported twice", scripts/mod/modpost.c) when the
+    /// first owner is vmlinux or when it builds the kernel itself; the kernel's loader refuses the
+    /// second module that offers a symbol already exported (kernel/module/main.c
+    /// `verify_exported_symbols`). An installed tree has one when a module under `updates/` or
+    /// `extra/` replaces one under `kernel/` without removing it, or when two packages ship the
+    /// same module.
+    pub fn duplicates(&self) -> Vec<Duplicate> {
+        let mut by_symbol: std::collections::HashMap<&str, Vec<&str>> =
+            std::collections::HashMap::new();
+        let mut order = Vec::new();
+        for e in &self.entries {
+            let owners = by_symbol.entry(e.symbol.as_str()).or_default();
+            if owners.is_empty() {
+                order.push(e.symbol.as_str());
+            }
+            owners.push(e.module.as_str());
+        }
+        order
+            .into_iter()
+            .filter_map(|symbol| {
+                let owners = by_symbol.get(symbol)?;
+                (owners.len() > 1).then(|| Duplicate {
+                    symbol: symbol.to_string(),
+                    modules: owners.iter().map(|m| m.to_string()).collect(),
+                })
+            })
+            .collect()
     }
 
     /// The table as Module.symvers text with the given column order.
@@ -202,7 +241,7 @@ impl Table {
 /// Read a Module.symvers file, plain or compressed (gzip, xz, zstd, …: sniffed from magic bytes,
 /// as distributions ship `/boot/symvers-REL.gz`). `limit` bounds the decompressed size.
 pub fn read_file(path: &Path, limit: u64) -> Result<Table> {
-    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let data = crate::input::read_regular(path, limit)?;
     let text = match crate::decompress::Compression::sniff(&data) {
         Some(format) => crate::decompress::decompress(&data, format, limit)
             .map_err(|p| Error::format(path, p))?,

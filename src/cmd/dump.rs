@@ -132,6 +132,14 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
         result.check_complete()?;
     }
     describe(&result);
+    for dup in result.table.duplicates() {
+        // Kept in the table (it is what is installed), but modpost and the loader accept only one.
+        super::warn(format_args!(
+            "{} is exported by more than one module: {} (modpost stops on \"exported twice\" when one is vmlinux; the kernel refuses to load a module whose export is already taken)",
+            dup.symbol,
+            dup.modules.join(", ")
+        ));
+    }
     if !result.kernel.modversions() {
         super::warn(format_args!(
             "{}: the kernel was built without CONFIG_MODVERSIONS; writing 0x00000000 CRCs as modpost does",
@@ -163,8 +171,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
         result.table.entries.retain(|e| e.module != "vmlinux");
     }
     if let Some(path) = &args.not_in {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let listed = symvers::symvers::Table::parse(&text, path)?;
+        let listed = symvers::symvers::read_file(path, options.module_limit)?;
         let listed: BTreeSet<&str> = listed.entries.iter().map(|e| e.symbol.as_str()).collect();
         let before = result.table.entries.len();
         result

@@ -120,6 +120,10 @@ fn lzma_header_plausible(data: &[u8]) -> bool {
     ]);
     dict >= 4096 && (pow2 || pow2_and_half) && (size == u64::MAX || size < (1 << 32))
 }
+/// Memory the xz/lzma decoders may use, mostly the dictionary a stream's header asks for. The
+/// kernel's builds ask for at most 64 MiB (`lzma -9`; scripts/xz_wrap.sh uses 32 MiB, module
+/// compression 1 MiB), while a crafted 13-byte header may ask for 4 GiB.
+const LZMA_MEMLIMIT: u64 = 256 << 20;
 
 /// Decompress `data` (which starts with a `format` stream) into a new buffer of at most `limit`
 /// bytes. Data after the end of the stream (size trailers, padding) is ignored.
@@ -168,7 +172,7 @@ pub fn decompress_into(
             read_limited(bzip2::bufread::BzDecoder::new(data), format, limit, out)
         }
         Compression::Xz => {
-            let stream = liblzma::stream::Stream::new_stream_decoder(u64::MAX, 0)
+            let stream = liblzma::stream::Stream::new_stream_decoder(LZMA_MEMLIMIT, 0)
                 .map_err(|e| fail(e.to_string()))?;
             read_limited(
                 liblzma::bufread::XzDecoder::new_stream(data, stream),
@@ -178,7 +182,7 @@ pub fn decompress_into(
             )
         }
         Compression::Lzma => {
-            let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX)
+            let stream = liblzma::stream::Stream::new_lzma_decoder(LZMA_MEMLIMIT)
                 .map_err(|e| fail(e.to_string()))?;
             read_limited(
                 liblzma::bufread::XzDecoder::new_stream(data, stream),

@@ -174,5 +174,22 @@ pub(crate) fn is_symbol_name(name: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
 }
 
+/// Refuse a set of exports (one vmlinux or one module) that names a symbol twice. Within one
+/// linked object a second `EXPORT_SYMBOL(foo)` redefines `__ksymtab_foo` and fails the link, and
+/// modpost rejects "exported twice" (scripts/mod/modpost.c), so a built kernel never has one: a
+/// duplicate means the tables were misread or the file was tampered with.
+pub(crate) fn check_unique(exports: &[Export]) -> Result<(), crate::error::Problem> {
+    let mut seen = std::collections::HashSet::with_capacity(exports.len());
+    for e in exports {
+        if !seen.insert(e.name.as_str()) {
+            return Err(crate::error::Problem::Exports(format!(
+                "symbol {} is exported twice",
+                e.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

@@ -86,14 +86,15 @@ pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
             elf.file_type
         )));
     }
-    let tables: Vec<(ExportKind, usize)> = ExportKind::ALL
-        .into_iter()
-        .filter_map(|kind| {
-            elf.section_by_name(&format!("__ksymtab{}", kind.section_suffix()))
-                .map(|(i, _)| (kind, i))
-        })
-        .collect();
-    if tables.iter().all(|&(_, i)| elf.sections[i].size == 0) {
+    // Each table with its length as it lies in the file: sh_size alone is not checked against the
+    // file and must not size any allocation or loop.
+    let mut tables: Vec<(ExportKind, usize, u64)> = Vec::new();
+    for kind in ExportKind::ALL {
+        if let Some((i, _)) = elf.section_by_name(&format!("__ksymtab{}", kind.section_suffix())) {
+            tables.push((kind, i, elf.section_data(i)?.len() as u64));
+        }
+    }
+    if tables.iter().all(|&(_, _, len)| len == 0) {
         return Ok(ModuleExports {
             exports: Vec::new(),
             layout: None,
@@ -127,17 +128,14 @@ pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
     'layouts: for layout in KsymtabLayout::ALL {
         let field = layout.field_size(word);
         let size = layout.entry_size(word) as u64;
-        for &(_, index) in &tables {
-            let section = &elf.sections[index];
-            if section.size % size != 0 {
-                continue 'layouts;
-            }
+        if tables.iter().any(|&(_, _, len)| len % size != 0) {
+            continue 'layouts;
         }
         let mut decoded = Vec::with_capacity(tables.len());
-        for &(kind, index) in &tables {
+        for &(kind, index, len) in &tables {
             let relocs = elf.relocations_for(index, field)?;
-            let count = elf.sections[index].size / size;
-            let mut entries = Vec::with_capacity(count as usize);
+            let count = len / size;
+            let mut entries = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
             for i in 0..count {
                 let base = i * size;
                 let name_target =
@@ -207,6 +205,7 @@ pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
             });
         }
     }
+    super::check_unique(&exports)?;
     Ok(ModuleExports {
         exports,
         layout: Some(layout),

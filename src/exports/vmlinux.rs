@@ -62,7 +62,7 @@ impl AddressSpace for Elf<'_> {
         let len = usize::try_from(len).ok()?;
         // The range must stay within the section or segment that maps `addr`.
         let end_offset = self.addr_to_offset(addr.checked_add(len.saturating_sub(1) as u64)?)?;
-        if len > 0 && end_offset != (offset + len - 1) as u64 {
+        if len > 0 && Some(end_offset) != offset.checked_add(len - 1).map(|e| e as u64) {
             return None;
         }
         self.data.get(offset..offset.checked_add(len)?)
@@ -229,6 +229,7 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
             )));
         }
     }
+    super::check_unique(&exports)?;
     Ok(VmlinuxExports {
         exports,
         layout,
@@ -330,7 +331,10 @@ fn read_crcs(
             .iter()
             .enumerate()
             .map(|(i, &r)| {
-                let at = (region.addr + (i * 4) as u64).wrapping_add(elf::sign_extend(r, 4) as u64);
+                let at = region
+                    .addr
+                    .wrapping_add((i * 4) as u64)
+                    .wrapping_add(elf::sign_extend(r, 4) as u64);
                 let b = space.bytes_at(at, 4)?;
                 elf::read_uint(b, 0, 4, endian).map(|v| v as u32)
             })
