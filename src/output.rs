@@ -1,8 +1,12 @@
 //! Writing output files so that an existing file is never left truncated or half-written.
 
+use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Once;
 
 use crate::error::{Error, Result};
 
@@ -36,6 +40,15 @@ fn target(path: &Path) -> Result<Target> {
 /// existing `path` is left as it was. An existing file's permissions are kept; a symbolic link
 /// is followed and stays a link; a device or FIFO is written in place.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    write_atomic_with(path, |file| file.write_all(contents))
+}
+
+/// Like [`write_atomic`], with the contents written by `write` into the temporary file (or into
+/// the device or FIFO itself).
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<()> {
     let path = match target(path)? {
         Target::File(resolved) => resolved,
         Target::Special => {
@@ -43,7 +56,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
                 .write(true)
                 .open(path)
                 .map_err(|e| Error::io(path, e))?;
-            return file.write_all(contents).map_err(|e| Error::io(path, e));
+            return write(&mut file).map_err(|e| Error::io(path, e));
         }
     };
     let path = path.as_path();
@@ -54,24 +67,17 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::Usage(format!("{}: not a file name", path.display())))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
+    let (mut file, tmp) = create_temp(&dir, file_name)?;
+    // From here on a SIGINT/SIGTERM/SIGHUP (see `remove_temp_on_signal`) removes the file.
+    let armed = arm_signal_cleanup(&tmp);
 
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, e))?;
         if let Ok(meta) = fs::metadata(path) {
             // Best effort: a file we may not chmod is still written.
             let _ = file.set_permissions(meta.permissions());
         }
-        file.write_all(contents).map_err(|e| Error::io(&tmp, e))?;
+        write(&mut file).map_err(|e| Error::io(&tmp, e))?;
         file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        drop(file);
         fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
         // Make the rename itself durable; not every file system lets a folder be fsynced.
         if let Ok(d) = File::open(&dir) {
@@ -82,7 +88,82 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
+    disarm_signal_cleanup(armed);
     result
+}
+
+/// Create `.NAME.tmpPID[-N]` in `dir` with O_EXCL (which also refuses to follow a symlink planted
+/// under that name). A name left by a crashed run with the same process id is skipped.
+fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> Result<(File, PathBuf)> {
+    let mut attempt = 0u32;
+    loop {
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(file_name);
+        tmp_name.push(format!(".tmp{}", std::process::id()));
+        if attempt > 0 {
+            tmp_name.push(format!("-{attempt}"));
+        }
+        let tmp = dir.join(tmp_name);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((file, tmp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(Error::io(&tmp, e)),
+        }
+    }
+}
+
+/// The temporary file being written, for the signal handler: a leaked C string, or null.
+static TEMP_PATH: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+static INSTALL: Once = Once::new();
+
+/// Make SIGINT, SIGTERM and SIGHUP remove the temporary file of a [`write_atomic`] in progress
+/// before the process dies of the signal as it would have. Without this, an interrupted write
+/// leaves the target intact but a `.NAME.tmpPID` file beside it. For binaries: a library should
+/// not change a process's signal handling on its own.
+pub fn remove_temp_on_signal() {
+    INSTALL.call_once(|| {
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: the handler only calls async-signal-safe functions (unlink, signal, raise)
+            // and reads an atomic pointer to a string that is never freed.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(sig, &action, std::ptr::null_mut());
+            }
+        }
+    });
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let path = TEMP_PATH.load(Ordering::SeqCst);
+    // SAFETY: async-signal-safe calls only; `path` is null or a NUL-terminated string that lives
+    // for the rest of the process.
+    unsafe {
+        if !path.is_null() {
+            libc::unlink(path);
+        }
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
+/// Publish `tmp` to the signal handler. The string is leaked on purpose: the handler may run at
+/// any moment, so it must never see freed memory (a few bytes per output file).
+fn arm_signal_cleanup(tmp: &Path) -> bool {
+    let Ok(c) = CString::new(tmp.as_os_str().as_bytes()) else {
+        return false;
+    };
+    TEMP_PATH.store(c.into_raw(), Ordering::SeqCst);
+    true
+}
+
+fn disarm_signal_cleanup(armed: bool) {
+    if armed {
+        TEMP_PATH.store(std::ptr::null_mut(), Ordering::SeqCst);
+    }
 }
 
 /// Before `path` is replaced by `new_contents`, keep its current contents as `PATH.orig` (or
@@ -120,7 +201,13 @@ pub fn backup_existing(path: &Path, new_contents: &[u8]) -> Result<Option<PathBu
         candidate = PathBuf::from(name);
     }
     if fs::hard_link(path, &candidate).is_err() {
-        fs::write(&candidate, &old).map_err(|e| Error::io(&candidate, e))?;
+        // create_new: a name that appeared since the check above is not overwritten or followed.
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+            .and_then(|mut f| f.write_all(&old).and_then(|_| f.sync_all()))
+            .map_err(|e| Error::io(&candidate, e))?;
     }
     Ok(Some(candidate))
 }

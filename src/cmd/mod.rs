@@ -111,7 +111,11 @@ pub fn set_jobs(jobs: Option<usize>) -> Result<(), Error> {
 /// Write `bytes` to `output` atomically, or to standard output.
 pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
     match output {
-        Some(path) => symvers::output::write_atomic(path, bytes),
+        Some(path) => {
+            // Ctrl-C or a package manager's SIGTERM must not leave a stray temporary file.
+            symvers::output::remove_temp_on_signal();
+            symvers::output::write_atomic(path, bytes)
+        }
         None => {
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(bytes).and_then(|_| stdout.flush()) {

@@ -107,3 +107,125 @@ fn a_folder_is_refused() {
     let err = write_atomic(&std::env::temp_dir(), b"x").unwrap_err();
     assert!(err.to_string().ends_with("is a folder"), "{err}");
 }
+
+/// Run this very test in a child process (libtest's `--exact` filter) with `mode` in the
+/// environment; the child's half of the test acts on `dir` and is killed by a signal.
+fn run_child(test: &str, mode: &str, dir: &Path) -> std::process::ExitStatus {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--test-threads=1", "--nocapture"])
+        .env("SYMVERS_OUTPUT_CHILD", mode)
+        .env("SYMVERS_OUTPUT_DIR", dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+}
+
+/// In the child: start replacing `Module.symvers`, write half of it, and die of `signal`
+/// half-way, as when Ctrl-C or a package manager's SIGTERM arrives.
+fn child_writes_and_dies(signal: libc::c_int, cleanup: bool) {
+    let dir = PathBuf::from(std::env::var_os("SYMVERS_OUTPUT_DIR").unwrap());
+    if cleanup {
+        remove_temp_on_signal();
+    }
+    let _ = write_atomic_with(&dir.join("Module.symvers"), |f| {
+        f.write_all(b"0x00000001\thalf")?;
+        f.sync_all()?;
+        // SAFETY: raising a signal on ourselves.
+        unsafe { libc::raise(signal) };
+        f.write_all(b"\tnever reached\n")
+    });
+    unreachable!("the signal ends the process");
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn signal_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("symvers-signal-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Module.symvers"), b"the good old table\n").unwrap();
+    dir
+}
+
+#[test]
+fn sigterm_during_write_keeps_the_target_and_removes_the_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    if std::env::var("SYMVERS_OUTPUT_CHILD").as_deref() == Ok("term") {
+        child_writes_and_dies(libc::SIGTERM, true);
+    }
+    let dir = signal_dir("term");
+    let status = run_child(
+        "output::tests::sigterm_during_write_keeps_the_target_and_removes_the_temporary_file",
+        "term",
+        &dir,
+    );
+    // The process still dies of the signal (exit status as a shell sees it: 128 + 15).
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    assert_eq!(
+        fs::read(dir.join("Module.symvers")).unwrap(),
+        b"the good old table\n"
+    );
+    assert_eq!(files_in(&dir), ["Module.symvers"]);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sigkill_during_write_keeps_the_target() {
+    use std::os::unix::process::ExitStatusExt;
+    if std::env::var("SYMVERS_OUTPUT_CHILD").as_deref() == Ok("kill") {
+        child_writes_and_dies(libc::SIGKILL, true);
+    }
+    let dir = signal_dir("kill");
+    let status = run_child(
+        "output::tests::sigkill_during_write_keeps_the_target",
+        "kill",
+        &dir,
+    );
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+    // SIGKILL cannot be caught: the half-written temporary file stays, the target is intact.
+    assert_eq!(
+        fs::read(dir.join("Module.symvers")).unwrap(),
+        b"the good old table\n"
+    );
+    let names = files_in(&dir);
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].starts_with(".Module.symvers.tmp"), "{names:?}");
+    // A later run is not stopped by the stale temporary file, even with the same process id.
+    fs::write(
+        dir.join(format!(".Module.symvers.tmp{}", std::process::id())),
+        b"stale",
+    )
+    .unwrap();
+    write_atomic(&dir.join("Module.symvers"), b"new table\n").unwrap();
+    assert_eq!(
+        fs::read(dir.join("Module.symvers")).unwrap(),
+        b"new table\n"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_failing_writer_leaves_the_target_and_no_temporary_file() {
+    let dir = signal_dir("fail");
+    let err = write_atomic_with(&dir.join("Module.symvers"), |f| {
+        f.write_all(b"partial")?;
+        Err(std::io::Error::other("disk full"))
+    })
+    .unwrap_err();
+    assert!(err.to_string().ends_with(": disk full"), "{err}");
+    assert_eq!(
+        fs::read(dir.join("Module.symvers")).unwrap(),
+        b"the good old table\n"
+    );
+    assert_eq!(files_in(&dir), ["Module.symvers"]);
+    fs::remove_dir_all(&dir).unwrap();
+}
