@@ -187,7 +187,10 @@ impl Table {
     /// ```
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         let mut entries = Vec::new();
-        for (index, line) in text.lines().enumerate() {
+        // Lines end in "\n" or "\r\n"; unlike `str::lines`, a last line without its newline
+        // loses a trailing "\r" too, so that parsing what `to_text` wrote gives the same table.
+        for (index, line) in text.split_terminator('\n').enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
             if line.is_empty() {
                 continue;
             }

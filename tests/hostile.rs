@@ -1,0 +1,847 @@
+//! Hostile input: truncated, bit-flipped, empty, not-ELF and crafted files, decompression bombs,
+//! and module trees with loops, FIFOs, unreadable entries and vanishing files. Every case asserts
+//! the specific error (variant and message), and that it comes back promptly instead of a panic,
+//! a hang or an allocation the size of a lie in a header.
+
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use fixtures::{Crcs, Layout, Spec};
+use symvers::error::{Error, Problem};
+use symvers::exports::module;
+use symvers::{image, kernel, modinfo, modtree};
+
+const LIMIT: u64 = 64 << 20;
+
+/// A scratch folder removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("symvers-hostile-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+    fn write(&self, rel: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.0.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        // Unreadable folders left by a test must become removable again.
+        let _ = Command::new("chmod")
+            .arg("-R")
+            .arg("u+rwx")
+            .arg(&self.0)
+            .status();
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run `f` on another thread and fail the test if it does not return within `secs` seconds: a
+/// hang is a bug, and must not hang the test suite too.
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("did not finish within {secs} s"))
+}
+
+fn x86_module() -> Vec<u8> {
+    fixtures::build_module(&Spec::new(
+        fixtures::X86_64,
+        Layout::Prel32Namespaced,
+        Crcs::Data,
+    ))
+}
+
+fn x86_vmlinux() -> Vec<u8> {
+    fixtures::build_vmlinux(&Spec::new(
+        fixtures::X86_64,
+        Layout::Prel32Namespaced,
+        Crcs::Data,
+    ))
+}
+
+/// Problems a damaged ELF file may legitimately produce (not decompression or text problems).
+fn is_elf_problem(p: &Problem) -> bool {
+    matches!(
+        p,
+        Problem::Elf(_) | Problem::Exports(_) | Problem::NoExports(_)
+    )
+}
+
+/// Overwrite bytes of a 64-bit little-endian ELF file (the x86_64 fixtures).
+fn put_le(bytes: &mut [u8], at: usize, value: u64, size: usize) {
+    bytes[at..at + size].copy_from_slice(&value.to_le_bytes()[..size]);
+}
+
+fn get_le(bytes: &[u8], at: usize, size: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b[..size].copy_from_slice(&bytes[at..at + size]);
+    u64::from_le_bytes(b)
+}
+
+/// Offset of field `field_at` of section header `index` of an x86_64 fixture.
+fn shdr_field(bytes: &[u8], index: usize, field_at: usize) -> usize {
+    let shoff = get_le(bytes, 0x28, 8) as usize;
+    shoff + index * 64 + field_at
+}
+
+const SH_OFFSET: usize = 24;
+const SH_SIZE: usize = 32;
+
+// ---------------------------------------------------------------------------------------------
+// Truncation, bit flips, empty and foreign files.
+
+#[test]
+fn every_truncation_of_a_module_is_a_malformed_elf_error() {
+    for arch in fixtures::ALL_ARCHES {
+        let ko = fixtures::build_module(&Spec::new(arch, Layout::Absolute, Crcs::AbsoluteSymbols));
+        // The section header table is at the end, so every cut damages it.
+        for len in (0..ko.len()).step_by(7).chain([ko.len() - 1]) {
+            let err = module::read(&ko[..len]).unwrap_err();
+            match (&err, len) {
+                (Problem::Elf(m), 0..=3) => assert_eq!(m, "no ELF magic"),
+                (Problem::Elf(m), 4) => assert_eq!(m, "unknown ELF class"),
+                (Problem::Elf(m), _) => assert!(
+                    m.starts_with("Invalid ELF") || m.contains("lies outside the file"),
+                    "{} cut at {len}: {m}",
+                    arch.name
+                ),
+                _ => panic!("{} cut at {len}: {err:?}", arch.name),
+            }
+            // The loader-facing reader agrees.
+            let err = modinfo::read(&ko[..len]).unwrap_err();
+            assert!(matches!(err, Problem::Elf(_)), "{err:?}");
+        }
+    }
+}
+
+#[test]
+fn every_truncation_of_a_vmlinux_is_an_error() {
+    let v = x86_vmlinux();
+    for len in (0..v.len()).step_by(5).chain([v.len() - 1]) {
+        let err = kernel::read_image_bytes(&v[..len], LIMIT).unwrap_err();
+        match len {
+            // Too short to be anything: "none: the file is empty" or a hex prefix.
+            0..=3 => assert!(matches!(err, Problem::UnknownFormat(_)), "{len}: {err:?}"),
+            _ => assert!(is_elf_problem(&err), "cut at {len}: {err:?}"),
+        }
+    }
+}
+
+#[test]
+fn every_truncation_of_a_compressed_image_is_a_specific_error() {
+    let v = x86_vmlinux();
+    for format in ["gzip", "xz", "zstd", "bzip2", "lz4"] {
+        let payload = fixtures::with_size_trailer(fixtures::compress(format, &v), v.len());
+        let bz = fixtures::bzimage(&payload);
+        // The fixture puts 64 bytes of padding after the payload, as objcopy may.
+        let payload_end = bz.len() - 64;
+        let payload_start = payload_end - payload.len();
+        assert!(
+            image::unwrap(&bz[..payload_end], LIMIT)
+                .unwrap()
+                .info
+                .is_elf
+        );
+        for len in (0..payload_end).step_by(61).chain([payload_end - 1]) {
+            let err = match image::unwrap(&bz[..len], LIMIT) {
+                Ok(k) => panic!("{format} cut at {len} unwrapped to {} bytes", k.bytes.len()),
+                Err(e) => e,
+            };
+            match err {
+                // Cut inside the setup header: no "HdrS" (or no payload fields) to find.
+                Problem::UnknownFormat(_) | Problem::Truncated(_) if len < payload_start => {}
+                // The header declares more payload than is left.
+                Problem::Truncated(ref m) => {
+                    assert!(m.contains("runs past the end"), "{format} {len}: {m}")
+                }
+                _ => panic!("{format} cut at {len}: {err:?}"),
+            }
+        }
+        // A bare stream cut short fails in its decoder (not in a container check).
+        let cut = &payload[..payload.len() / 2];
+        let err = image::unwrap(cut, LIMIT).unwrap_err();
+        assert!(
+            matches!(err, Problem::Decompress { format: f, .. } if f == format),
+            "{format}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn bit_flips_in_a_module_give_exports_or_a_typed_problem() {
+    for (name, ko) in [
+        ("x86_64", x86_module()),
+        (
+            "arm",
+            fixtures::build_module(&Spec::new(fixtures::ARM, Layout::Absolute, Crcs::Word)),
+        ),
+        (
+            "s390x",
+            fixtures::build_module(&Spec::new(
+                fixtures::S390X,
+                Layout::Prel32Namespaced,
+                Crcs::AbsoluteSymbols,
+            )),
+        ),
+    ] {
+        let (mut ok, mut errors) = (0, 0);
+        for at in (0..ko.len()).step_by(3) {
+            for bit in [0, 3, 7] {
+                let mut bad = ko.clone();
+                bad[at] ^= 1 << bit;
+                match module::read(&bad) {
+                    Ok(m) => {
+                        ok += 1;
+                        // Whatever was read is a table the kernel could have: identifiers,
+                        // each once.
+                        let mut names: Vec<&str> =
+                            m.exports.iter().map(|e| e.name.as_str()).collect();
+                        names.sort_unstable();
+                        assert!(names.windows(2).all(|w| w[0] != w[1]), "{name} {at}");
+                    }
+                    Err(p) => {
+                        errors += 1;
+                        assert!(is_elf_problem(&p), "{name} flip {at}/{bit}: {p:?}");
+                    }
+                }
+                let _ = modinfo::read(&bad);
+            }
+        }
+        // Flips in padding and unused bytes are harmless; flips in headers and tables are not.
+        assert!(ok > 0 && errors > 0, "{name}: {ok} ok, {errors} errors");
+    }
+}
+
+#[test]
+fn bit_flips_in_a_vmlinux_give_exports_or_a_typed_problem() {
+    let v = x86_vmlinux();
+    for at in 0..v.len() {
+        let mut bad = v.clone();
+        bad[at] ^= 0x80;
+        if let Err(p) = kernel::read_image_bytes(&bad, LIMIT) {
+            assert!(
+                is_elf_problem(&p) || matches!(p, Problem::UnknownFormat(_)),
+                "flip at {at}: {p:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn specific_header_damage_names_the_problem() {
+    let ko = x86_module();
+    let mut bad = ko.clone();
+    bad[1] = b'X';
+    assert_eq!(
+        module::read(&bad).unwrap_err(),
+        Problem::Elf("no ELF magic".into())
+    );
+    let mut bad = ko.clone();
+    bad[4] = 9;
+    assert_eq!(
+        module::read(&bad).unwrap_err(),
+        Problem::Elf("unknown ELF class".into())
+    );
+    // A vmlinux is not a module.
+    assert_eq!(
+        module::read(&x86_vmlinux()).unwrap_err(),
+        Problem::Elf("not a relocatable object (e_type 2), so not a kernel module".into())
+    );
+}
+
+#[test]
+fn empty_and_foreign_files_are_unknown_formats() {
+    assert_eq!(
+        kernel::read_image_bytes(b"", LIMIT).unwrap_err(),
+        Problem::UnknownFormat("none: the file is empty".into())
+    );
+    assert_eq!(
+        image::unwrap(b"#!/bin/sh\necho hi\n", LIMIT).unwrap_err(),
+        Problem::UnknownFormat("23 21 2f 62 69 6e 2f 73".into())
+    );
+    let d = Dir::new("foreign");
+    let mut buf = Vec::new();
+    for (name, bytes, expected) in [
+        ("empty.ko", &b""[..], "none: the file is empty"),
+        ("script.ko", &b"#!/bin/sh\n"[..], "23 21 2f 62 69 6e 2f 73"),
+    ] {
+        let path = d.write(name, bytes);
+        let err = modtree::read_module(&path, LIMIT, &mut buf).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: not a kernel image or ELF file (first bytes {expected})",
+                path.display()
+            )
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crafted ELF headers: offsets and sizes beyond the end, huge counts.
+
+#[test]
+fn section_beyond_the_end_of_the_file_is_named() {
+    let ko = x86_module();
+    let elf = fixtures::build_module_elf(&Spec::new(
+        fixtures::X86_64,
+        Layout::Prel32Namespaced,
+        Crcs::Data,
+    ));
+    let ksymtab = elf.index_of("__ksymtab").unwrap();
+    let cases: [(usize, u64, &str); 4] = [
+        // sh_size far beyond the file: must not size a Vec or a loop from it.
+        (SH_SIZE, 0x7fff_ffff_fff0, "size 0x7ffffffffff0"),
+        (SH_SIZE, u64::MAX, "size 0xffffffffffffffff"),
+        (SH_OFFSET, 0x10_0000_0000, "offset 0x1000000000"),
+        // offset + size overflows u64.
+        (SH_OFFSET, u64::MAX - 4, "offset 0xfffffffffffffffb"),
+    ];
+    for (field, value, shown) in cases {
+        let mut bad = ko.clone();
+        put_le(&mut bad, shdr_field(&ko, ksymtab, field), value, 8);
+        let err = within(10, move || module::read(&bad)).unwrap_err();
+        match err {
+            Problem::Elf(m) => {
+                assert!(
+                    m.starts_with("section __ksymtab (") && m.contains(shown),
+                    "{m}"
+                );
+                assert!(m.ends_with("lies outside the file"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn vmlinux_section_beyond_the_end_is_refused() {
+    let v = x86_vmlinux();
+    let elf = fixtures::build_vmlinux_elf(&Spec::new(
+        fixtures::X86_64,
+        Layout::Prel32Namespaced,
+        Crcs::Data,
+    ));
+    for name in ["__ksymtab", "__ksymtab_strings", "__kcrctab"] {
+        let index = elf.index_of(name).unwrap();
+        let mut bad = v.clone();
+        put_le(&mut bad, shdr_field(&v, index, SH_OFFSET), u64::MAX - 8, 8);
+        let err = kernel::read_image_bytes(&bad, LIMIT).unwrap_err();
+        let expected = match name {
+            "__ksymtab_strings" => {
+                Problem::Exports("__ksymtab_strings lies outside the file".into())
+            }
+            "__kcrctab" => Problem::Exports("__kcrctab lies outside the file".into()),
+            // No layout can read a table that is not in the file.
+            _ => Problem::Exports(
+                "no known kernel_symbol layout fits the __ksymtab tables (8-byte words)".into(),
+            ),
+        };
+        assert_eq!(err, expected, "{name}");
+    }
+}
+
+#[test]
+fn huge_section_counts_fail_fast() {
+    let ko = x86_module();
+    // e_shnum = 65535 with the table where it is: runs past the end.
+    let mut bad = ko.clone();
+    put_le(&mut bad, 0x3c, 0xffff, 2);
+    let err = within(10, move || module::read(&bad)).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Elf(m) if m.starts_with("Invalid ELF section header")),
+        "{err:?}"
+    );
+    // e_shnum = 0: the count is in section 0's sh_size (extended numbering); claim 2^40.
+    let mut bad = ko.clone();
+    put_le(&mut bad, 0x3c, 0, 2);
+    put_le(&mut bad, shdr_field(&ko, 0, SH_SIZE), 1 << 40, 8);
+    let err = within(10, move || module::read(&bad)).unwrap_err();
+    assert_eq!(err, Problem::Elf("Invalid ELF extended e_shnum".into()));
+    // e_shoff beyond the file.
+    let mut bad = ko.clone();
+    put_le(&mut bad, 0x28, u64::MAX - 63, 8);
+    let err = within(10, move || module::read(&bad)).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Elf(m) if m.starts_with("Invalid ELF")),
+        "{err:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables that make no sense.
+
+#[test]
+fn crc_table_shorter_than_the_symbol_table_is_reported() {
+    let spec = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let mut elf = fixtures::build_vmlinux_elf(&spec);
+    let i = elf.index_of("__kcrctab_gpl").unwrap();
+    let len = elf.section_mut(i).data.len();
+    elf.section_mut(i).data.truncate(len - 4);
+    let err = kernel::read_image_bytes(&elf.build(), LIMIT).unwrap_err();
+    assert_eq!(
+        err,
+        Problem::Exports(format!(
+            "__kcrctab_gpl is {} bytes, which does not fit {} symbols",
+            len - 4,
+            len / 4
+        ))
+    );
+
+    let mut elf = fixtures::build_module_elf(&spec);
+    let i = elf.index_of("__kcrctab").unwrap();
+    let len = elf.section_mut(i).data.len();
+    elf.section_mut(i).data.truncate(len - 4);
+    let err = module::read(&elf.build()).unwrap_err();
+    assert_eq!(
+        err,
+        Problem::Exports(format!(
+            "__kcrctab is {} bytes, which does not fit {} symbols",
+            len - 4,
+            len / 4
+        ))
+    );
+}
+
+#[test]
+fn names_outside_the_strings_section_are_reported() {
+    let spec = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let mut elf = fixtures::build_vmlinux_elf(&spec);
+    // Shrink __ksymtab_strings to nothing: every name points past its end.
+    let i = elf.index_of("__ksymtab_strings").unwrap();
+    elf.section_mut(i).data.truncate(1);
+    let err = kernel::read_image_bytes(&elf.build(), LIMIT).unwrap_err();
+    assert_eq!(
+        err,
+        Problem::Exports(
+            "no known kernel_symbol layout fits the __ksymtab tables (8-byte words)".into()
+        )
+    );
+    let mut elf = fixtures::build_module_elf(&spec);
+    let i = elf.index_of("__ksymtab_strings").unwrap();
+    elf.section_mut(i).data.truncate(1);
+    assert_eq!(
+        module::read(&elf.build()).unwrap_err(),
+        Problem::Exports("no known kernel_symbol layout fits the module's __ksymtab".into())
+    );
+}
+
+#[test]
+fn a_symbol_exported_twice_by_one_object_is_reported() {
+    let mut spec = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    // Once plain and once GPL-only: two tables, each sorted, together naming it twice.
+    spec.exports = vec![
+        fixtures::exp("twice", "EXPORT_SYMBOL", "", 1),
+        fixtures::exp("twice", "EXPORT_SYMBOL_GPL", "", 2),
+    ];
+    let expected = Problem::Exports("symbol twice is exported twice".into());
+    assert_eq!(
+        kernel::read_image_bytes(&fixtures::build_vmlinux(&spec), LIMIT).unwrap_err(),
+        expected
+    );
+    assert_eq!(
+        module::read(&fixtures::build_module(&spec)).unwrap_err(),
+        expected
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decompression bombs and nesting.
+
+#[test]
+fn decompression_bombs_fail_fast_with_the_limit() {
+    // 32 MiB of zeros compress to a few KiB: 32 times the limit.
+    let zeros = vec![0u8; 32 << 20];
+    for format in ["gzip", "xz", "zstd", "bzip2"] {
+        let bomb = fixtures::compress(format, &zeros);
+        assert!(bomb.len() < 64 << 10, "{format}: {}", bomb.len());
+        let start = Instant::now();
+        let err = image::unwrap(&bomb, 1 << 20).unwrap_err();
+        assert_eq!(
+            err,
+            Problem::TooLarge {
+                format: match format {
+                    "bzip2" => "bzip2",
+                    f => f,
+                },
+                limit: 1 << 20
+            },
+            "{format}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{format}: {:?}",
+            start.elapsed()
+        );
+    }
+    // The same bomb as a module file: the module limit applies and the error names the file.
+    let d = Dir::new("bomb");
+    let path = d.write(
+        "kernel/bomb.ko.zst",
+        &fixtures::compress("zstd", &zeros[..16 << 20]),
+    );
+    let err = modtree::read_module(&path, 1 << 20, &mut Vec::new()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: zstd data decompresses to more than 1048576 bytes (limit); refusing",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn an_lzma_header_asking_for_a_huge_dictionary_is_refused() {
+    // lzma "alone" header: properties 0x5d, a 2 GiB dictionary, unknown size; then junk.
+    let mut bomb = vec![0x5d, 0x00, 0x00, 0x00, 0x80];
+    bomb.extend([0xff; 8]);
+    bomb.extend([0u8; 64]);
+    let err = image::unwrap(&bomb, LIMIT).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Decompress { format: "lzma", detail } if detail.contains("emory")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn nested_containers_stop_at_the_depth_limit() {
+    // gzip inside gzip inside … : each layer is a valid stream around the next.
+    let mut data = x86_vmlinux();
+    for _ in 0..image::MAX_DEPTH {
+        data = fixtures::compress("gzip", &data);
+    }
+    let err = image::unwrap(&data, LIMIT).unwrap_err();
+    assert!(
+        matches!(&err, Problem::UnknownFormat(m) if m.ends_with(&format!("(more than {} nested containers)", image::MAX_DEPTH))),
+        "{err:?}"
+    );
+    // One layer fewer is fine.
+    let mut data = x86_vmlinux();
+    for _ in 0..image::MAX_DEPTH - 1 {
+        data = fixtures::compress("gzip", &data);
+    }
+    assert!(image::unwrap(&data, LIMIT).unwrap().info.is_elf);
+    // A bzImage whose payload is a bzImage of itself (as far as a crafted file can go).
+    let inner = fixtures::bzimage(&fixtures::compress("gzip", b"not a kernel"));
+    let mut outer = fixtures::compress("gzip", &inner);
+    for _ in 0..8 {
+        outer = fixtures::bzimage(&fixtures::compress("gzip", &outer));
+    }
+    let err = image::unwrap(&outer, LIMIT).unwrap_err();
+    assert!(
+        matches!(&err, Problem::UnknownFormat(m) if m.contains("nested containers")),
+        "{err:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The modules walk.
+
+#[test]
+fn symlink_loops_and_dangling_links_are_named_errors() {
+    let d = Dir::new("links");
+    let root = d.0.clone();
+    d.write("kernel/good.ko", &x86_module());
+    std::os::unix::fs::symlink("b.ko", root.join("kernel/a.ko")).unwrap();
+    std::os::unix::fs::symlink("a.ko", root.join("kernel/b.ko")).unwrap();
+    std::os::unix::fs::symlink("nowhere.ko", root.join("kernel/dangling.ko")).unwrap();
+    // A folder link back up the tree: not followed, so the walk ends.
+    std::os::unix::fs::symlink("..", root.join("kernel/up")).unwrap();
+    std::os::unix::fs::symlink(".", root.join("kernel/self.ko")).unwrap();
+
+    let walk = within(20, move || modtree::walk_modules(&root).unwrap());
+    assert!(walk.failures.is_empty(), "{:?}", walk.failures);
+    let names: Vec<&str> = walk.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "dangling", "good", "self"]);
+
+    let results = modtree::read_modules(&walk.files, LIMIT);
+    let messages: Vec<String> = results
+        .iter()
+        .map(|r| match r {
+            Ok(m) => format!("ok {}", m.exports.len()),
+            Err(e) => e.to_string(),
+        })
+        .collect();
+    let k = d.0.join("kernel");
+    assert_eq!(
+        messages,
+        [
+            format!("{}: Too many levels of symbolic links (os error 40)", k.join("a.ko").display()),
+            format!("{}: Too many levels of symbolic links (os error 40)", k.join("b.ko").display()),
+            format!("{}: No such file or directory (os error 2)", k.join("dangling.ko").display()),
+            "ok 5".to_string(),
+            format!(
+                "{}: not a kernel image or ELF file (first bytes none: a folder, not a regular file)",
+                k.join("self.ko").display()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn fifos_and_folders_named_ko_do_not_hang_the_walk() {
+    let d = Dir::new("fifo");
+    d.write("kernel/good.ko", &x86_module());
+    let fifo = d.0.join("kernel/pipe.ko");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: plain mkfifo(3) on a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    // A folder named like a module is a folder: walked into, as depmod does.
+    d.write("kernel/folder.ko/inner.ko", &x86_module());
+
+    let root = d.0.clone();
+    let (walk, results) = within(20, move || {
+        let walk = modtree::walk_modules(&root).unwrap();
+        let results = modtree::read_modules(&walk.files, LIMIT);
+        (walk, results)
+    });
+    let names: Vec<&str> = walk.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["folder.ko/inner", "good", "pipe"]);
+    assert!(results[0].is_ok() && results[1].is_ok());
+    assert_eq!(
+        results[2].as_ref().unwrap_err().to_string(),
+        format!(
+            "{}: not a kernel image or ELF file (first bytes none: not a regular file (a FIFO, socket or device))",
+            fifo.display()
+        )
+    );
+    // The image path too: `--image` pointing at a FIFO is refused, not waited on.
+    let fifo2 = fifo.clone();
+    let err = within(20, move || kernel::read_image(&fifo2, LIMIT)).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn a_module_that_vanishes_after_the_walk_is_named() {
+    let d = Dir::new("vanish");
+    d.write("kernel/a.ko", &x86_module());
+    let gone = d.write("kernel/gone.ko", &x86_module());
+    let walk = modtree::walk_modules(&d.0).unwrap();
+    fs::remove_file(&gone).unwrap();
+    let results = modtree::read_modules(&walk.files, LIMIT);
+    assert!(results[0].is_ok());
+    match &results[1] {
+        Err(Error::Io { path, source }) => {
+            assert_eq!(path, &gone);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the binary: unreadable entries, duplicates, interrupted output.
+
+/// A small installed kernel under `root`: /boot/vmlinuz-REL and two modules.
+fn tree(d: &Dir) -> PathBuf {
+    let rel = "6.1.0-hostile";
+    let v = x86_vmlinux();
+    let payload = fixtures::with_size_trailer(fixtures::compress("xz", &v), v.len());
+    d.write(&format!("boot/vmlinuz-{rel}"), &fixtures::bzimage(&payload));
+    let mods = format!("lib/modules/{rel}");
+    let mut a = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    a.exports = vec![fixtures::exp("net_thing", "EXPORT_SYMBOL", "", 0x1111_2222)];
+    d.write(
+        &format!("{mods}/kernel/net/a.ko"),
+        &fixtures::build_module(&a),
+    );
+    let mut b = a.clone();
+    b.exports = vec![fixtures::exp(
+        "lib_thing",
+        "EXPORT_SYMBOL_GPL",
+        "",
+        0x3333_4444,
+    )];
+    d.write(
+        &format!("{mods}/kernel/lib/b.ko"),
+        &fixtures::build_module(&b),
+    );
+    d.0.join(mods)
+}
+
+/// Run the binary; as an unprivileged user (nobody) when the tests run as root, because root
+/// reads files whatever their mode.
+fn symvers_unprivileged(args: &[&str]) -> Output {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let bin = env!("CARGO_BIN_EXE_symvers");
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c
+    } else {
+        Command::new(bin)
+    };
+    cmd.args(args).output().unwrap()
+}
+
+fn make_world_readable(d: &Dir) {
+    let _ = Command::new("chmod")
+        .arg("-R")
+        .arg("a+rX")
+        .arg(&d.0)
+        .status();
+    // Every folder up to the scratch folder must be searchable by nobody too.
+    let _ = Command::new("chmod")
+        .arg("a+x")
+        .arg(std::env::temp_dir())
+        .status();
+}
+
+#[test]
+fn unreadable_module_and_folder_are_named_errors() {
+    let d = Dir::new("perm");
+    let mods = tree(&d);
+    make_world_readable(&d);
+    let a = mods.join("kernel/net/a.ko");
+    fs::set_permissions(&a, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let root = d.0.to_str().unwrap();
+
+    let out = symvers_unprivileged(&["dump", "--root", root]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains(&format!(
+            "  {}: Permission denied (os error 13)",
+            a.display()
+        )),
+        "{stderr}"
+    );
+
+    // --keep-going: the rest of the table, exit code 3.
+    let out = symvers_unprivileged(&["dump", "--root", root, "--keep-going"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\tlib_thing\tlib/b\t"), "{stdout}");
+    assert!(!stdout.contains("net_thing"), "{stdout}");
+
+    // An unreadable folder: the walk names it and goes on (with --keep-going).
+    fs::set_permissions(&a, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let net = mods.join("kernel/net");
+    fs::set_permissions(&net, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let out = symvers_unprivileged(&["dump", "--root", root, "--keep-going"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "symvers: {}: Permission denied (os error 13)",
+            net.display()
+        )),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lib_thing"));
+    let out = symvers_unprivileged(&["dump", "--root", root]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_symbol_exported_by_two_modules_is_a_warning_naming_both() {
+    let d = Dir::new("dup");
+    let mods = tree(&d);
+    // An updated copy of a.ko under updates/ that does not replace the original.
+    fs::create_dir_all(mods.join("updates")).unwrap();
+    fs::copy(mods.join("kernel/net/a.ko"), mods.join("updates/a.ko")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_symvers"))
+        .args(["dump", "--root", d.0.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "symvers: warning: net_thing is exported by more than one module: net/a, updates/a ("
+        ),
+        "{stderr}"
+    );
+    // Both lines stay in the table: it describes what is installed.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("\tnet_thing\t").count(), 2, "{stdout}");
+}
+
+#[test]
+fn interrupting_dump_never_leaves_a_partial_output_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let d = Dir::new("interrupt");
+    tree(&d);
+    let out = d.0.join("out/Module.symvers");
+    fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let root = d.0.to_str().unwrap().to_string();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "dump",
+            "--root",
+            &root,
+            "-o",
+            out.to_str().unwrap(),
+            "--no-backup",
+        ];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_symvers"))
+            .args(&args)
+            .spawn()
+            .unwrap()
+    };
+    // The complete table, written once without interruption.
+    assert!(run(&[]).wait().unwrap().success());
+    let complete = fs::read(&out).unwrap();
+    let old = b"an older table that must survive\n".to_vec();
+    let mut interrupted = 0;
+    for i in 0..40u64 {
+        fs::write(&out, &old).unwrap();
+        let mut child = run(&[]);
+        // Spread the signal over the run, which takes a few milliseconds.
+        std::thread::sleep(Duration::from_micros(i * 250));
+        let signal = if i % 2 == 0 {
+            libc::SIGTERM
+        } else {
+            libc::SIGINT
+        };
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let status = child.wait().unwrap();
+        let now = fs::read(&out).unwrap();
+        if status.signal().is_some() {
+            interrupted += 1;
+        }
+        assert!(
+            now == old || now == complete,
+            "run {i} ({status:?}) left {} bytes",
+            now.len()
+        );
+        let names: Vec<String> = fs::read_dir(out.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["Module.symvers"], "run {i} ({status:?})");
+    }
+    // Most runs were really cut short (a slow machine may finish a few before the signal).
+    assert!(
+        interrupted >= 10,
+        "only {interrupted} of 40 runs were interrupted"
+    );
+}
