@@ -677,17 +677,22 @@ fn tree(d: &Dir) -> PathBuf {
 }
 
 /// Run the binary; as an unprivileged user (nobody) when the tests run as root, because root
-/// reads files whatever their mode.
-fn symvers_unprivileged(args: &[&str]) -> Output {
+/// reads files whatever their mode. `d` receives a copy of the binary, since the build folder
+/// may be in a home folder nobody cannot enter.
+fn symvers_unprivileged(d: &Dir, args: &[&str]) -> Output {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    let bin = env!("CARGO_BIN_EXE_symvers");
     let mut cmd = if root {
+        let bin = d.0.join("symvers-bin");
+        if !bin.exists() {
+            fs::copy(env!("CARGO_BIN_EXE_symvers"), &bin).unwrap();
+        }
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.arg(bin);
         c
     } else {
-        Command::new(bin)
+        Command::new(env!("CARGO_BIN_EXE_symvers"))
     };
     cmd.args(args).output().unwrap()
 }
@@ -714,7 +719,7 @@ fn unreadable_module_and_folder_are_named_errors() {
     fs::set_permissions(&a, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
     let root = d.0.to_str().unwrap();
 
-    let out = symvers_unprivileged(&["dump", "--root", root]);
+    let out = symvers_unprivileged(&d, &["dump", "--root", root]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(out.stdout.is_empty());
@@ -727,7 +732,7 @@ fn unreadable_module_and_folder_are_named_errors() {
     );
 
     // --keep-going: the rest of the table, exit code 3.
-    let out = symvers_unprivileged(&["dump", "--root", root, "--keep-going"]);
+    let out = symvers_unprivileged(&d, &["dump", "--root", root, "--keep-going"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -742,7 +747,7 @@ fn unreadable_module_and_folder_are_named_errors() {
     fs::set_permissions(&a, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let net = mods.join("kernel/net");
     fs::set_permissions(&net, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
-    let out = symvers_unprivileged(&["dump", "--root", root, "--keep-going"]);
+    let out = symvers_unprivileged(&d, &["dump", "--root", root, "--keep-going"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
@@ -753,7 +758,7 @@ fn unreadable_module_and_folder_are_named_errors() {
         "{stderr}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("lib_thing"));
-    let out = symvers_unprivileged(&["dump", "--root", root]);
+    let out = symvers_unprivileged(&d, &["dump", "--root", root]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
