@@ -810,16 +810,18 @@ fn interrupting_dump_never_leaves_a_partial_output_file() {
             .spawn()
             .unwrap()
     };
-    // The complete table, written once without interruption.
+    // The complete table, written once without interruption; its duration spreads the signals.
+    let started = Instant::now();
     assert!(run(&[]).wait().unwrap().success());
+    let duration = started.elapsed();
     let complete = fs::read(&out).unwrap();
     let old = b"an older table that must survive\n".to_vec();
     let mut interrupted = 0;
     for i in 0..40u64 {
         fs::write(&out, &old).unwrap();
         let mut child = run(&[]);
-        // Spread the signal over the run, which takes a few milliseconds.
-        std::thread::sleep(Duration::from_micros(i * 250));
+        // Spread the signals over the run, which takes a few milliseconds.
+        std::thread::sleep(duration * i as u32 / 40);
         let signal = if i % 2 == 0 {
             libc::SIGTERM
         } else {
