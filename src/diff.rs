@@ -97,6 +97,9 @@ impl Change {
     }
 }
 
+/// Largest rules file read.
+pub const RULES_FILE_LIMIT: u64 = 16 << 20;
+
 /// One change of one symbol.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SymbolChange {
@@ -351,9 +354,22 @@ impl Rules {
         Ok(Rules { rules })
     }
 
-    /// Read and parse a rules file.
+    /// Read and parse a rules file (at most [`RULES_FILE_LIMIT`] bytes).
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        // Through input::read_regular: a FIFO or device named as the rules file is refused, not
+        // waited on.
+        let bytes = crate::input::read_regular(path, RULES_FILE_LIMIT)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+            Error::format(
+                path,
+                Problem::Symvers {
+                    line,
+                    detail: "not UTF-8 text".into(),
+                },
+            )
+        })?;
         Self::parse(&text, path)
     }
 

@@ -112,7 +112,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, Error> {
     };
     let limit = args.image_limit.saturating_mul(1 << 20);
     let path = &located.image;
-    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let data = symvers::input::read_regular(path, limit)?;
     let started = Instant::now();
     let unwrapped = image::unwrap(&data, limit).map_err(|p| Error::format(path, p))?;
     let unwrap_ms = started.elapsed().as_secs_f64() * 1000.0;

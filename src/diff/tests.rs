@@ -197,3 +197,26 @@ fn symvers_files_are_read_plain_or_compressed() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rules_file_must_be_a_regular_utf8_file() {
+    let dir = std::env::temp_dir().join(format!("symvers-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("rules");
+    std::fs::write(&bad, b"ok PASS\n\xff\xfe FAIL\n").unwrap();
+    let err = Rules::read(&bad).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: line 2: not UTF-8 text", bad.display())
+    );
+    // A FIFO is refused at once instead of waited on.
+    let fifo = dir.join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let err = Rules::read(&fifo).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
