@@ -67,9 +67,9 @@ pub fn write_atomic_with(
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::Usage(format!("{}: not a file name", path.display())))?;
-    let (mut file, tmp) = create_temp(&dir, file_name)?;
-    // From here on a SIGINT/SIGTERM/SIGHUP (see `remove_temp_on_signal`) removes the file.
-    let armed = arm_signal_cleanup(&tmp);
+    // A SIGINT/SIGTERM/SIGHUP (see `remove_temp_on_signal`) from the moment the file is created
+    // removes it: create_temp publishes each name before creating it.
+    let (mut file, tmp, armed) = create_temp(&dir, file_name)?;
 
     let result = (|| {
         if let Ok(meta) = fs::metadata(path) {
@@ -93,8 +93,10 @@ pub fn write_atomic_with(
 }
 
 /// Create `.NAME.tmpPID[-N]` in `dir` with O_EXCL (which also refuses to follow a symlink planted
-/// under that name). A name left by a crashed run with the same process id is skipped.
-fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> Result<(File, PathBuf)> {
+/// under that name). A name left by a crashed run with the same process id is skipped. Each name
+/// is armed for the signal handler before it is created, so no signal can fall between the two;
+/// returns whether arming worked (see [`arm_signal_cleanup`]).
+fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> Result<(File, PathBuf, bool)> {
     let mut attempt = 0u32;
     loop {
         let mut tmp_name = std::ffi::OsString::from(".");
@@ -104,12 +106,16 @@ fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> Result<(File, PathBuf
             tmp_name.push(format!("-{attempt}"));
         }
         let tmp = dir.join(tmp_name);
+        let armed = arm_signal_cleanup(&tmp);
         match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-            Ok(file) => return Ok((file, tmp)),
+            Ok(file) => return Ok((file, tmp, armed)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
                 attempt += 1;
             }
-            Err(e) => return Err(Error::io(&tmp, e)),
+            Err(e) => {
+                disarm_signal_cleanup(armed);
+                return Err(Error::io(&tmp, e));
+            }
         }
     }
 }

@@ -166,6 +166,40 @@ pub enum CrcStorage {
     Relative,
 }
 
+/// The records of one export table: `entries` are (name, namespace) in table order, `crcs` the
+/// index-parallel `__kcrctab*`, and `flags` the 7.x `__kflagstab`, which is index-parallel to the
+/// plain `__ksymtab` and marks GPL-only exports with bit 0.
+pub(crate) fn table_exports<'a>(
+    kind: ExportKind,
+    entries: &[(&'a [u8], &'a [u8])],
+    crcs: Option<&[u32]>,
+    flags: Option<&[u8]>,
+) -> Result<Vec<Export>, crate::error::Problem> {
+    let flags = flags.filter(|_| kind == ExportKind::Plain);
+    if let Some(f) = flags {
+        if f.len() != entries.len() {
+            return Err(crate::error::Problem::Exports(format!(
+                "__kflagstab has {} entries but __ksymtab has {}",
+                f.len(),
+                entries.len()
+            )));
+        }
+    }
+    Ok(entries
+        .iter()
+        .enumerate()
+        .map(|(i, (name, namespace))| {
+            let gpl_flag = flags.is_some_and(|f| f.get(i).is_some_and(|b| b & 1 != 0));
+            Export {
+                name: String::from_utf8_lossy(name).into_owned(),
+                crc: crcs.and_then(|c| c.get(i).copied()),
+                kind: if gpl_flag { ExportKind::Gpl } else { kind },
+                namespace: String::from_utf8_lossy(namespace).into_owned(),
+            }
+        })
+        .collect())
+}
+
 /// True for a plausible C identifier (what export names and namespaces are made of).
 pub(crate) fn is_symbol_name(name: &[u8]) -> bool {
     !name.is_empty()

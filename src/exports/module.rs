@@ -183,27 +183,12 @@ pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
             }
             None => None,
         };
-        if *kind == ExportKind::Plain {
-            if let Some(f) = flags {
-                if f.len() != entries.len() {
-                    return Err(Problem::Exports(format!(
-                        "__kflagstab has {} entries but __ksymtab has {}",
-                        f.len(),
-                        entries.len()
-                    )));
-                }
-            }
-        }
-        for (i, (name, namespace)) in entries.iter().enumerate() {
-            let gpl_flag = *kind == ExportKind::Plain
-                && flags.is_some_and(|f| f.get(i).is_some_and(|b| b & 1 != 0));
-            exports.push(Export {
-                name: String::from_utf8_lossy(name).into_owned(),
-                crc: crcs.as_ref().map(|c| c[i]),
-                kind: if gpl_flag { ExportKind::Gpl } else { *kind },
-                namespace: String::from_utf8_lossy(namespace).into_owned(),
-            });
-        }
+        exports.extend(super::table_exports(
+            *kind,
+            entries,
+            crcs.as_deref(),
+            flags,
+        )?);
     }
     super::check_unique(&exports)?;
     Ok(ModuleExports {

@@ -187,30 +187,18 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
             }
             None => None,
         };
-        if spec.kind == ExportKind::Plain {
-            if let Some(flags) = flags {
-                if flags.len() != entries.len() {
-                    return Err(Problem::Exports(format!(
-                        "__kflagstab has {} entries but __ksymtab has {}",
-                        flags.len(),
-                        entries.len()
-                    )));
-                }
-            }
-        }
-        for (i, entry) in entries.iter().enumerate() {
-            let gpl_flag = spec.kind == ExportKind::Plain
-                && flags.is_some_and(|f| f.get(i).is_some_and(|b| b & 1 != 0));
-            let export = Export {
-                name: String::from_utf8_lossy(entry.name).into_owned(),
-                crc: crcs.as_ref().and_then(|c| c.get(i).copied()),
-                kind: if gpl_flag { ExportKind::Gpl } else { spec.kind },
-                namespace: String::from_utf8_lossy(entry.namespace).into_owned(),
-            };
+        let pairs: Vec<(&[u8], &[u8])> = entries.iter().map(|e| (e.name, e.namespace)).collect();
+        for export in super::table_exports(spec.kind, &pairs, crcs.as_deref(), flags)? {
             // A symbol exported twice identically (arm64 5.10: memcpy, memset, clear_page,
             // copy_page, __memcpy, __memset) is one line in Module.symvers; differing duplicates
             // are kept for the table to report.
-            if seen.insert((entry.name, export.crc, export.kind, entry.namespace)) {
+            let key = (
+                export.name.clone(),
+                export.crc,
+                export.kind,
+                export.namespace.clone(),
+            );
+            if seen.insert(key) {
                 exports.push(export);
             }
         }
