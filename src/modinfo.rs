@@ -10,13 +10,25 @@ use crate::elf::consts::{SHN_UNDEF, SHT_SYMTAB};
 use crate::elf::{c_str, Class, Elf, Endian};
 use crate::error::Problem;
 
-/// One imported symbol version: the CRC the module was built against.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One imported symbol version: the CRC the module was built against. In JSON:
+/// `{"crc": number, "crc_hex": "0x%08x", "name": …}`, like `dump`'s records.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
     /// The CRC recorded at build time (`Module.symvers` of the kernel it was built against).
     pub crc: u32,
     /// The imported symbol.
     pub name: String,
+}
+
+impl Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut record = serializer.serialize_struct("Version", 3)?;
+        record.serialize_field("crc", &self.crc)?;
+        record.serialize_field("crc_hex", &format!("0x{:08x}", self.crc))?;
+        record.serialize_field("name", &self.name)?;
+        record.end()
+    }
 }
 
 /// Which version table a module carries.
