@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::exports::module::ModuleExports;
+use crate::exports::module::{self, ModuleExports};
 use crate::kernel::{self, KernelExports};
 use crate::locate::{Located, Source};
+use crate::modinfo::{self, ModuleInfo};
 use crate::modtree::{self, ModuleFile};
 use crate::symvers::Table;
 
@@ -27,6 +28,9 @@ pub struct Options {
     pub vmlinux_only: bool,
     /// Counters updated while the dump runs, for a progress display in another thread.
     pub progress: Option<Arc<Progress>>,
+    /// Also read every module's imported symbol versions, in the same pass
+    /// ([`Dump::imports`], for `dump --verify`).
+    pub read_imports: bool,
 }
 
 /// How far a running [`dump`] has got; every field may be read at any time from any thread.
@@ -48,6 +52,7 @@ impl Default for Options {
             module_limit: modtree::DEFAULT_MODULE_LIMIT,
             vmlinux_only: false,
             progress: None,
+            read_imports: false,
         }
     }
 }
@@ -67,6 +72,8 @@ pub struct Dump {
     pub module_compressions: BTreeMap<String, usize>,
     /// Modules that could not be read.
     pub failures: Vec<Error>,
+    /// Each readable module's name and imports, when [`Options::read_imports`] asked for them.
+    pub imports: Vec<(String, ModuleInfo)>,
 }
 
 impl Dump {
@@ -127,11 +134,40 @@ pub fn dump(options: &Options) -> Result<Dump> {
         },
         || {
             let done = progress.map(|p| &p.modules_done);
-            modtree::read_modules_counted(&files, options.module_limit, done, Some(&image_busy))
+            let read_imports = options.read_imports;
+            modtree::read_modules_with(
+                &files,
+                options.module_limit,
+                done,
+                Some(&image_busy),
+                |path, elf| {
+                    let exports = module::read(elf).map_err(|p| Error::format(path, p))?;
+                    let imports = if read_imports {
+                        Some(modinfo::read(elf).map_err(|p| Error::format(path, p))?)
+                    } else {
+                        None
+                    };
+                    Ok((exports, imports))
+                },
+            )
         },
     );
     let kernel = kernel?;
+    let mut imports = Vec::new();
+    let modules: Vec<Result<ModuleExports>> = files
+        .iter()
+        .zip(modules)
+        .map(|(file, result)| {
+            result.map(|(exports, info)| {
+                if let Some(info) = info {
+                    imports.push((file.name.clone(), info));
+                }
+                exports
+            })
+        })
+        .collect();
     let mut dump = assemble(located, kernel, &files, modules);
+    dump.imports = imports;
     dump.failures.extend(walk.failures);
     Ok(dump)
 }
@@ -198,5 +234,6 @@ fn assemble(
         module_files: files.len(),
         module_compressions,
         failures,
+        imports: Vec::new(),
     }
 }

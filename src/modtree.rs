@@ -226,6 +226,24 @@ pub fn read_modules_counted(
     done: Option<&AtomicUsize>,
     image_busy: Option<&AtomicBool>,
 ) -> Vec<Result<ModuleExports>> {
+    read_modules_with(files, limit, done, image_busy, |path, elf| {
+        module::read(elf).map_err(|p| Error::format(path, p))
+    })
+}
+
+/// Like [`read_modules_counted`], with `read` applied to each module's (decompressed) ELF bytes,
+/// so that one pass can gather more than the exports (`dump --verify` also reads the imports).
+pub fn read_modules_with<T, F>(
+    files: &[ModuleFile],
+    limit: u64,
+    done: Option<&AtomicUsize>,
+    image_busy: Option<&AtomicBool>,
+    read: F,
+) -> Vec<Result<T>>
+where
+    T: Send,
+    F: Fn(&Path, &[u8]) -> Result<T> + Sync,
+{
     let mut order: Vec<(u64, usize)> = files
         .iter()
         .enumerate()
@@ -247,13 +265,17 @@ pub fn read_modules_counted(
         order.get(k).map(|&(_, i)| i)
     };
     let workers = rayon::current_num_threads().min(files.len()).max(1);
-    let batches: Vec<Vec<(usize, Result<ModuleExports>)>> = (0..workers)
+    let batches: Vec<Vec<(usize, Result<T>)>> = (0..workers)
         .into_par_iter()
         .map(|_| {
             let mut buffer = Vec::new();
             let mut out = Vec::new();
             while let Some(i) = take() {
-                out.push((i, read_module(&files[i].path, limit, &mut buffer)));
+                let path = &files[i].path;
+                out.push((
+                    i,
+                    with_module_bytes(path, limit, &mut buffer, |elf| read(path, elf)),
+                ));
                 // Do not keep a huge module's buffer around for the rest of the walk.
                 if buffer.capacity() > BUFFER_KEEP_MAX {
                     buffer = Vec::new();
@@ -265,7 +287,7 @@ pub fn read_modules_counted(
             out
         })
         .collect();
-    let mut results: Vec<Option<Result<ModuleExports>>> = files.iter().map(|_| None).collect();
+    let mut results: Vec<Option<Result<T>>> = files.iter().map(|_| None).collect();
     for (i, result) in batches.into_iter().flatten() {
         results[i] = Some(result);
     }

@@ -124,13 +124,26 @@ pub fn verify(table: &Table, files: &[ModuleFile], limit: u64) -> Verification {
             })
         })
         .collect();
-    let map = index(table);
-    let mut out = Verification::default();
+    let mut infos = Vec::with_capacity(results.len());
+    let mut failures = Vec::new();
     for (file, result) in files.iter().zip(results) {
         match result {
-            Ok(info) => verify_module(&file.name, &info, &map, &mut out),
-            Err(e) => out.failures.push(e),
+            Ok(info) => infos.push((file.name.clone(), info)),
+            Err(e) => failures.push(e),
         }
+    }
+    let mut out = verify_imports(table, &infos);
+    out.failures = failures;
+    out
+}
+
+/// Cross-check `table` with imports already read: (module name, its `__versions`), as
+/// [`crate::dump::Dump::imports`] holds them after a dump that read them in the same pass.
+pub fn verify_imports(table: &Table, imports: &[(String, ModuleInfo)]) -> Verification {
+    let map = index(table);
+    let mut out = Verification::default();
+    for (name, info) in imports {
+        verify_module(name, info, &map, &mut out);
     }
     out
 }

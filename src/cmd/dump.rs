@@ -123,6 +123,8 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
         module_limit: args.module_limit.saturating_mul(1 << 20),
         vmlinux_only: args.vmlinux_only,
         progress: Some(Arc::clone(&progress)),
+        // --verify checks every module's imports: read them in the same pass as the exports.
+        read_imports: args.verify,
     };
     let line = ProgressLine::start(progress);
     let result = dump::dump(&options);
@@ -205,7 +207,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
     super::emit(args.output.as_deref(), text.as_bytes())?;
     let mut agrees = true;
     if args.verify {
-        agrees &= super::verify::verify_imports(&result, options.module_limit)?;
+        agrees &= super::verify::verify_imports(&result)?;
     }
     if let Some(spec) = &args.compare_with {
         if let Some(path) =

@@ -4,20 +4,23 @@
 use std::path::{Path, PathBuf};
 
 use symvers::dump::Dump;
-use symvers::{diff, modtree, verify, Error};
+use symvers::{diff, verify, Error};
 
 /// How many disagreements or differences are listed before "… and N more".
 const LIST_LIMIT: usize = 50;
 
-/// Cross-check `result.table` against the CRCs every module of the tree imports. Returns true
-/// when everything agrees.
-pub fn verify_imports(result: &Dump, module_limit: u64) -> Result<bool, Error> {
-    let Some(dir) = &result.located.modules else {
+/// Cross-check `result.table` against the CRCs every module of the tree imports, as read in the
+/// dump's own pass over the modules ([`Dump::imports`]). Returns true when everything agrees
+/// and every module could be read.
+pub fn verify_imports(result: &Dump) -> Result<bool, Error> {
+    if result.located.modules.is_none() {
         eprintln!("symvers: verify: no modules folder, nothing to cross-check");
         return Ok(true);
-    };
-    let files = modtree::list_modules(dir)?;
-    let v = verify::verify(&result.table, &files, module_limit);
+    }
+    let v = verify::verify_imports(&result.table, &result.imports);
+    // Modules the dump could not read are already listed by it (with --keep-going; without,
+    // the run stopped before here); they still make the verification incomplete.
+    let unreadable = result.failures.len();
     eprintln!(
         "symvers: verify: {} modules ({} without versions), {} versioned imports: {} agree, {} disagree, {} missing from the table, {} modules unreadable",
         v.modules,
@@ -26,7 +29,7 @@ pub fn verify_imports(result: &Dump, module_limit: u64) -> Result<bool, Error> {
         v.agree,
         v.disagreements.len(),
         v.missing.len(),
-        v.failures.len()
+        unreadable
     );
     for d in v.disagreements.iter().take(LIST_LIMIT) {
         eprintln!(
@@ -45,10 +48,7 @@ pub fn verify_imports(result: &Dump, module_limit: u64) -> Result<bool, Error> {
     if listed > shown {
         eprintln!("symvers: verify: … {listed} problems in all");
     }
-    for f in &v.failures {
-        eprintln!("symvers: verify: {f}");
-    }
-    Ok(v.is_clean())
+    Ok(v.is_clean() && unreadable == 0)
 }
 
 /// Resolve `--compare-with auto` (a distribution's own symvers file) or take the given path.
