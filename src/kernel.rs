@@ -77,13 +77,19 @@ pub fn read_image_bytes(data: &[u8], limit: u64) -> Result<KernelExports, Proble
         }
         Err(e) => return Err(e),
     };
-    if !kernel.info.is_elf {
-        return read_raw(&kernel.bytes, kernel.info);
+    read_kernel_bytes(&kernel.bytes, kernel.info)
+}
+
+/// The exports of kernel bytes already unwrapped (see [`image::unwrap`]): by section name for an
+/// ELF vmlinux, by structure for a raw image.
+pub fn read_kernel_bytes(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
+    if !info.is_elf {
+        return read_raw(bytes, info);
     }
-    let elf = Elf::parse(&kernel.bytes)?;
+    let elf = Elf::parse(bytes)?;
     let exports = vmlinux::read_elf(&elf)?;
     Ok(KernelExports {
-        image: kernel.info,
+        image: info,
         class: elf.class,
         endian: elf.endian,
         tables_located_by: TableSource::Sections,

@@ -11,7 +11,7 @@ use symvers::elf::{Class, Elf, Endian};
 use symvers::exports::vmlinux;
 use symvers::exports::{CrcStorage, KsymtabLayout};
 use symvers::image::{self, Unwrapped};
-use symvers::{kernel, modtree, Error, Problem};
+use symvers::{kernel, modtree, Error};
 
 use super::SourceArgs;
 use crate::report::SCHEMA_VERSION;
@@ -120,21 +120,18 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, Error> {
         symvers::output::write_atomic(out, &unwrapped.bytes)?;
     }
 
-    let mut elf_facts = None;
-    let exports: Result<ExportFacts, Problem> = if unwrapped.info.is_elf {
-        Elf::parse(&unwrapped.bytes).and_then(|elf| {
-            elf_facts = Some(ElfHeader {
-                class: elf.class,
-                endian: elf.endian,
-                machine: elf.machine,
-            });
-            let v = vmlinux::read_elf(&elf)?;
-            Ok(export_facts(elf.class, elf.endian, &v))
+    // The ELF header's facts are reported even when the exports cannot be read.
+    let elf_facts = if unwrapped.info.is_elf {
+        Elf::parse(&unwrapped.bytes).ok().map(|elf| ElfHeader {
+            class: elf.class,
+            endian: elf.endian,
+            machine: elf.machine,
         })
     } else {
-        // Raw kernels: whatever the library can do with them (it unwraps the image again).
-        kernel::read_image_bytes(&data, limit).map(|k| export_facts(k.class, k.endian, &k.vmlinux))
+        None
     };
+    let exports = kernel::read_kernel_bytes(&unwrapped.bytes, unwrapped.info.clone())
+        .map(|k| export_facts(k.class, k.endian, &k.vmlinux));
     let (exports, exports_error) = match exports {
         Ok(e) => (Some(e), None),
         Err(p) => (None, Some(p.to_string())),
