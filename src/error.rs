@@ -120,6 +120,11 @@ impl Error {
         }
     }
 
+    /// Build an [`Error::Format`] for a text file's line `line` (1-based).
+    pub fn at_line(path: impl AsRef<Path>, line: usize, detail: String) -> Self {
+        Error::format(path, Problem::Symvers { line, detail })
+    }
+
     /// Build an [`Error::Format`] for `path`.
     pub fn format(path: impl AsRef<Path>, problem: Problem) -> Self {
         Error::Format {

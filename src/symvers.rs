@@ -194,15 +194,7 @@ impl Table {
             if line.is_empty() {
                 continue;
             }
-            let bad = |detail: String| {
-                Error::format(
-                    path,
-                    Problem::Symvers {
-                        line: index + 1,
-                        detail,
-                    },
-                )
-            };
+            let bad = |detail: String| Error::at_line(path, index + 1, detail);
             let fields: Vec<&str> = line.split('\t').collect();
             let (crc, symbol, module, kind, namespace) = match fields.as_slice() {
                 [crc, sym, module, kind, ns] if ExportKind::parse(kind).is_some() => {

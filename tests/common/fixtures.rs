@@ -640,6 +640,24 @@ impl Spec {
     }
 }
 
+/// `__ksymtab_strings`: each export's name, then its namespace, NUL-terminated; with the offset
+/// of every name and namespace, keyed by export name.
+type Offsets = BTreeMap<String, u64>;
+fn export_strings(exports: &[Exp]) -> (Vec<u8>, Offsets, Offsets) {
+    let mut strings = Vec::new();
+    let mut name_off = BTreeMap::new();
+    let mut ns_off = BTreeMap::new();
+    for e in exports {
+        name_off.insert(e.name.clone(), strings.len() as u64);
+        strings.extend_from_slice(e.name.as_bytes());
+        strings.push(0);
+        ns_off.insert(e.name.clone(), strings.len() as u64);
+        strings.extend_from_slice(e.namespace.as_bytes());
+        strings.push(0);
+    }
+    (strings, name_off, ns_off)
+}
+
 /// Build a `.ko` (ET_REL) with the export tables of `spec`.
 pub fn build_module(spec: &Spec) -> Vec<u8> {
     build_module_elf(spec).build()
@@ -654,17 +672,7 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
         ..Sec::progbits(".text", vec![0xc3; 16 * spec.exports.len().max(1)])
     });
     // Strings: name, then namespace, per export.
-    let mut strings = Vec::new();
-    let mut name_off = BTreeMap::new();
-    let mut ns_off = BTreeMap::new();
-    for e in &spec.exports {
-        name_off.insert(e.name.clone(), strings.len() as u64);
-        strings.extend_from_slice(e.name.as_bytes());
-        strings.push(0);
-        ns_off.insert(e.name.clone(), strings.len() as u64);
-        strings.extend_from_slice(e.namespace.as_bytes());
-        strings.push(0);
-    }
+    let (strings, name_off, ns_off) = export_strings(&spec.exports);
     let strings_index = f.add(Sec {
         align: 1,
         ..Sec::progbits("__ksymtab_strings", strings)
@@ -880,17 +888,7 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
     );
     let tables = spec.tables();
     // Strings first so that table entries can point at them.
-    let mut strings = Vec::new();
-    let mut name_off = BTreeMap::new();
-    let mut ns_off = BTreeMap::new();
-    for e in &spec.exports {
-        name_off.insert(e.name.clone(), strings.len() as u64);
-        strings.extend_from_slice(e.name.as_bytes());
-        strings.push(0);
-        ns_off.insert(e.name.clone(), strings.len() as u64);
-        strings.extend_from_slice(e.namespace.as_bytes());
-        strings.push(0);
-    }
+    let (strings, name_off, ns_off) = export_strings(&spec.exports);
     let entry = spec.layout.entry(&a);
     let field = spec.layout.field(&a);
     // Reserve table addresses: symtabs, then crc tables, then strings (link order).
