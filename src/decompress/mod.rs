@@ -160,40 +160,148 @@ pub fn decompress_into(
     limit: u64,
     out: &mut Vec<u8>,
 ) -> Result<(), Problem> {
+    match format {
+        Compression::Zstd => zstd_into(data, limit, out),
+        Compression::Lz4Legacy => lz4_legacy::decompress_into(data, limit, out),
+        Compression::Lzo => lzo::decompress_into(data, limit, out),
+        Compression::Gzip | Compression::Bzip2 | Compression::Xz | Compression::Lzma => {
+            let reader = stream_reader(data, format)?.ok_or(Problem::Decompress {
+                format: format.name(),
+                detail: "no streaming decoder".into(),
+            })?;
+            let stream = StreamDecoder::with_reader(reader, format, limit, std::mem::take(out));
+            let (buffer, result) = stream.finish_keeping();
+            *out = buffer;
+            result
+        }
+    }
+}
+
+/// A reader decoding `data`, for the formats decoded through a stream.
+fn stream_reader<'a>(
+    data: &'a [u8],
+    format: Compression,
+) -> Result<Option<Box<dyn Read + 'a>>, Problem> {
     let fail = |detail: String| Problem::Decompress {
         format: format.name(),
         detail,
     };
-    match format {
-        Compression::Gzip => {
-            read_limited(flate2::bufread::GzDecoder::new(data), format, limit, out)
-        }
-        Compression::Bzip2 => {
-            read_limited(bzip2::bufread::BzDecoder::new(data), format, limit, out)
-        }
+    Ok(Some(match format {
+        Compression::Gzip => Box::new(flate2::bufread::GzDecoder::new(data)),
+        Compression::Bzip2 => Box::new(bzip2::bufread::BzDecoder::new(data)),
         Compression::Xz => {
             let stream = liblzma::stream::Stream::new_stream_decoder(LZMA_MEMLIMIT, 0)
                 .map_err(|e| fail(e.to_string()))?;
-            read_limited(
-                liblzma::bufread::XzDecoder::new_stream(data, stream),
-                format,
-                limit,
-                out,
-            )
+            Box::new(liblzma::bufread::XzDecoder::new_stream(data, stream))
         }
         Compression::Lzma => {
             let stream = liblzma::stream::Stream::new_lzma_decoder(LZMA_MEMLIMIT)
                 .map_err(|e| fail(e.to_string()))?;
-            read_limited(
-                liblzma::bufread::XzDecoder::new_stream(data, stream),
-                format,
-                limit,
-                out,
-            )
+            Box::new(liblzma::bufread::XzDecoder::new_stream(data, stream))
         }
-        Compression::Zstd => zstd_into(data, limit, out),
-        Compression::Lz4Legacy => lz4_legacy::decompress_into(data, limit, out),
-        Compression::Lzo => lzo::decompress_into(data, limit, out),
+        Compression::Zstd | Compression::Lz4Legacy | Compression::Lzo => return Ok(None),
+    }))
+}
+
+/// A decompression that runs only as far as asked: the kernel's export tables lie in the first
+/// third of an image, and a serial xz decode of the rest costs as much as all the modules.
+///
+/// Offered for the formats decoded through a reader (gzip, bzip2, xz, lzma). zstd, lz4 and lzo
+/// are decoded in one call (see [`decompress_sized`]).
+pub struct StreamDecoder<'a> {
+    reader: Box<dyn Read + 'a>,
+    format: Compression,
+    limit: u64,
+    out: Vec<u8>,
+    /// Bytes of `out` that were there before decoding began (not counted against `limit`).
+    skip: usize,
+    ended: bool,
+}
+
+impl<'a> StreamDecoder<'a> {
+    /// Start decoding `data` (a `format` stream) into `out`, or `None` when the format is not
+    /// decoded through a stream.
+    pub fn open(
+        data: &'a [u8],
+        format: Compression,
+        limit: u64,
+        out: Vec<u8>,
+    ) -> Result<Option<Self>, Problem> {
+        Ok(stream_reader(data, format)?.map(|r| Self::with_reader(r, format, limit, out)))
+    }
+
+    fn with_reader(
+        reader: Box<dyn Read + 'a>,
+        format: Compression,
+        limit: u64,
+        out: Vec<u8>,
+    ) -> Self {
+        StreamDecoder {
+            reader,
+            format,
+            limit,
+            skip: out.len(),
+            out,
+            ended: false,
+        }
+    }
+
+    /// The bytes decoded so far.
+    pub fn decoded(&self) -> &[u8] {
+        &self.out[self.skip..]
+    }
+
+    /// True once the stream has ended: [`decoded`](Self::decoded) is all there is.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Decode until at least `len` bytes are decoded (fewer when the stream ends first, more
+    /// than the limit never), and return them.
+    pub fn fill_to(&mut self, len: usize) -> Result<&[u8], Problem> {
+        let want = (len as u64).min(self.limit.saturating_add(1));
+        let have = self.decoded().len() as u64;
+        if !self.ended && have < want {
+            let missing = want - have;
+            self.out
+                .reserve(usize::try_from(missing).unwrap_or(usize::MAX));
+            let read = (&mut self.reader)
+                .take(missing)
+                .read_to_end(&mut self.out)
+                .map_err(|e| Problem::Decompress {
+                    format: self.format.name(),
+                    detail: e.to_string(),
+                })?;
+            self.ended = (read as u64) < missing;
+            if self.decoded().len() as u64 > self.limit {
+                return Err(Problem::TooLarge {
+                    format: self.format.name(),
+                    limit: self.limit,
+                });
+            }
+        }
+        Ok(self.decoded())
+    }
+
+    /// Decode the rest and return the whole buffer (with whatever it held before).
+    pub fn finish(self) -> Result<Vec<u8>, Problem> {
+        let (out, result) = self.finish_keeping();
+        result.map(|()| out)
+    }
+
+    /// Decode the rest; the buffer comes back either way, cut back to what it held before
+    /// when decoding failed.
+    fn finish_keeping(mut self) -> (Vec<u8>, Result<(), Problem>) {
+        let mut step = 1usize << 24;
+        while !self.ended {
+            let target = self.decoded().len().saturating_add(step);
+            if let Err(e) = self.fill_to(target) {
+                self.out.truncate(self.skip);
+                return (self.out, Err(e));
+            }
+            step = step.saturating_mul(2);
+        }
+        (self.out, Ok(()))
     }
 }
 

@@ -162,3 +162,53 @@ fn zboot_names() {
     );
     assert_eq!(Compression::from_zboot_name(b"brotli"), None);
 }
+
+#[test]
+fn a_stream_decodes_only_as_far_as_asked_and_then_the_rest() {
+    let data = sample(700_000);
+    for (name, format) in FORMATS {
+        let packed = compress(name, &data);
+        let Some(mut stream) = StreamDecoder::open(&packed, format, 1 << 30, Vec::new()).unwrap()
+        else {
+            assert!(
+                matches!(
+                    format,
+                    Compression::Zstd | Compression::Lz4Legacy | Compression::Lzo
+                ),
+                "{name} should stream"
+            );
+            continue;
+        };
+        let prefix = stream.fill_to(100_000).unwrap();
+        assert!(prefix.len() >= 100_000 && prefix.len() < data.len(), "{name}");
+        assert!(prefix == &data[..prefix.len()], "{name}: different prefix");
+        assert!(!stream.ended(), "{name}");
+        let all = stream.finish().unwrap();
+        assert!(all == data, "{name}: different bytes");
+    }
+}
+
+#[test]
+fn a_stream_stops_at_its_end_and_at_the_limit() {
+    let data = sample(300_000);
+    let packed = compress("xz", &data);
+    let mut stream = StreamDecoder::open(&packed, Compression::Xz, 1 << 30, Vec::new())
+        .unwrap()
+        .unwrap();
+    assert_eq!(stream.fill_to(1 << 20).unwrap().len(), data.len());
+    assert!(stream.ended());
+    let mut stream = StreamDecoder::open(&packed, Compression::Xz, 200_000, Vec::new())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stream.fill_to(250_000).unwrap_err(),
+        Problem::TooLarge {
+            format: "xz",
+            limit: 200_000
+        }
+    );
+    let stream = StreamDecoder::open(&packed, Compression::Xz, 200_000, vec![7])
+        .unwrap()
+        .unwrap();
+    assert!(stream.finish().is_err());
+}
