@@ -112,18 +112,11 @@ pub fn dump(options: &Options) -> Result<Dump> {
     } else {
         options.source.locate()?
     };
-    // A subfolder that cannot be listed is one more failure, not the end of the walk.
-    let walk = match (&located.modules, options.vmlinux_only) {
-        (Some(dir), false) => modtree::walk_modules(dir)?,
-        _ => modtree::Walk::default(),
-    };
-    let files = walk.files;
     let progress = options.progress.as_deref();
-    if let Some(p) = progress {
-        p.modules_total.store(files.len(), Ordering::Relaxed);
-    }
     let image_busy = AtomicBool::new(true);
-    let (kernel, modules) = rayon::join(
+    // The image decodes on one thread while another walks the modules folder and reads the
+    // modules: the walk itself (a stat of every file) is hidden behind the decode too.
+    let (kernel, walked) = rayon::join(
         || {
             let kernel = kernel::read_image(&located.image, options.image_limit);
             image_busy.store(false, Ordering::Relaxed);
@@ -132,11 +125,19 @@ pub fn dump(options: &Options) -> Result<Dump> {
             }
             kernel
         },
-        || {
+        || -> Result<_> {
+            // A subfolder that cannot be listed is one more failure, not the end of the walk.
+            let walk = match (&located.modules, options.vmlinux_only) {
+                (Some(dir), false) => modtree::walk_modules(dir)?,
+                _ => modtree::Walk::default(),
+            };
+            if let Some(p) = progress {
+                p.modules_total.store(walk.files.len(), Ordering::Relaxed);
+            }
             let done = progress.map(|p| &p.modules_done);
             let read_imports = options.read_imports;
-            modtree::read_modules_with(
-                &files,
+            let modules = modtree::read_modules_with(
+                &walk.files,
                 options.module_limit,
                 done,
                 Some(&image_busy),
@@ -149,9 +150,12 @@ pub fn dump(options: &Options) -> Result<Dump> {
                     };
                     Ok((exports, imports))
                 },
-            )
+            );
+            Ok((walk, modules))
         },
     );
+    let (walk, modules) = walked?;
+    let files = walk.files;
     let kernel = kernel?;
     let mut imports = Vec::new();
     let modules: Vec<Result<ModuleExports>> = files

@@ -73,6 +73,89 @@ pub struct Segment {
     pub filesz: u64,
 }
 
+/// One program header of any type, as [`Header::parse`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgramHeader {
+    /// `p_type`.
+    pub kind: u32,
+    /// `p_flags` (`PF_X` 1, `PF_W` 2, `PF_R` 4).
+    pub flags: u32,
+    /// `p_offset`.
+    pub offset: u64,
+    /// `p_vaddr`.
+    pub vaddr: u64,
+    /// `p_filesz`.
+    pub filesz: u64,
+}
+
+/// The file header and program headers of an ELF file, read from its first bytes alone
+/// (the section headers usually sit at the end of the file).
+#[derive(Debug, Clone)]
+pub struct Header {
+    /// 32 or 64 bit.
+    pub class: Class,
+    /// Byte order.
+    pub endian: Endian,
+    /// `e_type`.
+    pub file_type: u16,
+    /// `e_machine`.
+    pub machine: u16,
+    /// Every program header, in table order.
+    pub program_headers: Vec<ProgramHeader>,
+}
+
+impl Header {
+    /// Parse the file header and program header table at the start of `data`; fails when
+    /// `data` ends before the table does.
+    pub fn parse(data: &[u8]) -> Result<Self, Problem> {
+        if !is_elf(data) {
+            return Err(Problem::Elf("no ELF magic".into()));
+        }
+        match data.get(EI_CLASS) {
+            Some(&ELFCLASS32) => Self::parse_as::<elf::FileHeader32<Endianness>>(data),
+            Some(&ELFCLASS64) => Self::parse_as::<elf::FileHeader64<Endianness>>(data),
+            _ => Err(Problem::Elf("unknown ELF class".into())),
+        }
+    }
+
+    fn parse_as<H>(data: &[u8]) -> Result<Self, Problem>
+    where
+        H: FileHeader<Endian = Endianness>,
+    {
+        use object::read::elf::ProgramHeader as _;
+        let bad = |e: object::Error| Problem::Elf(e.to_string());
+        let header = H::parse(data).map_err(bad)?;
+        let endian = header.endian().map_err(bad)?;
+        let program_headers = header
+            .program_headers(endian, data)
+            .map_err(bad)?
+            .iter()
+            .map(|ph| ProgramHeader {
+                kind: ph.p_type(endian).0,
+                flags: ph.p_flags(endian).0,
+                offset: ph.p_offset(endian).into(),
+                vaddr: ph.p_vaddr(endian).into(),
+                filesz: ph.p_filesz(endian).into(),
+            })
+            .collect();
+        Ok(Header {
+            class: if header.is_class_64() {
+                Class::Elf64
+            } else {
+                Class::Elf32
+            },
+            endian: if endian.is_little_endian() {
+                Endian::Little
+            } else {
+                Endian::Big
+            },
+            file_type: header.e_type(endian).0,
+            machine: header.e_machine(endian).0,
+            program_headers,
+        })
+    }
+}
+
 /// A symbol table entry, reduced to what relocation targets need.
 #[derive(Debug, Clone, Copy)]
 pub struct Symbol {
@@ -148,6 +231,10 @@ pub mod consts {
     pub const EM_PPC64: u16 = 21;
     /// Loadable segment.
     pub const PT_LOAD: u32 = 1;
+    /// Note segment.
+    pub const PT_NOTE: u32 = 4;
+    /// Writable segment flag.
+    pub const PF_W: u32 = 2;
 }
 use consts::*;
 

@@ -6,9 +6,10 @@ use serde::Serialize;
 
 use crate::elf::{Class, Elf, Endian};
 use crate::error::{Error, Problem, Result};
+use crate::exports::prefix::PrefixReader;
 use crate::exports::raw;
 use crate::exports::vmlinux::{self, VmlinuxExports};
-use crate::image::{self, Container, Unwrapped};
+use crate::image::{self, Container, Unwrapped, Unwrapping, Want};
 
 /// How the export tables were located in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,6 +19,19 @@ pub enum TableSource {
     Sections,
     /// By scanning a raw image for the tables' structure (no section headers).
     Scan,
+    /// By scanning the start of an ELF vmlinux for the tables' structure: decoding stopped
+    /// there, before the section headers (see [`crate::exports::prefix`]).
+    PrefixScan,
+}
+
+/// How much of a compressed ELF kernel to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Decode {
+    /// Stop once the export tables are found with certainty, else decode it all.
+    #[default]
+    UpToTables,
+    /// Decode the whole kernel and read its section headers.
+    Whole,
 }
 
 /// The exports of a kernel image and everything detected on the way.
@@ -68,8 +82,36 @@ pub fn read_image(path: &Path, limit: u64) -> Result<KernelExports> {
 
 /// Like [`read_image`], on bytes already in memory.
 pub fn read_image_bytes(data: &[u8], limit: u64) -> Result<KernelExports, Problem> {
-    let kernel = match image::unwrap(data, limit) {
-        Ok(kernel) => kernel,
+    read_image_bytes_with(data, limit, Decode::UpToTables)
+}
+
+/// Like [`read_image_bytes`], deciding how much of a compressed ELF kernel to decode.
+pub fn read_image_bytes_with(
+    data: &[u8],
+    limit: u64,
+    decode: Decode,
+) -> Result<KernelExports, Problem> {
+    let mut prefix = PrefixReader::new();
+    let unwrapped = image::unwrap_early(data, limit, |bytes| match decode {
+        Decode::UpToTables => prefix.want(bytes),
+        Decode::Whole => Want::All,
+    });
+    let kernel = match unwrapped {
+        Ok(Unwrapping::Whole(kernel)) => kernel,
+        Ok(Unwrapping::Stopped(info)) => {
+            let (header, found) = prefix.into_found().ok_or_else(|| {
+                Problem::Truncated("the kernel's decoding stopped before its export tables".into())
+            })?;
+            return Ok(KernelExports {
+                image: info,
+                class: header.class,
+                endian: header.endian,
+                tables_located_by: TableSource::PrefixScan,
+                load_base: found.load_base,
+                relocations: 0,
+                vmlinux: found.vmlinux,
+            });
+        }
         // Bytes of no known container may be a bare raw kernel (arm64 `Image`, a payload
         // unpacked by hand): the scan decides, and the original error stands if it fails.
         Err(unknown @ Problem::UnknownFormat(_)) => {
@@ -126,6 +168,7 @@ fn raw_info(data: &[u8]) -> Unwrapped {
         payload_size: 0,
         payload_offset: 0,
         kernel_size: data.len() as u64,
+        partial: false,
         is_elf: false,
         kind: image::KernelKind::Raw,
         arch: None,

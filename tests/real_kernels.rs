@@ -124,3 +124,60 @@ fn dump_reproduces_the_distribution_module_symvers() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Reading an image only up to its export tables (the default for compressed ELF kernels) must
+/// give exactly what decoding it whole and reading its sections gives; and an x86 bzImage
+/// compressed through a stream (gzip, bzip2, xz, lzma) must actually stop early.
+#[test]
+#[ignore = "needs real kernels: run scripts/test (sets SYMVERS_TEST_KERNELS) or pass --include-ignored"]
+fn stopping_at_the_export_tables_reads_what_the_whole_kernel_says() {
+    use symvers::decompress::Compression;
+    use symvers::kernel::{read_image_bytes_with, Decode, TableSource};
+    let mut failures = Vec::new();
+    for root in kernels() {
+        let image = symvers::locate::Source {
+            root: Some(root.clone()),
+            ..Default::default()
+        }
+        .locate()
+        .unwrap()
+        .image;
+        let data = std::fs::read(&image).unwrap();
+        let limit = symvers::image::DEFAULT_IMAGE_LIMIT;
+        let early = read_image_bytes_with(&data, limit, Decode::UpToTables).unwrap();
+        let whole = read_image_bytes_with(&data, limit, Decode::Whole).unwrap();
+        let name = image.display();
+        let streamed = matches!(
+            early.image.compression,
+            Some(Compression::Gzip | Compression::Bzip2 | Compression::Xz | Compression::Lzma)
+        );
+        if early.image.is_elf && streamed && early.tables_located_by != TableSource::PrefixScan {
+            failures.push(format!(
+                "{name}: decoded whole, not up to the export tables"
+            ));
+        }
+        if early.vmlinux.exports != whole.vmlinux.exports {
+            failures.push(format!(
+                "{name}: {} exports up to the tables ({:?}), {} whole ({:?})",
+                early.vmlinux.exports.len(),
+                early.tables_located_by,
+                whole.vmlinux.exports.len(),
+                whole.tables_located_by
+            ));
+        }
+        eprintln!(
+            "{name}: {} exports; {:?}, {} of the kernel's bytes decoded",
+            early.vmlinux.exports.len(),
+            early.tables_located_by,
+            if early.image.partial {
+                format!(
+                    "{:.0} %",
+                    100.0 * early.image.kernel_size as f64 / whole.image.kernel_size as f64
+                )
+            } else {
+                "all".to_string()
+            }
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

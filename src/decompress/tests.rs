@@ -180,7 +180,10 @@ fn a_stream_decodes_only_as_far_as_asked_and_then_the_rest() {
             continue;
         };
         let prefix = stream.fill_to(100_000).unwrap();
-        assert!(prefix.len() >= 100_000 && prefix.len() < data.len(), "{name}");
+        assert!(
+            prefix.len() >= 100_000 && prefix.len() < data.len(),
+            "{name}"
+        );
         assert!(prefix == &data[..prefix.len()], "{name}: different prefix");
         assert!(!stream.ended(), "{name}");
         let all = stream.finish().unwrap();

@@ -5,6 +5,7 @@
 //! the export kinds, and the layouts of `struct kernel_symbol` across kernel eras.
 
 pub mod module;
+pub mod prefix;
 pub mod raw;
 pub mod vmlinux;
 

@@ -129,6 +129,48 @@ pub fn read(data: &[u8]) -> Result<RawExports, Problem> {
     })
 }
 
+/// Read the exports of kernel memory known to be in byte order `endian` (from an ELF header)
+/// only when the scan leaves no doubt, else `None`. Besides what [`read`] checks, the tables must
+/// be complete: at least [`CONFIDENT_ENTRIES`] records, as many tables as the layout implies
+/// (`__ksymtab` and `__ksymtab_gpl`; one with `__kflagstab`), every string of
+/// `__ksymtab_strings` named by some record, and nothing within [`EDGE`] bytes of either end of
+/// `data` (a table cut by the window would look shorter). For reading a part of an ELF vmlinux
+/// whose section headers are not at hand.
+pub fn read_confident(data: &[u8], endian: Endian) -> Option<RawExports> {
+    let strings = StringRuns::build(data);
+    let mut found = find_relative_in(data, &strings, &[endian]);
+    if found
+        .as_ref()
+        .is_none_or(|f| f.entries() < CONFIDENT_ENTRIES)
+    {
+        keep_larger(&mut found, find_absolute_in(data, &strings, &[endian]));
+    }
+    let found = found.filter(|f| f.entries() >= CONFIDENT_ENTRIES)?;
+    let first = found.tables.first()?.start;
+    if first < EDGE || found.end.saturating_add(EDGE) > data.len() {
+        return None;
+    }
+    let class = found.class.unwrap_or(Class::Elf64);
+    let set = found.table_set(data, class).ok()?;
+    let tables_expected = if set.flags.is_some() { [1, 1] } else { [2, 5] };
+    if !tables_expected.contains(&found.tables.len()) || !found.names_every_string(data) {
+        return None;
+    }
+    let space = RawImage::new(data, found.mode.base, found.mode.endian, class);
+    let vmlinux = vmlinux::decode(&space, &set).ok()?;
+    Some(RawExports {
+        vmlinux,
+        class,
+        endian: found.mode.endian,
+        load_base: (!found.mode.relative).then_some(found.mode.base),
+        relocations: 0,
+    })
+}
+
+/// Bytes [`read_confident`] wants between the tables or their strings and either end of its
+/// data.
+pub const EDGE: usize = 1 << 12;
+
 fn keep_larger(found: &mut Option<Found>, other: Option<Found>) {
     if let Some(other) = other {
         if found.as_ref().is_none_or(|f| f.entries() < other.entries()) {
@@ -320,6 +362,9 @@ impl Mode {
                     // .data..percpu (s390x links per-cpu data at 0); a zero namespace is 5.4's
                     // "none".
                     None => VALUE | NAMESPACE,
+                    // Any PREL32 value can be right: x86_64 links its per-cpu variables at
+                    // small addresses, about 2 GiB below the tables that export them.
+                    Some(t) if self.relative => VALUE | target_flags(data, strings, t),
                     Some(t) => target_flags(data, strings, t),
                 }
             })
@@ -477,8 +522,13 @@ fn consider(best: &mut Option<Found>, data: &[u8], mode: Mode, runs: &[Run], cla
 
 /// Look for PREL32 tables in both byte orders, with and without a namespace field.
 fn find_relative(data: &[u8], strings: &StringRuns) -> Option<Found> {
+    find_relative_in(data, strings, &[Endian::Little, Endian::Big])
+}
+
+/// Look for PREL32 tables in the byte orders `endians`.
+fn find_relative_in(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Option<Found> {
     let mut best = None;
-    for endian in [Endian::Little, Endian::Big] {
+    for &endian in endians {
         let probe = Mode {
             endian,
             relative: true,
@@ -499,13 +549,18 @@ fn find_relative(data: &[u8], strings: &StringRuns) -> Option<Found> {
 /// Look for absolute-pointer tables: first solve the load address from runs of records whose
 /// name pointers stay within one string run's span, then scan with it.
 fn find_absolute(data: &[u8], strings: &StringRuns) -> Option<Found> {
+    find_absolute_in(data, strings, &[Endian::Little, Endian::Big])
+}
+
+/// Look for absolute-pointer tables in the byte orders `endians`.
+fn find_absolute_in(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Option<Found> {
     let longest = strings.runs.iter().map(|&(s, e)| e - s).max().unwrap_or(0) as u64;
     if longest == 0 {
         return None;
     }
     let mut best = None;
     for (word, class) in [(8, Class::Elf64), (4, Class::Elf32)] {
-        for endian in [Endian::Little, Endian::Big] {
+        for &endian in endians {
             // Read in place: a decoded copy of every word would cost twice the image for
             // 32-bit words (72 MB for a 36 MB riscv64 Image).
             let words = ImageWords {
@@ -685,6 +740,43 @@ fn solve_base<W: Words + ?Sized>(
 }
 
 impl Found {
+    /// Image offsets of every string a record names (name and namespace fields), ascending.
+    fn named_strings(&self, data: &[u8]) -> Vec<usize> {
+        let m = &self.mode;
+        let entry = m.entry_size();
+        let mut named = Vec::with_capacity(self.entries() * (m.fields - 1));
+        for table in &self.tables {
+            for i in 0..table.entries {
+                let at = table.start + i * entry;
+                named.extend((1..m.fields).filter_map(|f| {
+                    m.target(data, at + f * m.field)
+                        .and_then(|t| usize::try_from(t).ok())
+                }));
+            }
+        }
+        named.sort_unstable();
+        named.dedup();
+        named
+    }
+
+    /// True when every string from the lowest named one to the end of the highest is named by
+    /// some record: `__ksymtab_strings` holds only export names and namespaces, so a string
+    /// nobody names means a table or record was missed.
+    fn names_every_string(&self, data: &[u8]) -> bool {
+        let named = self.named_strings(data);
+        let (Some(&lo), Some(&last)) = (named.first(), named.last()) else {
+            return false;
+        };
+        let Some(hi) = elf::c_str(data, last).map(|s| last + s.len()) else {
+            return false;
+        };
+        // Empty strings are left out: the linker may keep a "" namespace apart or merge it
+        // into any string's NUL.
+        (lo + 1..hi)
+            .filter(|&p| data[p - 1] == 0 && data[p] != 0)
+            .all(|p| named.binary_search(&p).is_ok())
+    }
+
     /// Split the chain into tables, find the strings, CRC and flag regions.
     fn table_set(&self, data: &[u8], class: Class) -> Result<TableSet, Problem> {
         let m = &self.mode;

@@ -123,8 +123,11 @@ pub struct Unwrapped {
     pub payload_offset: u64,
     /// Size of that compressed payload in bytes (0 when not compressed).
     pub payload_size: u64,
-    /// Size of the kernel bytes after unwrapping.
+    /// Size of the kernel bytes after unwrapping (when `partial`: the bytes decoded).
     pub kernel_size: u64,
+    /// True when decoding stopped early, once the kernel's export tables were read (see
+    /// [`unwrap_early`]).
+    pub partial: bool,
     /// True when the kernel bytes are an ELF file.
     pub is_elf: bool,
     /// What the kernel bytes are.
@@ -177,14 +180,58 @@ struct Hints {
     endian: Option<Endian>,
 }
 
+/// What the caller of [`unwrap_early`] wants once it has seen the start of an ELF kernel
+/// being decompressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Decode at least this many bytes of the kernel and ask again.
+    Bytes(usize),
+    /// Enough has been read: stop decoding.
+    Stop,
+    /// Decode the whole kernel.
+    All,
+}
+
+/// Kernel bytes, or what was learned when decoding stopped early.
+#[derive(Debug)]
+pub enum Unwrapping<'a> {
+    /// The whole kernel.
+    Whole(KernelBytes<'a>),
+    /// The caller said [`Want::Stop`]: the kernel was decoded only in part.
+    Stopped(Unwrapped),
+}
+
+/// Bytes of a kernel decoded before [`unwrap_early`] first asks: an ELF file header and
+/// program header table fit easily.
+pub const EARLY_PROBE: usize = 1 << 12;
+
 /// Unwrap an image file's bytes down to the kernel. `limit` bounds every decompression.
 pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
+    match unwrap_early(data, limit, |_| Want::All)? {
+        Unwrapping::Whole(kernel) => Ok(kernel),
+        Unwrapping::Stopped(_) => Err(Problem::Truncated(
+            "decoding stopped early though the whole kernel was wanted".into(),
+        )),
+    }
+}
+
+/// Like [`unwrap`], but when the kernel is an ELF file decompressed through a stream (an x86
+/// bzImage with gzip, bzip2, xz or lzma), `early` sees its first [`EARLY_PROBE`] bytes and then
+/// as many as it asks for, and may stop the decoding there. Formats decoded in one call (zstd,
+/// lz4, lzo) and raw kernels are always decoded whole.
+pub fn unwrap_early(
+    data: &[u8],
+    limit: u64,
+    mut early: impl FnMut(&[u8]) -> Want,
+) -> Result<Unwrapping<'_>, Problem> {
     let mut layers: Vec<Layer> = Vec::new();
     let mut hints = Hints::default();
     let mut current: Cow<[u8]> = Cow::Borrowed(data);
     for depth in 0..=MAX_DEPTH {
         let (layer, next) = match classify(&current, &mut hints)? {
-            Step::Kernel(kind) => return Ok(finish(current, kind, layers, hints)),
+            Step::Kernel(kind) => {
+                return Ok(Unwrapping::Whole(finish(current, kind, layers, hints)))
+            }
             _ if depth == MAX_DEPTH => break,
             Step::Payload {
                 container,
@@ -239,15 +286,26 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
                         .get(payload.len().saturating_sub(4)..)
                         .and_then(|b| <[u8; 4]>::try_from(b).ok())
                         .map(|b| u64::from(u32::from_le_bytes(b)));
-                    let out = decompress::decompress_sized(payload, format, limit, hint)?;
-                    let layer = Layer {
+                    let mut layer = Layer {
                         container,
                         compression: Some(format),
                         payload_offset: range.start as u64,
                         payload_size: range.len() as u64,
-                        output_size: out.len() as u64,
+                        output_size: 0,
                     };
-                    (layer, Cow::Owned(out))
+                    match decode_payload(payload, format, limit, hint, &mut early)? {
+                        Decoded::Whole(out) => {
+                            layer.output_size = out.len() as u64;
+                            (layer, Cow::Owned(out))
+                        }
+                        Decoded::Stopped { header, decoded } => {
+                            layer.output_size = decoded;
+                            layers.push(layer);
+                            return Ok(Unwrapping::Stopped(stopped_info(
+                                header, decoded, layers, hints,
+                            )));
+                        }
+                    }
                 }
             }
             Step::Scan { container, range } => {
@@ -264,12 +322,17 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
                     }
                     None => {
                         if let Some(kind) = probe::kernel_kind(&current) {
-                            return Ok(finish(current, kind, layers, hints));
+                            return Ok(Unwrapping::Whole(finish(current, kind, layers, hints)));
                         }
                         // An ELF without exports or banner and without a payload: let the
                         // export reader say what it lacks rather than call it unknown.
                         if container == Container::ElfDecompressor {
-                            return Ok(finish(current, KernelKind::Elf, layers, hints));
+                            return Ok(Unwrapping::Whole(finish(
+                                current,
+                                KernelKind::Elf,
+                                layers,
+                                hints,
+                            )));
                         }
                         if container == Container::Embedded {
                             return Err(Problem::UnknownFormat(hex_prefix(&current)));
@@ -291,6 +354,79 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
         "{} (more than {MAX_DEPTH} nested containers)",
         hex_prefix(&current)
     )))
+}
+
+/// A decompressed payload, whole or stopped early.
+enum Decoded {
+    Whole(Vec<u8>),
+    Stopped { header: elf::Header, decoded: u64 },
+}
+
+/// Decompress one payload; if it is an ELF file decoded through a stream, let `early` decide
+/// how far.
+fn decode_payload(
+    payload: &[u8],
+    format: Compression,
+    limit: u64,
+    hint: Option<u64>,
+    early: &mut impl FnMut(&[u8]) -> Want,
+) -> Result<Decoded, Problem> {
+    let reserve = hint
+        .filter(|&h| h > 0 && h <= limit)
+        .and_then(|h| usize::try_from(h).ok())
+        .unwrap_or(0);
+    let Some(mut stream) =
+        decompress::StreamDecoder::open(payload, format, limit, Vec::with_capacity(reserve))?
+    else {
+        return decompress::decompress_sized(payload, format, limit, hint).map(Decoded::Whole);
+    };
+    let mut want = Want::Bytes(EARLY_PROBE);
+    loop {
+        match want {
+            Want::Bytes(len) => {
+                let before = stream.decoded().len();
+                stream.fill_to(len)?;
+                let prefix = stream.decoded();
+                // Asking for no more than is there would ask forever.
+                if stream.ended() || prefix.len() <= before || !elf::is_elf(prefix) {
+                    break;
+                }
+                want = early(prefix);
+            }
+            Want::Stop => {
+                let prefix = stream.decoded();
+                return Ok(match elf::Header::parse(prefix) {
+                    Ok(header) => Decoded::Stopped {
+                        header,
+                        decoded: prefix.len() as u64,
+                    },
+                    // Not an ELF kernel after all: decode it whole.
+                    Err(_) => Decoded::Whole(stream.finish()?),
+                });
+            }
+            Want::All => break,
+        }
+    }
+    stream.finish().map(Decoded::Whole)
+}
+
+/// What unwrapping found when decoding stopped early in an ELF kernel.
+fn stopped_info(header: elf::Header, decoded: u64, layers: Vec<Layer>, hints: Hints) -> Unwrapped {
+    let innermost = layers.iter().rev().find(|l| l.compression.is_some());
+    Unwrapped {
+        container: layers.first().map_or(Container::Elf, |l| l.container),
+        compression: innermost.and_then(|l| l.compression),
+        payload_offset: innermost.map_or(0, |l| l.payload_offset),
+        payload_size: innermost.map_or(0, |l| l.payload_size),
+        kernel_size: decoded,
+        partial: true,
+        is_elf: true,
+        kind: KernelKind::Elf,
+        arch: Arch::from_elf_machine(header.machine).or(hints.arch),
+        class_hint: None,
+        endian_hint: None,
+        layers,
+    }
 }
 
 fn finish(
@@ -336,6 +472,7 @@ fn finish(
         payload_offset: innermost.map_or(0, |l| l.payload_offset),
         payload_size: innermost.map_or(0, |l| l.payload_size),
         kernel_size: bytes.len() as u64,
+        partial: false,
         is_elf: kind == KernelKind::Elf,
         kind,
         arch: hints.arch,
