@@ -117,3 +117,6 @@ fn stops(header: &Header) -> Vec<Stop> {
     stops.retain(|s| s.at > crate::image::EARLY_PROBE);
     stops
 }
+
+#[cfg(test)]
+mod tests;

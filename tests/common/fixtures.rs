@@ -208,6 +208,18 @@ pub struct ElfFile {
     pub program_headers: bool,
     /// Leave out the section header table (a raw-ish ELF).
     pub no_section_headers: bool,
+    /// Program headers spanning sections, as a linker script groups them; when empty and
+    /// `program_headers` is set, one `PT_LOAD` per allocated section.
+    pub segments: Vec<SegmentSpec>,
+}
+
+/// A program header over the sections with ELF indexes `first..=last`.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentSpec {
+    pub kind: u32,
+    pub flags: u32,
+    pub first: usize,
+    pub last: usize,
 }
 
 impl ElfFile {
@@ -220,6 +232,7 @@ impl ElfFile {
             relocs: BTreeMap::new(),
             program_headers: false,
             no_section_headers: false,
+            segments: Vec::new(),
         }
     }
 
@@ -379,9 +392,16 @@ impl ElfFile {
 
         let ehsize = if a.is_64 { 64 } else { 52 };
         let phentsize = if a.is_64 { 56 } else { 32 };
-        let loads: Vec<usize> = if self.program_headers {
+        // (p_type, p_flags, first section, last section), sections 0-based.
+        let loads: Vec<(u32, u32, usize, usize)> = if !self.segments.is_empty() {
+            self.segments
+                .iter()
+                .map(|g| (g.kind, g.flags, g.first - 1, g.last - 1))
+                .collect()
+        } else if self.program_headers {
             (0..sections.len())
                 .filter(|&i| sections[i].flags & SHF_ALLOC != 0)
+                .map(|i| (1, 5, i, i))
                 .collect()
         } else {
             Vec::new()
@@ -449,27 +469,28 @@ impl ElfFile {
         h.extend(a.bytes(shnum as u64, 2));
         h.extend(a.bytes(if shnum == 0 { 0 } else { sections.len() as u64 }, 2));
         out[..ehsize].copy_from_slice(&h);
-        for (n, &i) in loads.iter().enumerate() {
-            let s = &sections[i];
+        for (n, &(kind, flags, first, last)) in loads.iter().enumerate() {
+            let s = &sections[first];
             let mut p = Vec::new();
-            let size = s.data.len() as u64;
+            let offset = offsets[first];
+            let size = offsets[last] + sections[last].data.len() as u64 - offset;
             if a.is_64 {
-                p.extend(a.bytes(1, 4));
-                p.extend(a.bytes(5, 4));
-                p.extend(a.bytes(offsets[i], 8));
+                p.extend(a.bytes(u64::from(kind), 4));
+                p.extend(a.bytes(u64::from(flags), 4));
+                p.extend(a.bytes(offset, 8));
                 p.extend(a.bytes(s.addr, 8));
                 p.extend(a.bytes(s.addr, 8));
                 p.extend(a.bytes(size, 8));
                 p.extend(a.bytes(size, 8));
                 p.extend(a.bytes(s.align, 8));
             } else {
-                p.extend(a.bytes(1, 4));
-                p.extend(a.bytes(offsets[i], 4));
+                p.extend(a.bytes(u64::from(kind), 4));
+                p.extend(a.bytes(offset, 4));
                 p.extend(a.bytes(s.addr, 4));
                 p.extend(a.bytes(s.addr, 4));
                 p.extend(a.bytes(size, 4));
                 p.extend(a.bytes(size, 4));
-                p.extend(a.bytes(5, 4));
+                p.extend(a.bytes(u64::from(flags), 4));
                 p.extend(a.bytes(s.align, 4));
             }
             let at = ehsize + n * phentsize;
@@ -643,7 +664,7 @@ impl Spec {
 /// `__ksymtab_strings`: each export's name, then its namespace, NUL-terminated; with the offset
 /// of every name and namespace, keyed by export name.
 type Offsets = BTreeMap<String, u64>;
-fn export_strings(exports: &[Exp]) -> (Vec<u8>, Offsets, Offsets) {
+fn export_strings(exports: &[Exp], namespaced: bool) -> (Vec<u8>, Offsets, Offsets) {
     let mut strings = Vec::new();
     let mut name_off = BTreeMap::new();
     let mut ns_off = BTreeMap::new();
@@ -651,9 +672,12 @@ fn export_strings(exports: &[Exp]) -> (Vec<u8>, Offsets, Offsets) {
         name_off.insert(e.name.clone(), strings.len() as u64);
         strings.extend_from_slice(e.name.as_bytes());
         strings.push(0);
-        ns_off.insert(e.name.clone(), strings.len() as u64);
-        strings.extend_from_slice(e.namespace.as_bytes());
-        strings.push(0);
+        // Kernels before 5.4 have no namespace strings.
+        if namespaced {
+            ns_off.insert(e.name.clone(), strings.len() as u64);
+            strings.extend_from_slice(e.namespace.as_bytes());
+            strings.push(0);
+        }
     }
     (strings, name_off, ns_off)
 }
@@ -672,7 +696,7 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
         ..Sec::progbits(".text", vec![0xc3; 16 * spec.exports.len().max(1)])
     });
     // Strings: name, then namespace, per export.
-    let (strings, name_off, ns_off) = export_strings(&spec.exports);
+    let (strings, name_off, ns_off) = export_strings(&spec.exports, true);
     let strings_index = f.add(Sec {
         align: 1,
         ..Sec::progbits("__ksymtab_strings", strings)
@@ -888,7 +912,7 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
     );
     let tables = spec.tables();
     // Strings first so that table entries can point at them.
-    let (strings, name_off, ns_off) = export_strings(&spec.exports);
+    let (strings, name_off, ns_off) = export_strings(&spec.exports, spec.layout.namespaced());
     let entry = spec.layout.entry(&a);
     let field = spec.layout.field(&a);
     // Reserve table addresses: symtabs, then crc tables, then strings (link order).
@@ -978,11 +1002,7 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
             ..Sec::progbits(".rodata", rodata_crcs)
         });
     }
-    f.add(Sec {
-        addr: strings_addr,
-        align: 1,
-        ..Sec::progbits("__ksymtab_strings", strings.clone())
-    });
+    // In address order, so that file offsets keep the distances PREL32 fields rely on.
     if spec.flags_table {
         f.add(Sec {
             addr: flags_addr,
@@ -990,6 +1010,11 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
             ..Sec::progbits("__kflagstab", flags)
         });
     }
+    f.add(Sec {
+        addr: strings_addr,
+        align: 1,
+        ..Sec::progbits("__ksymtab_strings", strings.clone())
+    });
     f
 }
 
