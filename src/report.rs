@@ -46,6 +46,7 @@ pub fn dump_json(dump: &Dump) -> String {
             "compression": k.image.compression,
             "payload_size": k.image.payload_size,
             "kernel_size": k.image.kernel_size,
+            "partial": k.image.partial,
             "elf": k.image.is_elf,
             "tables_located_by": k.tables_located_by,
             "load_base": k.load_base.map(|b| format!("{b:#x}")),
