@@ -108,14 +108,11 @@ impl Header {
     /// Parse the file header and program header table at the start of `data`; fails when
     /// `data` ends before the table does.
     pub fn parse(data: &[u8]) -> Result<Self, Problem> {
-        if !is_elf(data) {
-            return Err(Problem::Elf("no ELF magic".into()));
-        }
-        match data.get(EI_CLASS) {
-            Some(&ELFCLASS32) => Self::parse_as::<elf::FileHeader32<Endianness>>(data),
-            Some(&ELFCLASS64) => Self::parse_as::<elf::FileHeader64<Endianness>>(data),
-            _ => Err(Problem::Elf("unknown ELF class".into())),
-        }
+        by_class(
+            data,
+            Self::parse_as::<elf::FileHeader32<Endianness>>,
+            Self::parse_as::<elf::FileHeader64<Endianness>>,
+        )
     }
 
     fn parse_as<H>(data: &[u8]) -> Result<Self, Problem>
@@ -138,22 +135,54 @@ impl Header {
                 filesz: ph.p_filesz(endian).into(),
             })
             .collect();
+        let (class, endian, file_type, machine) = identity(header, endian);
         Ok(Header {
-            class: if header.is_class_64() {
-                Class::Elf64
-            } else {
-                Class::Elf32
-            },
-            endian: if endian.is_little_endian() {
-                Endian::Little
-            } else {
-                Endian::Big
-            },
-            file_type: header.e_type(endian).0,
-            machine: header.e_machine(endian).0,
+            class,
+            endian,
+            file_type,
+            machine,
             program_headers,
         })
     }
+}
+
+/// Check the ELF magic, then parse `data` with `parse32` or `parse64` by its class byte.
+fn by_class<'d, T>(
+    data: &'d [u8],
+    parse32: impl FnOnce(&'d [u8]) -> Result<T, Problem>,
+    parse64: impl FnOnce(&'d [u8]) -> Result<T, Problem>,
+) -> Result<T, Problem> {
+    if !is_elf(data) {
+        return Err(Problem::Elf("no ELF magic".into()));
+    }
+    match data.get(EI_CLASS) {
+        Some(&ELFCLASS32) => parse32(data),
+        Some(&ELFCLASS64) => parse64(data),
+        _ => Err(Problem::Elf("unknown ELF class".into())),
+    }
+}
+
+/// Class, byte order, `e_type` and `e_machine` of a parsed file header.
+fn identity<H>(header: &H, endian: Endianness) -> (Class, Endian, u16, u16)
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    let class = if header.is_class_64() {
+        Class::Elf64
+    } else {
+        Class::Elf32
+    };
+    let byte_order = if endian.is_little_endian() {
+        Endian::Little
+    } else {
+        Endian::Big
+    };
+    (
+        class,
+        byte_order,
+        header.e_type(endian).0,
+        header.e_machine(endian).0,
+    )
 }
 
 /// A symbol table entry, reduced to what relocation targets need.
@@ -246,14 +275,11 @@ pub fn is_elf(data: &[u8]) -> bool {
 impl<'d> Elf<'d> {
     /// Parse the file header, section headers and program headers of `data`.
     pub fn parse(data: &'d [u8]) -> Result<Self, Problem> {
-        if !is_elf(data) {
-            return Err(Problem::Elf("no ELF magic".into()));
-        }
-        match data.get(EI_CLASS) {
-            Some(&ELFCLASS32) => Self::parse_as::<elf::FileHeader32<Endianness>>(data),
-            Some(&ELFCLASS64) => Self::parse_as::<elf::FileHeader64<Endianness>>(data),
-            _ => Err(Problem::Elf("unknown ELF class".into())),
-        }
+        by_class(
+            data,
+            Self::parse_as::<elf::FileHeader32<Endianness>>,
+            Self::parse_as::<elf::FileHeader64<Endianness>>,
+        )
     }
 
     fn parse_as<H>(data: &'d [u8]) -> Result<Self, Problem>
@@ -292,20 +318,13 @@ impl<'d> Elf<'d> {
                 }
             }
         }
+        let (class, endian, file_type, machine) = identity(header, endian);
         Ok(Elf {
             data,
-            class: if header.is_class_64() {
-                Class::Elf64
-            } else {
-                Class::Elf32
-            },
-            endian: if endian.is_little_endian() {
-                Endian::Little
-            } else {
-                Endian::Big
-            },
-            file_type: header.e_type(endian).0,
-            machine: header.e_machine(endian).0,
+            class,
+            endian,
+            file_type,
+            machine,
             sections,
             segments,
         })

@@ -117,6 +117,11 @@ fn read_both(image: &[u8], source: TableSource) -> KernelExports {
     early
 }
 
+/// [`read_both`] on `spec`'s kernel laid out as `segments`, in an xz bzImage.
+fn read_xz(spec: &Spec, segments: Segments, source: TableSource) -> KernelExports {
+    read_both(&bzimage(&vmlinux(spec, segments), "xz"), source)
+}
+
 #[test]
 fn a_streamed_kernel_is_decoded_only_up_to_its_notes() {
     let mut spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
@@ -148,10 +153,7 @@ fn without_notes_the_first_load_segment_is_scanned() {
     ] {
         let mut spec = Spec::new(arch, layout, Crcs::Data);
         spec.exports = exports(300);
-        read_both(
-            &bzimage(&vmlinux(&spec, Segments::LoadOnly), "xz"),
-            TableSource::PrefixScan,
-        );
+        read_xz(&spec, Segments::LoadOnly, TableSource::PrefixScan);
     }
 }
 
@@ -160,25 +162,16 @@ fn one_table_with_flags_and_no_crcs_stop_early_too() {
     let mut spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::None);
     spec.exports = exports(300);
     spec.flags_table = true;
-    read_both(
-        &bzimage(&vmlinux(&spec, Segments::NoteAfterTables), "xz"),
-        TableSource::PrefixScan,
-    );
+    read_xz(&spec, Segments::NoteAfterTables, TableSource::PrefixScan);
     spec.flags_table = false;
-    read_both(
-        &bzimage(&vmlinux(&spec, Segments::NoteAfterTables), "xz"),
-        TableSource::PrefixScan,
-    );
+    read_xz(&spec, Segments::NoteAfterTables, TableSource::PrefixScan);
 }
 
 #[test]
 fn tables_beyond_the_stops_are_read_from_the_whole_kernel() {
     let mut spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
     spec.exports = exports(300);
-    read_both(
-        &bzimage(&vmlinux(&spec, Segments::TablesInSecondLoad), "xz"),
-        TableSource::Sections,
-    );
+    read_xz(&spec, Segments::TablesInSecondLoad, TableSource::Sections);
 }
 
 #[test]
@@ -186,10 +179,7 @@ fn any_doubt_decodes_the_whole_kernel() {
     // Too few records to be sure of.
     let mut spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
     spec.exports = exports(100);
-    read_both(
-        &bzimage(&vmlinux(&spec, Segments::NoteAfterTables), "xz"),
-        TableSource::Sections,
-    );
+    read_xz(&spec, Segments::NoteAfterTables, TableSource::Sections);
 
     // Only plain exports: one table without __kflagstab could be two tables whose boundary
     // the name order does not show.
@@ -197,10 +187,7 @@ fn any_doubt_decodes_the_whole_kernel() {
     for e in &mut spec.exports {
         e.kind = "EXPORT_SYMBOL";
     }
-    read_both(
-        &bzimage(&vmlinux(&spec, Segments::NoteAfterTables), "xz"),
-        TableSource::Sections,
-    );
+    read_xz(&spec, Segments::NoteAfterTables, TableSource::Sections);
 
     // A string of __ksymtab_strings that no record names: a record was missed. The record
     // that named it names its neighbour's string instead (equal names keep the order).
