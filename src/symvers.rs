@@ -28,6 +28,17 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An entry from its five columns.
+    pub fn new(crc: u32, symbol: &str, module: &str, kind: ExportKind, namespace: &str) -> Self {
+        Entry {
+            crc,
+            symbol: symbol.into(),
+            module: module.into(),
+            kind,
+            namespace: namespace.into(),
+        }
+    }
+
     /// The entry for `export`, exported by `module`.
     pub fn from_export(export: &Export, module: &str) -> Self {
         Entry {

@@ -4,44 +4,34 @@ use crate::fixtures::{self as fx, Crcs, Layout, Spec};
 use crate::modinfo;
 use crate::symvers::{Entry, Table};
 
-fn entry(crc: u32, symbol: &str, module: &str, kind: ExportKind, ns: &str) -> Entry {
-    Entry {
-        crc,
-        symbol: symbol.into(),
-        module: module.into(),
-        kind,
-        namespace: ns.into(),
-    }
-}
-
 /// A small kernel: vmlinux with module_layout, printk (plain), kthread_create (GPL), an
 /// USB_STORAGE-namespaced export, and one module `lib/crc-itu-t`.
 fn table() -> Table {
     Table {
         entries: vec![
-            entry(
+            Entry::new(
                 0xaaaa_0001,
                 "module_layout",
                 "vmlinux",
                 ExportKind::Plain,
                 "",
             ),
-            entry(0xaaaa_0002, "printk", "vmlinux", ExportKind::Plain, ""),
-            entry(
+            Entry::new(0xaaaa_0002, "printk", "vmlinux", ExportKind::Plain, ""),
+            Entry::new(
                 0xaaaa_0003,
                 "kthread_create",
                 "vmlinux",
                 ExportKind::Gpl,
                 "",
             ),
-            entry(
+            Entry::new(
                 0xaaaa_0004,
                 "usb_stor_probe1",
                 "drivers/usb/storage/usb-storage",
                 ExportKind::Gpl,
                 "USB_STORAGE",
             ),
-            entry(
+            Entry::new(
                 0xaaaa_0005,
                 "crc_itu_t",
                 "lib/crc-itu-t",

@@ -1,30 +1,20 @@
 use std::path::Path;
 
 use super::{diff, glob, Change, Rules, Target, Verdict};
-use crate::exports::ExportKind::{self, Gpl, Plain};
+use crate::exports::ExportKind::{Gpl, Plain};
 use crate::symvers::{Entry, Table};
-
-fn e(crc: u32, symbol: &str, module: &str, kind: ExportKind, ns: &str) -> Entry {
-    Entry {
-        crc,
-        symbol: symbol.into(),
-        module: module.into(),
-        kind,
-        namespace: ns.into(),
-    }
-}
 
 fn old() -> Table {
     Table {
         entries: vec![
-            e(1, "same", "vmlinux", Plain, ""),
-            e(2, "gone", "drivers/a", Plain, ""),
-            e(3, "recrc", "vmlinux", Plain, ""),
-            e(4, "tighten", "vmlinux", Plain, ""),
-            e(5, "loosen", "vmlinux", Gpl, ""),
-            e(6, "into_ns", "drivers/b", Gpl, ""),
-            e(7, "out_of_ns", "drivers/b", Gpl, "NS"),
-            e(8, "moves", "drivers/a", Plain, ""),
+            Entry::new(1, "same", "vmlinux", Plain, ""),
+            Entry::new(2, "gone", "drivers/a", Plain, ""),
+            Entry::new(3, "recrc", "vmlinux", Plain, ""),
+            Entry::new(4, "tighten", "vmlinux", Plain, ""),
+            Entry::new(5, "loosen", "vmlinux", Gpl, ""),
+            Entry::new(6, "into_ns", "drivers/b", Gpl, ""),
+            Entry::new(7, "out_of_ns", "drivers/b", Gpl, "NS"),
+            Entry::new(8, "moves", "drivers/a", Plain, ""),
         ],
     }
 }
@@ -32,14 +22,14 @@ fn old() -> Table {
 fn new() -> Table {
     Table {
         entries: vec![
-            e(1, "same", "vmlinux", Plain, ""),
-            e(33, "recrc", "vmlinux", Plain, ""),
-            e(4, "tighten", "vmlinux", Gpl, ""),
-            e(5, "loosen", "vmlinux", Plain, ""),
-            e(6, "into_ns", "drivers/b", Gpl, "NS"),
-            e(7, "out_of_ns", "drivers/b", Gpl, ""),
-            e(8, "moves", "drivers/c", Plain, ""),
-            e(9, "fresh", "drivers/c", Plain, ""),
+            Entry::new(1, "same", "vmlinux", Plain, ""),
+            Entry::new(33, "recrc", "vmlinux", Plain, ""),
+            Entry::new(4, "tighten", "vmlinux", Gpl, ""),
+            Entry::new(5, "loosen", "vmlinux", Plain, ""),
+            Entry::new(6, "into_ns", "drivers/b", Gpl, "NS"),
+            Entry::new(7, "out_of_ns", "drivers/b", Gpl, ""),
+            Entry::new(8, "moves", "drivers/c", Plain, ""),
+            Entry::new(9, "fresh", "drivers/c", Plain, ""),
         ],
     }
 }

@@ -1,27 +1,17 @@
 use super::*;
 
-fn entry(crc: u32, symbol: &str, module: &str, kind: ExportKind, ns: &str) -> Entry {
-    Entry {
-        crc,
-        symbol: symbol.into(),
-        module: module.into(),
-        kind,
-        namespace: ns.into(),
-    }
-}
-
 fn sample() -> Table {
     Table {
         entries: vec![
-            entry(0x4c9d28b0, "phys_base", "vmlinux", ExportKind::Plain, ""),
-            entry(
+            Entry::new(0x4c9d28b0, "phys_base", "vmlinux", ExportKind::Plain, ""),
+            Entry::new(
                 0x0000_0001,
                 "usb_stor_x",
                 "drivers/usb/storage/usb-storage",
                 ExportKind::Gpl,
                 "USB_STORAGE",
             ),
-            entry(0, "old", "m", ExportKind::UnusedGpl, ""),
+            Entry::new(0, "old", "m", ExportKind::UnusedGpl, ""),
         ],
     }
 }

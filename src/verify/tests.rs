@@ -14,13 +14,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn entry(crc: u32, symbol: &str, module: &str) -> Entry {
-    Entry {
-        crc,
-        symbol: symbol.into(),
-        module: module.into(),
-        kind: ExportKind::Plain,
-        namespace: String::new(),
-    }
+    Entry::new(crc, symbol, module, ExportKind::Plain, "")
 }
 
 fn module_with(versions: &[(u32, &str)], ext: bool) -> Vec<u8> {
