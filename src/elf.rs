@@ -185,6 +185,15 @@ where
     )
 }
 
+/// An undefined global or weak symbol: what a module needs from elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Import {
+    /// The symbol.
+    pub name: String,
+    /// `STB_WEAK`: the loader leaves it 0 when nobody exports it.
+    pub weak: bool,
+}
+
 /// A symbol table entry, reduced to what relocation targets need.
 #[derive(Debug, Clone, Copy)]
 pub struct Symbol {
@@ -396,13 +405,13 @@ impl<'d> Elf<'d> {
         Ok(out)
     }
 
-    /// Names of the global and weak undefined symbols of `.symtab`, sorted and without
-    /// duplicates: the symbols a module (or object) needs from elsewhere, which is what modpost
-    /// looks up in Module.symvers (scripts/mod/modpost.c, `handle_symbol`, SHN_UNDEF case).
+    /// The global and weak undefined symbols of `.symtab`, in table order, each name once: the
+    /// symbols a module (or object) needs from elsewhere, which is what modpost looks up in
+    /// Module.symvers (scripts/mod/modpost.c, `handle_symbol`, SHN_UNDEF case).
     ///
     /// On 64-bit PowerPC with the ELFv1 ABI function symbols carry a leading `.` (the entry
     /// point, distinct from the function descriptor); modpost strips it, and so does this.
-    pub fn undefined_symbols(&self) -> Result<Vec<String>, Problem> {
+    pub fn undefined_symbols(&self) -> Result<Vec<Import>, Problem> {
         let Some(index) = self.sections.iter().position(|s| s.kind == SHT_SYMTAB) else {
             return Ok(Vec::new());
         };
@@ -413,13 +422,15 @@ impl<'d> Elf<'d> {
             Class::Elf32 => 16,
             Class::Elf64 => 24,
         };
+        // Elf32_Sym: name(4) value(4) size(4) info(1) other(1) shndx(2);
+        // Elf64_Sym: name(4) info(1) other(1) shndx(2) value(8) size(8).
+        let (info_at, shndx_at) = match self.class {
+            Class::Elf32 => (12, 14),
+            Class::Elf64 => (4, 6),
+        };
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for entry in data.chunks_exact(size) {
-            // st_name is the first word in both classes; st_info and st_shndx move.
-            let (info_at, shndx_at) = match self.class {
-                Class::Elf32 => (12, 14),
-                Class::Elf64 => (4, 6),
-            };
             let (Some(name_at), Some(&info), Some(shndx)) = (
                 self.read_uint(entry, 0, 4),
                 entry.get(info_at),
@@ -441,12 +452,13 @@ impl<'d> Elf<'d> {
             if self.machine == EM_PPC64 && name.starts_with('.') {
                 name.remove(0);
             }
-            if !name.is_empty() {
-                out.push(name);
+            if !name.is_empty() && seen.insert(name.clone()) {
+                out.push(Import {
+                    name,
+                    weak: bind == STB_WEAK,
+                });
             }
         }
-        out.sort();
-        out.dedup();
         Ok(out)
     }
 

@@ -6,7 +6,6 @@
 
 use serde::Serialize;
 
-use crate::elf::consts::{SHN_UNDEF, SHT_SYMTAB};
 use crate::elf::{c_str, Class, Elf, Endian};
 use crate::error::Problem;
 
@@ -64,13 +63,7 @@ pub struct ModuleInfo {
 }
 
 /// An undefined symbol of the module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Import {
-    /// The symbol.
-    pub name: String,
-    /// `STB_WEAK`: the loader leaves it 0 when nobody exports it.
-    pub weak: bool,
-}
+pub use crate::elf::Import;
 
 impl ModuleInfo {
     /// Which version table the kernel will consult.
@@ -136,7 +129,7 @@ pub fn read(data: &[u8]) -> Result<ModuleInfo, Problem> {
         Some((i, _)) => parse_modinfo(elf.section_data(i)?),
         None => Vec::new(),
     };
-    let imports = read_imports(&elf)?;
+    let imports = elf.undefined_symbols()?;
     Ok(ModuleInfo {
         class: elf.class,
         endian: elf.endian,
@@ -231,53 +224,6 @@ pub fn parse_modinfo(data: &[u8]) -> Vec<(String, String)> {
             Some((k.to_string(), v.to_string()))
         })
         .collect()
-}
-
-const STB_GLOBAL: u8 = 1;
-const STB_WEAK: u8 = 2;
-
-/// Undefined global and weak symbols of `.symtab`, in table order, without duplicates.
-fn read_imports(elf: &Elf) -> Result<Vec<Import>, Problem> {
-    let Some(index) = elf.sections.iter().position(|s| s.kind == SHT_SYMTAB) else {
-        return Ok(Vec::new());
-    };
-    let data = elf.section_data(index)?;
-    let strtab_index = elf.sections.get(index).map_or(0, |s| s.link as usize);
-    let strtab = elf.section_data(strtab_index)?;
-    let size = match elf.class {
-        Class::Elf32 => 16,
-        Class::Elf64 => 24,
-    };
-    let mut out: Vec<Import> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for entry in data.chunks_exact(size) {
-        // Elf32_Sym: name(4) value(4) size(4) info(1) other(1) shndx(2);
-        // Elf64_Sym: name(4) info(1) other(1) shndx(2) value(8) size(8).
-        let (info_at, shndx_at) = match elf.class {
-            Class::Elf32 => (12, 14),
-            Class::Elf64 => (4, 6),
-        };
-        let name_off = elf.read_u32(entry, 0).unwrap_or(0) as usize;
-        let info = elf.read_uint(entry, info_at, 1).unwrap_or(0) as u8;
-        let shndx = elf.read_uint(entry, shndx_at, 2).unwrap_or(0) as u16;
-        let bind = info >> 4;
-        if shndx != SHN_UNDEF || name_off == 0 || (bind != STB_GLOBAL && bind != STB_WEAK) {
-            continue;
-        }
-        let name = c_str(strtab, name_off).ok_or_else(|| {
-            Problem::Elf(format!(
-                "symbol name offset {name_off:#x} outside the string table"
-            ))
-        })?;
-        let name = String::from_utf8_lossy(name).into_owned();
-        if seen.insert(name.clone()) {
-            out.push(Import {
-                name,
-                weak: bind == STB_WEAK,
-            });
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -49,7 +49,13 @@ pub fn undefined_symbols_of_bytes(data: &[u8], limit: u64) -> Result<Vec<String>
             elf.file_type
         )));
     }
-    elf.undefined_symbols()
+    let mut names: Vec<String> = elf
+        .undefined_symbols()?
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    names.sort_unstable();
+    Ok(names)
 }
 
 /// Keep only the entries of `table` whose symbol is in `wanted`, in their order. Returns the
