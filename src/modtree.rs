@@ -191,19 +191,24 @@ pub fn with_module_bytes<T>(
     // Read, not mmap: a module truncated by another process while it is mapped would kill the
     // process with SIGBUS, and the limit bounds an uncompressed module's memory too.
     let raw = crate::input::read_opened(path, file, size, limit)?;
-    let data: &[u8] = &raw;
-    let elf_bytes: &[u8] = if crate::elf::is_elf(data) {
-        data
-    } else {
-        let format = Compression::sniff(data).ok_or_else(|| {
-            Error::format(path, Problem::UnknownFormat(crate::image::hex_prefix(data)))
-        })?;
-        buffer.clear();
-        decompress::decompress_into(data, format, limit, buffer)
-            .map_err(|p| Error::format(path, p))?;
-        buffer
-    };
-    read(elf_bytes)
+    read(module_elf(&raw, limit, buffer).map_err(|p| Error::format(path, p))?)
+}
+
+/// The ELF bytes of a module file's contents: `data` itself, or `data` decompressed (the
+/// format sniffed from magic bytes) into `buffer`, at most `limit` bytes.
+pub fn module_elf<'a>(
+    data: &'a [u8],
+    limit: u64,
+    buffer: &'a mut Vec<u8>,
+) -> Result<&'a [u8], Problem> {
+    if crate::elf::is_elf(data) {
+        return Ok(data);
+    }
+    let format = Compression::sniff(data)
+        .ok_or_else(|| Problem::UnknownFormat(crate::image::hex_prefix(data)))?;
+    buffer.clear();
+    decompress::decompress_into(data, format, limit, buffer)?;
+    Ok(buffer)
 }
 
 /// The exports of every module of a tree, in the order of `files`, read by `jobs` threads on

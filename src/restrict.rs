@@ -9,7 +9,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::decompress::{self, Compression};
 use crate::elf::{self, Elf};
 use crate::error::{Error, Problem, Result};
 use crate::symvers::Table;
@@ -33,16 +32,8 @@ pub fn undefined_symbols_of(path: &Path, limit: u64) -> Result<Vec<String>> {
 
 /// Like [`undefined_symbols_of`], on the bytes of the file.
 pub fn undefined_symbols_of_bytes(data: &[u8], limit: u64) -> Result<Vec<String>, Problem> {
-    let decompressed;
-    let bytes = if elf::is_elf(data) {
-        data
-    } else {
-        let format = Compression::sniff(data)
-            .ok_or_else(|| Problem::UnknownFormat(crate::image::hex_prefix(data)))?;
-        decompressed = decompress::decompress(data, format, limit)?;
-        &decompressed[..]
-    };
-    let elf = Elf::parse(bytes)?;
+    let mut buffer = Vec::new();
+    let elf = Elf::parse(crate::modtree::module_elf(data, limit, &mut buffer)?)?;
     if elf.file_type != elf::consts::ET_REL {
         return Err(Problem::Elf(format!(
             "ELF type {} is not a relocatable object (.ko or .o)",
