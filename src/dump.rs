@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::elf::Elf;
+use crate::error::{Error, Problem, Result};
 use crate::exports::module::{self, ModuleExports};
 use crate::kernel::{self, KernelExports};
 use crate::locate::{Located, Source};
@@ -141,14 +142,15 @@ pub fn dump(options: &Options) -> Result<Dump> {
                 options.module_limit,
                 done,
                 Some(&image_busy),
-                |path, elf| {
-                    let exports = module::read(elf).map_err(|p| Error::format(path, p))?;
-                    let imports = if read_imports {
-                        Some(modinfo::read(elf).map_err(|p| Error::format(path, p))?)
-                    } else {
-                        None
+                |path, bytes| {
+                    let read = || -> Result<_, Problem> {
+                        // Parsed once for both readers.
+                        let elf = Elf::parse_module(bytes)?;
+                        let exports = module::read_elf(&elf)?;
+                        let imports = read_imports.then(|| modinfo::read_elf(&elf)).transpose()?;
+                        Ok((exports, imports))
                     };
-                    Ok((exports, imports))
+                    read().map_err(|p| Error::format(path, p))
                 },
             );
             Ok((walk, modules))

@@ -339,6 +339,18 @@ impl<'d> Elf<'d> {
         })
     }
 
+    /// Parse `data` as a kernel module: an ELF relocatable object (`.ko`).
+    pub fn parse_module(data: &'d [u8]) -> Result<Self, Problem> {
+        let elf = Self::parse(data)?;
+        if elf.file_type != ET_REL {
+            return Err(Problem::Elf(format!(
+                "not a relocatable object (e_type {}), so not a kernel module",
+                elf.file_type
+            )));
+        }
+        Ok(elf)
+    }
+
     /// Index and header of the first section called `name`.
     pub fn section_by_name(&self, name: &str) -> Option<(usize, &Section<'d>)> {
         self.sections

@@ -113,18 +113,16 @@ impl ModuleInfo {
 
 /// Read the loader-facing parts of a module from its ELF bytes.
 pub fn read(data: &[u8]) -> Result<ModuleInfo, Problem> {
-    let elf = Elf::parse(data)?;
-    if elf.file_type != crate::elf::consts::ET_REL {
-        return Err(Problem::Elf(format!(
-            "not a relocatable object (e_type {}), so not a kernel module",
-            elf.file_type
-        )));
-    }
+    read_elf(&Elf::parse_module(data)?)
+}
+
+/// Like [`read`], on a module already parsed (see [`Elf::parse_module`]).
+pub fn read_elf(elf: &Elf) -> Result<ModuleInfo, Problem> {
     let (has_versions, versions) = match elf.section_by_name("__versions") {
-        Some((i, _)) => (true, read_versions(&elf, elf.section_data(i)?)?),
+        Some((i, _)) => (true, read_versions(elf, elf.section_data(i)?)?),
         None => (false, Vec::new()),
     };
-    let ext_versions = read_ext_versions(&elf)?;
+    let ext_versions = read_ext_versions(elf)?;
     let modinfo = match elf.section_by_name(".modinfo") {
         Some((i, _)) => parse_modinfo(elf.section_data(i)?),
         None => Vec::new(),

@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use super::{CrcStorage, Export, ExportKind, KsymtabLayout};
-use crate::elf::consts::{ET_REL, SHN_ABS, SHN_UNDEF};
+use crate::elf::consts::{SHN_ABS, SHN_UNDEF};
 use crate::elf::{c_str, Elf, Reloc, Symbol};
 use crate::error::Problem;
 
@@ -79,13 +79,11 @@ impl Resolver<'_, '_> {
 /// # Ok::<(), symvers::Error>(())
 /// ```
 pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
-    let elf = Elf::parse(data)?;
-    if elf.file_type != ET_REL {
-        return Err(Problem::Elf(format!(
-            "not a relocatable object (e_type {}), so not a kernel module",
-            elf.file_type
-        )));
-    }
+    read_elf(&Elf::parse_module(data)?)
+}
+
+/// Like [`read`], on a module already parsed (see [`Elf::parse_module`]).
+pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
     // Each table with its length as it lies in the file: sh_size alone is not checked against the
     // file and must not size any allocation or loop.
     let mut tables: Vec<(ExportKind, usize, u64)> = Vec::new();
@@ -108,7 +106,7 @@ pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
     let strings = elf.section_data(strings_index)?;
     let symbols = elf.symbols()?;
     let resolver = Resolver {
-        elf: &elf,
+        elf,
         symbols: &symbols,
     };
     let word = elf.class.word_size();
