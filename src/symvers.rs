@@ -247,6 +247,9 @@ impl Table {
     }
 }
 
+/// Default limit on the (decompressed) size of a Module.symvers file: Debian's are 2 MB.
+pub const FILE_LIMIT: u64 = 1 << 30;
+
 /// Read a Module.symvers file, plain or compressed (gzip, xz, zstd, …: sniffed from magic bytes,
 /// as distributions ship `/boot/symvers-REL.gz`). `limit` bounds the decompressed size.
 pub fn read_file(path: &Path, limit: u64) -> Result<Table> {

@@ -283,3 +283,50 @@ fn dump_verify_and_compare_with() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&dir2);
 }
+
+/// --verify and --compare-with judge the whole table, not what the filters leave of it; and
+/// with --keep-going the unreadable modules are named even when verify disagrees.
+#[test]
+fn dump_verifies_before_filtering_and_names_failures() {
+    let dir = scratch("verify-filtered");
+    let (image, modules) = write_kernel(&dir, 0x1234_5678);
+    let (i, m) = (image.to_str().unwrap(), modules.to_str().unwrap());
+    let table = dir.join("Module.symvers");
+    let t = table.to_str().unwrap();
+    let out = symvers(&["dump", "--image", i, "--modules", m, "-o", t]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let sink = dir.join("out.symvers");
+    let s = sink.to_str().unwrap();
+    for filter in [&["--modules-only"][..], &["--symbols", "prov_fn"][..]] {
+        let mut args = vec!["dump", "--image", i, "--modules", m, "-o", s];
+        args.extend_from_slice(filter);
+        args.extend_from_slice(&["--verify", "--compare-with", t]);
+        let out = symvers(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{filter:?}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    std::fs::write(modules.join("kernel/lib/broken.ko"), b"not an ELF file").unwrap();
+    let out = symvers(&[
+        "dump",
+        "--image",
+        i,
+        "--modules",
+        m,
+        "--keep-going",
+        "--verify",
+        "-o",
+        s,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("broken.ko") && text(&out.stderr).contains("could not be read"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -94,7 +94,7 @@ pub fn load_kernel(
 ) -> Result<KernelTable, Error> {
     if let Some(path) = against {
         return Ok(KernelTable {
-            table: symvers::symvers::read_file(path, 1 << 30)?,
+            table: symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT)?,
             origin: path.display().to_string(),
             vermagic: None,
         });

@@ -113,7 +113,7 @@ impl Side {
 
     fn load(&self) -> Result<symvers::symvers::Table, Error> {
         match self {
-            Side::File(path) => symvers::symvers::read_file(path, 1 << 30),
+            Side::File(path) => symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT),
             Side::Kernel(source) => {
                 let options = symvers::dump::Options {
                     source: source.source(),

@@ -115,7 +115,15 @@ pub struct DumpArgs {
 /// Run `symvers dump`.
 pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
     super::set_jobs(args.jobs)?;
+    // Files named by options are read first: a typo should not cost a whole kernel read.
     let wanted = wanted_symbols(&args)?;
+    let not_in = match &args.not_in {
+        Some(path) => Some(symvers::symvers::read_file(
+            path,
+            symvers::symvers::FILE_LIMIT,
+        )?),
+        None => None,
+    };
     let progress = Arc::new(dump::Progress::default());
     let options = dump::Options {
         source: args.release.apply(args.source.source()),
@@ -148,6 +156,18 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
             result.located.image.display()
         ));
     }
+    // Verify and compare the whole table, before the filters below narrow it.
+    let mut agrees = true;
+    if args.verify {
+        agrees &= super::verify::verify_imports(&result)?;
+    }
+    if let Some(spec) = &args.compare_with {
+        if let Some(path) =
+            super::verify::compare_target(&result, args.source.root.as_deref(), spec)
+        {
+            agrees &= super::verify::compare_with(&result, &path)?;
+        }
+    }
     if let Some(wanted) = &wanted {
         let before = result.table.entries.len();
         let missing = symvers::restrict::retain_symbols(&mut result.table, wanted);
@@ -172,8 +192,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
     if args.modules_only {
         result.table.entries.retain(|e| e.module != "vmlinux");
     }
-    if let Some(path) = &args.not_in {
-        let listed = symvers::symvers::read_file(path, options.module_limit)?;
+    if let (Some(path), Some(listed)) = (&args.not_in, &not_in) {
         let listed: BTreeSet<&str> = listed.entries.iter().map(|e| e.symbol.as_str()).collect();
         let before = result.table.entries.len();
         result
@@ -205,32 +224,23 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
         }
     }
     super::emit(args.output.as_deref(), text.as_bytes())?;
-    let mut agrees = true;
-    if args.verify {
-        agrees &= super::verify::verify_imports(&result)?;
-    }
-    if let Some(spec) = &args.compare_with {
-        if let Some(path) =
-            super::verify::compare_target(&result, args.source.root.as_deref(), spec)
-        {
-            agrees &= super::verify::compare_with(&result, &path)?;
+    if !result.failures.is_empty() {
+        for failure in &result.failures {
+            eprintln!("symvers: {failure}");
         }
+        eprintln!(
+            "symvers: {} of {} modules could not be read; the table lacks their exports",
+            result.failures.len(),
+            result.module_files
+        );
     }
-    if !agrees {
-        return Ok(ExitCode::from(1));
-    }
-    if result.failures.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    for failure in &result.failures {
-        eprintln!("symvers: {failure}");
-    }
-    eprintln!(
-        "symvers: {} of {} modules could not be read; the table lacks their exports",
-        result.failures.len(),
-        result.module_files
-    );
-    Ok(ExitCode::from(3))
+    Ok(if !agrees {
+        ExitCode::from(1)
+    } else if !result.failures.is_empty() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The union of `--only-used-by` and `--symbols`, or `None` when neither was given.
