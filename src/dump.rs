@@ -220,13 +220,8 @@ fn assemble(
     let mut failures = Vec::new();
     let mut module_compressions = BTreeMap::new();
     for (file, result) in files.iter().zip(modules) {
-        let name = file.path.to_string_lossy();
-        let compression = ["xz", "zst", "gz", "bz2"]
-            .into_iter()
-            .find(|ext| name.ends_with(&format!(".{ext}")))
-            .unwrap_or("none");
         *module_compressions
-            .entry(compression.to_string())
+            .entry(modtree::suffix_compression(&file.path).to_string())
             .or_insert(0) += 1;
         match result {
             Ok(m) => table.extend_from_exports(&file.name, &m.exports),

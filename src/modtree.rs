@@ -37,6 +37,17 @@ pub fn module_name(relative: &str) -> Option<String> {
     Some(stem.strip_prefix("kernel/").unwrap_or(stem).to_string())
 }
 
+/// The compression of a module file by its name's ending, as the ending spells it: `xz`,
+/// `zst`, `gz`, `bz2`, or `none` for a plain `.ko`.
+pub fn suffix_compression(path: &Path) -> &'static str {
+    let name = path.to_string_lossy();
+    MODULE_SUFFIXES
+        .iter()
+        .find(|s| name.ends_with(*s))
+        .and_then(|s| s.strip_prefix(".ko."))
+        .unwrap_or("none")
+}
+
 /// The module files of a tree and the entries of it that could not be examined.
 #[derive(Debug, Default)]
 pub struct Walk {

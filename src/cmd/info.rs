@@ -143,7 +143,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, Error> {
             let mut by_compression = BTreeMap::new();
             for f in &files {
                 *by_compression
-                    .entry(compression_of(&f.path.to_string_lossy()))
+                    .entry(modtree::suffix_compression(&f.path))
                     .or_insert(0) += 1;
             }
             Some(ModuleFacts {
@@ -194,19 +194,6 @@ fn export_facts(class: Class, endian: Endian, v: &vmlinux::VmlinuxExports) -> Ex
         tables,
         total: v.exports.len(),
     }
-}
-
-/// The compression of a module file, by its name's ending (as `depmod` names them).
-fn compression_of(name: &str) -> &'static str {
-    [
-        ("xz", "xz"),
-        ("zst", "zstd"),
-        ("gz", "gzip"),
-        ("bz2", "bzip2"),
-    ]
-    .into_iter()
-    .find(|(ext, _)| name.ends_with(&format!(".ko.{ext}")))
-    .map_or("none", |(_, c)| c)
 }
 
 fn text_report(info: &Info) -> String {
