@@ -163,6 +163,10 @@ enum Step {
         range: Range<usize>,
         named: Option<Compression>,
         stored: bool,
+        /// Where the 4-byte little-endian uncompressed size the kernel's build appends ends (a
+        /// gzip stream's own ISIZE trailer serves too): the payload's end, except for EFI zboot,
+        /// whose header leaves the trailer out of the payload size.
+        size_end: usize,
     },
     /// A compressed kernel somewhere in `range`, to be found by scanning; if none is found,
     /// the bytes themselves must be a raw kernel (an uncompressed s390 image, say).
@@ -238,6 +242,7 @@ pub fn unwrap_early(
                 range,
                 named,
                 stored,
+                size_end,
             } => {
                 let payload = current.get(range.clone()).ok_or_else(|| {
                     Problem::Truncated(format!(
@@ -282,10 +287,7 @@ pub fn unwrap_early(
                     // Non-gzip kernel payloads end with the uncompressed size (gzip's own
                     // trailer holds it too): a hint that lets the decoder size its output once
                     // (for zstd it also avoids a window buffer as large as the kernel).
-                    let hint = payload
-                        .get(payload.len().saturating_sub(4)..)
-                        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                        .map(|b| u64::from(u32::from_le_bytes(b)));
+                    let hint = le_u32(&current, size_end.saturating_sub(4)).map(u64::from);
                     let mut layer = Layer {
                         container,
                         compression: Some(format),
@@ -506,6 +508,7 @@ fn classify(data: &[u8], hints: &mut Hints) -> Result<Step, Problem> {
         hints.arch = Some(Arch::X86);
         return Ok(Step::Payload {
             container: Container::BzImage,
+            size_end: range.end,
             range,
             named: None,
             stored: false,
@@ -514,8 +517,14 @@ fn classify(data: &[u8], hints: &mut Hints) -> Result<Step, Problem> {
     if let Some(z) = zboot::payload(data)? {
         hints.arch = z.arch.or(hints.arch);
         let range = z.offset..z.offset.saturating_add(z.len);
+        let trailer = if z.compression == Compression::Gzip {
+            0
+        } else {
+            4
+        };
         return Ok(Step::Payload {
             container: Container::EfiZboot,
+            size_end: range.end.saturating_add(trailer),
             range,
             named: Some(z.compression),
             stored: false,
@@ -527,6 +536,7 @@ fn classify(data: &[u8], hints: &mut Hints) -> Result<Step, Problem> {
             range: offset..offset.saturating_add(size),
             named: None,
             stored: true,
+            size_end: 0,
         });
     }
     // Before the zImage test: an arm64 Image has no zImage magic, but check the kernel
@@ -559,6 +569,7 @@ fn classify(data: &[u8], hints: &mut Hints) -> Result<Step, Problem> {
             range: 0..data.len(),
             named: None,
             stored: false,
+            size_end: data.len(),
         });
     }
     if let Some(kind) = probe::kernel_kind(data) {
