@@ -78,12 +78,8 @@ pub struct Segment {
 pub struct ProgramHeader {
     /// `p_type`.
     pub kind: u32,
-    /// `p_flags` (`PF_X` 1, `PF_W` 2, `PF_R` 4).
-    pub flags: u32,
     /// `p_offset`.
     pub offset: u64,
-    /// `p_vaddr`.
-    pub vaddr: u64,
     /// `p_filesz`.
     pub filesz: u64,
 }
@@ -129,9 +125,7 @@ impl Header {
             .iter()
             .map(|ph| ProgramHeader {
                 kind: ph.p_type(endian).0,
-                flags: ph.p_flags(endian).0,
                 offset: ph.p_offset(endian).into(),
-                vaddr: ph.p_vaddr(endian).into(),
                 filesz: ph.p_filesz(endian).into(),
             })
             .collect();
@@ -239,6 +233,8 @@ pub struct Elf<'d> {
 pub mod consts {
     /// `e_ident` index of the class byte.
     pub const EI_CLASS: usize = 4;
+    /// `e_ident` index of the byte-order byte (1 little, 2 big).
+    pub const EI_DATA: usize = 5;
     /// 32-bit class.
     pub const ELFCLASS32: u8 = 1;
     /// 64-bit class.
@@ -271,10 +267,20 @@ pub mod consts {
     pub const PT_LOAD: u32 = 1;
     /// Note segment.
     pub const PT_NOTE: u32 = 4;
-    /// Writable segment flag.
-    pub const PF_W: u32 = 2;
 }
 use consts::*;
+
+/// `e_machine` of the ELF file starting `data`, read from its identification alone.
+pub fn machine(data: &[u8]) -> Option<u16> {
+    if !is_elf(data) {
+        return None;
+    }
+    let field = [*data.get(18)?, *data.get(19)?];
+    Some(match data.get(EI_DATA)? {
+        2 => u16::from_be_bytes(field),
+        _ => u16::from_le_bytes(field),
+    })
+}
 
 /// True when `data` starts with the ELF magic.
 pub fn is_elf(data: &[u8]) -> bool {

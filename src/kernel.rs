@@ -9,7 +9,7 @@ use crate::error::{Error, Problem, Result};
 use crate::exports::prefix::PrefixReader;
 use crate::exports::raw;
 use crate::exports::vmlinux::{self, VmlinuxExports};
-use crate::image::{self, Container, Unwrapped, Unwrapping, Want};
+use crate::image::{self, Unwrapped, Unwrapping, Want};
 
 /// How the export tables were located in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -115,7 +115,7 @@ pub fn read_image_bytes_with(
         // Bytes of no known container may be a bare raw kernel (arm64 `Image`, a payload
         // unpacked by hand): the scan decides, and the original error stands if it fails.
         Err(unknown @ Problem::UnknownFormat(_)) => {
-            return read_raw(data, raw_info(data)).map_err(|_| unknown);
+            return read_raw(data, Unwrapped::bare_raw(data.len() as u64)).map_err(|_| unknown);
         }
         Err(e) => return Err(e),
     };
@@ -158,22 +158,4 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
         relocations: found.relocations,
         vmlinux: found.vmlinux,
     })
-}
-
-/// What unwrapping would say of bytes that are the kernel itself, without a container.
-fn raw_info(data: &[u8]) -> Unwrapped {
-    Unwrapped {
-        container: Container::Raw,
-        compression: None,
-        payload_size: 0,
-        payload_offset: 0,
-        kernel_size: data.len() as u64,
-        partial: false,
-        is_elf: false,
-        kind: image::KernelKind::Raw,
-        arch: None,
-        class_hint: None,
-        endian_hint: None,
-        layers: Vec::new(),
-    }
 }

@@ -300,12 +300,13 @@ pub fn unwrap_early(
                             layer.output_size = out.len() as u64;
                             (layer, Cow::Owned(out))
                         }
-                        Decoded::Stopped { header, decoded } => {
+                        Decoded::Stopped { machine, decoded } => {
                             layer.output_size = decoded;
                             layers.push(layer);
-                            return Ok(Unwrapping::Stopped(stopped_info(
-                                header, decoded, layers, hints,
-                            )));
+                            hints.arch = machine.and_then(Arch::from_elf_machine).or(hints.arch);
+                            let mut info = unwrapped(KernelKind::Elf, decoded, layers, hints);
+                            info.partial = true;
+                            return Ok(Unwrapping::Stopped(info));
                         }
                     }
                 }
@@ -361,7 +362,11 @@ pub fn unwrap_early(
 /// A decompressed payload, whole or stopped early.
 enum Decoded {
     Whole(Vec<u8>),
-    Stopped { header: elf::Header, decoded: u64 },
+    /// Stopped after `decoded` bytes of an ELF file for machine `machine`.
+    Stopped {
+        machine: Option<u16>,
+        decoded: u64,
+    },
 }
 
 /// Decompress one payload; if it is an ELF file decoded through a stream, let `early` decide
@@ -397,38 +402,15 @@ fn decode_payload(
             }
             Want::Stop => {
                 let prefix = stream.decoded();
-                return Ok(match elf::Header::parse(prefix) {
-                    Ok(header) => Decoded::Stopped {
-                        header,
-                        decoded: prefix.len() as u64,
-                    },
-                    // Not an ELF kernel after all: decode it whole.
-                    Err(_) => Decoded::Whole(stream.finish()?),
+                return Ok(Decoded::Stopped {
+                    machine: elf::machine(prefix),
+                    decoded: prefix.len() as u64,
                 });
             }
             Want::All => break,
         }
     }
     stream.finish().map(Decoded::Whole)
-}
-
-/// What unwrapping found when decoding stopped early in an ELF kernel.
-fn stopped_info(header: elf::Header, decoded: u64, layers: Vec<Layer>, hints: Hints) -> Unwrapped {
-    let innermost = layers.iter().rev().find(|l| l.compression.is_some());
-    Unwrapped {
-        container: layers.first().map_or(Container::Elf, |l| l.container),
-        compression: innermost.and_then(|l| l.compression),
-        payload_offset: innermost.map_or(0, |l| l.payload_offset),
-        payload_size: innermost.map_or(0, |l| l.payload_size),
-        kernel_size: decoded,
-        partial: true,
-        is_elf: true,
-        kind: KernelKind::Elf,
-        arch: Arch::from_elf_machine(header.machine).or(hints.arch),
-        class_hint: None,
-        endian_hint: None,
-        layers,
-    }
 }
 
 fn finish(
@@ -454,26 +436,30 @@ fn finish(
         KernelKind::Elf => {
             hints.class = None;
             hints.endian = None;
-            if let Ok(parsed) = elf::Elf::parse(&bytes) {
-                hints.arch = Arch::from_elf_machine(parsed.machine).or(hints.arch);
-            }
+            hints.arch = elf::machine(&bytes)
+                .and_then(Arch::from_elf_machine)
+                .or(hints.arch);
         }
         KernelKind::Raw => {}
     }
+    let info = unwrapped(kind, bytes.len() as u64, layers, hints);
+    KernelBytes { bytes, info }
+}
+
+/// What unwrapping found: `kernel_size` bytes of a `kind` kernel under `layers`.
+fn unwrapped(kind: KernelKind, kernel_size: u64, layers: Vec<Layer>, hints: Hints) -> Unwrapped {
     let innermost = layers.iter().rev().find(|l| l.compression.is_some());
-    let info = Unwrapped {
-        container: layers.first().map_or(
-            if kind == KernelKind::Elf {
-                Container::Elf
-            } else {
-                Container::Raw
-            },
-            |l| l.container,
-        ),
+    let bare = if kind == KernelKind::Elf {
+        Container::Elf
+    } else {
+        Container::Raw
+    };
+    Unwrapped {
+        container: layers.first().map_or(bare, |l| l.container),
         compression: innermost.and_then(|l| l.compression),
         payload_offset: innermost.map_or(0, |l| l.payload_offset),
         payload_size: innermost.map_or(0, |l| l.payload_size),
-        kernel_size: bytes.len() as u64,
+        kernel_size,
         partial: false,
         is_elf: kind == KernelKind::Elf,
         kind,
@@ -481,8 +467,14 @@ fn finish(
         class_hint: hints.class,
         endian_hint: hints.endian,
         layers,
-    };
-    KernelBytes { bytes, info }
+    }
+}
+
+impl Unwrapped {
+    /// What unwrapping says of `len` bytes that are a raw kernel themselves, with no container.
+    pub fn bare_raw(len: u64) -> Self {
+        unwrapped(KernelKind::Raw, len, Vec::new(), Hints::default())
+    }
 }
 
 /// Offset of the "S390EP" entry-point string of an s390 image (EP_OFFSET,
