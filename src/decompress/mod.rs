@@ -140,17 +140,24 @@ pub fn decompress_sized(
     limit: u64,
     size_hint: Option<u64>,
 ) -> Result<Vec<u8>, Problem> {
-    let hint = size_hint.filter(|&h| h > 0 && h <= limit);
+    let hint = usable_hint(size_hint, limit);
     if format == Compression::Zstd {
         if let Some(size) = hint {
-            if let Some(out) = zstd_bulk(data, size)? {
+            if let Some(out) = zstd_bulk(data, size as u64)? {
                 return Ok(out);
             }
         }
     }
-    let mut out = Vec::with_capacity(hint.unwrap_or(0) as usize);
+    let mut out = Vec::with_capacity(hint.unwrap_or(0));
     decompress_into(data, format, limit, &mut out)?;
     Ok(out)
+}
+
+/// A size hint worth reserving: non-zero and within `limit`.
+fn usable_hint(size_hint: Option<u64>, limit: u64) -> Option<usize> {
+    size_hint
+        .filter(|&h| h > 0 && h <= limit)
+        .and_then(|h| usize::try_from(h).ok())
 }
 
 /// Like [`decompress`], appending to `out` so that a caller can reuse one buffer.
@@ -219,15 +226,19 @@ pub struct StreamDecoder<'a> {
 }
 
 impl<'a> StreamDecoder<'a> {
-    /// Start decoding `data` (a `format` stream) into `out`, or `None` when the format is not
-    /// decoded through a stream.
+    /// Start decoding `data` (a `format` stream), with room reserved for `size_hint` bytes, or
+    /// `None` when the format is not decoded through a stream.
     pub fn open(
         data: &'a [u8],
         format: Compression,
         limit: u64,
-        out: Vec<u8>,
+        size_hint: Option<u64>,
     ) -> Result<Option<Self>, Problem> {
-        Ok(stream_reader(data, format)?.map(|r| Self::with_reader(r, format, limit, out)))
+        let Some(reader) = stream_reader(data, format)? else {
+            return Ok(None);
+        };
+        let out = Vec::with_capacity(usable_hint(size_hint, limit).unwrap_or(0));
+        Ok(Some(Self::with_reader(reader, format, limit, out)))
     }
 
     fn with_reader(

@@ -168,8 +168,7 @@ fn a_stream_decodes_only_as_far_as_asked_and_then_the_rest() {
     let data = sample(700_000);
     for (name, format) in FORMATS {
         let packed = compress(name, &data);
-        let Some(mut stream) = StreamDecoder::open(&packed, format, 1 << 30, Vec::new()).unwrap()
-        else {
+        let Some(mut stream) = StreamDecoder::open(&packed, format, 1 << 30, None).unwrap() else {
             assert!(
                 matches!(
                     format,
@@ -195,12 +194,12 @@ fn a_stream_decodes_only_as_far_as_asked_and_then_the_rest() {
 fn a_stream_stops_at_its_end_and_at_the_limit() {
     let data = sample(300_000);
     let packed = compress("xz", &data);
-    let mut stream = StreamDecoder::open(&packed, Compression::Xz, 1 << 30, Vec::new())
+    let mut stream = StreamDecoder::open(&packed, Compression::Xz, 1 << 30, Some(300_000))
         .unwrap()
         .unwrap();
     assert_eq!(stream.fill_to(1 << 20).unwrap().len(), data.len());
     assert!(stream.ended());
-    let mut stream = StreamDecoder::open(&packed, Compression::Xz, 200_000, Vec::new())
+    let mut stream = StreamDecoder::open(&packed, Compression::Xz, 200_000, None)
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -210,7 +209,7 @@ fn a_stream_stops_at_its_end_and_at_the_limit() {
             limit: 200_000
         }
     );
-    let stream = StreamDecoder::open(&packed, Compression::Xz, 200_000, vec![7])
+    let stream = StreamDecoder::open(&packed, Compression::Xz, 200_000, None)
         .unwrap()
         .unwrap();
     assert!(stream.finish().is_err());

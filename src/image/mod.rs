@@ -378,13 +378,7 @@ fn decode_payload(
     hint: Option<u64>,
     early: &mut impl FnMut(&[u8]) -> Want,
 ) -> Result<Decoded, Problem> {
-    let reserve = hint
-        .filter(|&h| h > 0 && h <= limit)
-        .and_then(|h| usize::try_from(h).ok())
-        .unwrap_or(0);
-    let Some(mut stream) =
-        decompress::StreamDecoder::open(payload, format, limit, Vec::with_capacity(reserve))?
-    else {
+    let Some(mut stream) = decompress::StreamDecoder::open(payload, format, limit, hint)? else {
         return decompress::decompress_sized(payload, format, limit, hint).map(Decoded::Whole);
     };
     let mut want = Want::Bytes(EARLY_PROBE);
