@@ -214,6 +214,8 @@ impl Table {
                 [crc, sym, ns, module, kind] if ExportKind::parse(kind).is_some() => {
                     (*crc, *sym, *module, *kind, *ns)
                 }
+                // Neither order names a known type: say so, in 5.6+ terms.
+                [crc, sym, module, kind, ns] => (*crc, *sym, *module, *kind, *ns),
                 [crc, sym, module, kind] => (*crc, *sym, *module, *kind, ""),
                 _ => {
                     return Err(bad(format!(

@@ -69,6 +69,10 @@ fn parse_errors_name_file_and_line() {
             "0x1\ta\tm\tEXPORT_WHATEVER\n",
             "line 1: unknown export type \"EXPORT_WHATEVER\"",
         ),
+        (
+            "0x1\ta\tm\tEXPORT_SYMBOLX\t\n",
+            "line 1: unknown export type \"EXPORT_SYMBOLX\"",
+        ),
     ];
     for (text, expected) in cases {
         let err = Table::parse(text, Path::new("/t/Module.symvers")).unwrap_err();
