@@ -117,7 +117,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, Error> {
     let unwrapped = image::unwrap(&data, limit).map_err(|p| Error::format(path, p))?;
     let unwrap_ms = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(out) = &args.extract {
-        symvers::output::write_atomic(out, &unwrapped.bytes)?;
+        super::emit(Some(out), &unwrapped.bytes)?;
     }
 
     // The ELF header's facts are reported even when the exports cannot be read.
