@@ -67,8 +67,8 @@ pub struct Dump {
     pub kernel: KernelExports,
     /// Vmlinux first, then every module in tree order.
     pub table: Table,
-    /// How many module files the tree has.
-    pub module_files: usize,
+    /// The module files of the tree, in tree order (`modules.order` first).
+    pub module_files: Vec<ModuleFile>,
     /// Module files by compression (`none`, `xz`, …).
     pub module_compressions: BTreeMap<String, usize>,
     /// Modules that could not be read.
@@ -84,7 +84,7 @@ impl Dump {
             return Ok(());
         }
         Err(Error::Modules {
-            total: self.module_files,
+            total: self.module_files.len(),
             failures: std::mem::take(&mut self.failures),
         })
     }
@@ -157,25 +157,7 @@ pub fn dump(options: &Options) -> Result<Dump> {
         },
     );
     let (walk, modules) = walked?;
-    let files = walk.files;
-    let kernel = kernel?;
-    let mut imports = Vec::new();
-    let modules: Vec<Result<ModuleExports>> = files
-        .iter()
-        .zip(modules)
-        .map(|(file, result)| {
-            result.map(|(exports, info)| {
-                if let Some(info) = info {
-                    imports.push((file.name.clone(), info));
-                }
-                exports
-            })
-        })
-        .collect();
-    let mut dump = assemble(located, kernel, &files, modules);
-    dump.imports = imports;
-    dump.failures.extend(walk.failures);
-    Ok(dump)
+    Ok(assemble(located, kernel?, walk, modules))
 }
 
 /// The image alone: `--image` as given, or the first image found for the release; no modules
@@ -209,32 +191,42 @@ fn locate_image_only(source: &Source) -> Result<Located> {
     Ok(located)
 }
 
+/// The dump from the kernel's exports and each module's (exports, imports) read in the order
+/// of `walk.files`.
 fn assemble(
     located: Located,
     kernel: KernelExports,
-    files: &[ModuleFile],
-    modules: Vec<Result<ModuleExports>>,
+    walk: modtree::Walk,
+    modules: Vec<Result<(ModuleExports, Option<ModuleInfo>)>>,
 ) -> Dump {
     let mut table = Table::default();
     table.extend_from_exports("vmlinux", &kernel.vmlinux.exports);
     let mut failures = Vec::new();
+    let mut imports = Vec::new();
     let mut module_compressions = BTreeMap::new();
-    for (file, result) in files.iter().zip(modules) {
+    for (file, result) in walk.files.iter().zip(modules) {
         *module_compressions
             .entry(modtree::suffix_compression(&file.path).to_string())
             .or_insert(0) += 1;
         match result {
-            Ok(m) => table.extend_from_exports(&file.name, &m.exports),
+            Ok((exports, info)) => {
+                table.extend_from_exports(&file.name, &exports.exports);
+                if let Some(info) = info {
+                    imports.push((file.name.clone(), info));
+                }
+            }
             Err(e) => failures.push(e),
         }
     }
+    // Folders that could not be listed come after the modules that could not be read.
+    failures.extend(walk.failures);
     Dump {
         located,
         kernel,
         table,
-        module_files: files.len(),
+        module_files: walk.files,
         module_compressions,
         failures,
-        imports: Vec::new(),
+        imports,
     }
 }

@@ -60,7 +60,7 @@ pub fn dump_json(dump: &Dump) -> String {
         },
         "counts": {
             "vmlinux_exports": vmlinux_count,
-            "module_files": dump.module_files,
+            "module_files": dump.module_files.len(),
             "module_compressions": dump.module_compressions,
             // Counted from the records: dump's filters (--only-used-by, …) may have removed some.
             "module_exports": dump.table.entries.iter().filter(|e| e.module != "vmlinux").count(),

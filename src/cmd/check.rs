@@ -106,10 +106,7 @@ pub fn load_kernel(
     };
     let mut result = dump::dump(&options)?;
     result.check_complete()?;
-    let vermagic = match &result.located.modules {
-        Some(dir) => tree_vermagic(dir, module_limit),
-        None => None,
-    };
+    let vermagic = tree_vermagic(&result.module_files, module_limit);
     let origin = match &result.located.release {
         Some(rel) => format!("{rel} ({})", result.located.image.display()),
         None => result.located.image.display().to_string(),
@@ -123,8 +120,7 @@ pub fn load_kernel(
 
 /// The kernel's vermagic as its own modules record it: every module built with the kernel
 /// carries the same VERMAGIC_STRING. The first few modules are tried.
-fn tree_vermagic(dir: &Path, limit: u64) -> Option<String> {
-    let files = modtree::list_modules(dir).ok()?;
+fn tree_vermagic(files: &[modtree::ModuleFile], limit: u64) -> Option<String> {
     let mut buffer = Vec::new();
     files.iter().take(8).find_map(|f| {
         modtree::with_module_bytes(&f.path, limit, &mut buffer, |elf| {

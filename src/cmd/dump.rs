@@ -231,7 +231,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
         eprintln!(
             "symvers: {} of {} modules could not be read; the table lacks their exports",
             result.failures.len(),
-            result.module_files
+            result.module_files.len()
         );
     }
     Ok(if !agrees {
@@ -290,7 +290,7 @@ fn describe(result: &dump::Dump) {
         super::info(format_args!(
             "modules {} ({} files)",
             dir.display(),
-            result.module_files
+            result.module_files.len()
         ));
     }
     super::info(format_args!(
