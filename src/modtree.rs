@@ -177,9 +177,12 @@ fn read_modules_order(dir: &Path) -> HashMap<String, usize> {
 /// # Ok::<(), symvers::Error>(())
 /// ```
 pub fn read_module(path: &Path, limit: u64, buffer: &mut Vec<u8>) -> Result<ModuleExports> {
-    with_module_bytes(path, limit, buffer, |elf| {
-        module::read(elf).map_err(|p| Error::format(path, p))
-    })
+    with_module_bytes(path, limit, buffer, |elf| exports_of(path, elf))
+}
+
+/// The exports of the module at `path` from its ELF bytes, errors naming the file.
+fn exports_of(path: &Path, elf: &[u8]) -> Result<ModuleExports> {
+    module::read(elf).map_err(|p| Error::format(path, p))
 }
 
 /// Load one module file (a `.ko`, or one compressed with any format the kernel uses; the format
@@ -225,30 +228,19 @@ pub fn module_elf<'a>(
 /// The exports of every module of a tree, in the order of `files`, read by `jobs` threads on
 /// the current rayon pool. Each module's result is kept separately so that failures can be listed.
 pub fn read_modules(files: &[ModuleFile], limit: u64) -> Vec<Result<ModuleExports>> {
-    read_modules_counted(files, limit, None, None)
+    read_modules_with(files, limit, None, None, exports_of)
 }
 
-/// Like [`read_modules`], adding one to `done` after each module, so that another thread can
-/// show progress, and taking small modules first while `image_busy` is set.
+/// Like [`read_modules`], with `read` applied to each module's (decompressed) ELF bytes, so that
+/// one pass can gather more than the exports (`dump --verify` also reads the imports); adding
+/// one to `done` after each module, so that another thread can show progress; and taking small
+/// modules first while `image_busy` is set.
 ///
 /// Scheduling: files are handed out one at a time from a queue sorted by size. Normally the
 /// largest go first, so that the last module any thread decodes is a small one and no core idles
 /// at the end. While the kernel image is being decoded next to the walk (`image_busy`), workers
 /// take from the small end instead: the image and the largest modules (amdgpu: 34 MB) are then
 /// never in memory at the same time, which keeps the peak near the larger of the two.
-pub fn read_modules_counted(
-    files: &[ModuleFile],
-    limit: u64,
-    done: Option<&AtomicUsize>,
-    image_busy: Option<&AtomicBool>,
-) -> Vec<Result<ModuleExports>> {
-    read_modules_with(files, limit, done, image_busy, |path, elf| {
-        module::read(elf).map_err(|p| Error::format(path, p))
-    })
-}
-
-/// Like [`read_modules_counted`], with `read` applied to each module's (decompressed) ELF bytes,
-/// so that one pass can gather more than the exports (`dump --verify` also reads the imports).
 pub fn read_modules_with<T, F>(
     files: &[ModuleFile],
     limit: u64,
