@@ -1,7 +1,6 @@
 //! `symvers dump`: the whole pipeline from an installed kernel to a Module.symvers table.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -109,7 +108,7 @@ impl Dump {
 /// ```
 pub fn dump(options: &Options) -> Result<Dump> {
     let located = if options.vmlinux_only {
-        locate_image_only(&options.source)?
+        options.source.locate_image()?
     } else {
         options.source.locate()?
     };
@@ -158,37 +157,6 @@ pub fn dump(options: &Options) -> Result<Dump> {
     );
     let (walk, modules) = walked?;
     Ok(assemble(located, kernel?, walk, modules))
-}
-
-/// The image alone: `--image` as given, or the first image found for the release; no modules
-/// folder is looked for.
-fn locate_image_only(source: &Source) -> Result<Located> {
-    let located = match &source.image {
-        Some(image) => Located {
-            release: source.release.clone(),
-            image: image.clone(),
-            modules: None,
-        },
-        None => {
-            let release = source.resolve_release()?;
-            let root = source.root.as_deref().unwrap_or(Path::new("/"));
-            let candidates = crate::locate::image_candidates(root, &release);
-            let image = candidates
-                .iter()
-                .find(|p| p.is_file())
-                .cloned()
-                .ok_or_else(|| Error::NotFound {
-                    what: format!("kernel image for {release}"),
-                    searched: candidates.clone(),
-                })?;
-            Located {
-                release: Some(release),
-                image,
-                modules: None,
-            }
-        }
-    };
-    Ok(located)
 }
 
 /// The dump from the kernel's exports and each module's (exports, imports) read in the order

@@ -93,18 +93,39 @@ impl Source {
         };
         let image = match &self.image {
             Some(i) => i.clone(),
-            None => {
-                let candidates = image_candidates(root, &release);
-                first_existing(&candidates, Path::is_file).ok_or_else(|| Error::NotFound {
-                    what: format!("kernel image for {release}"),
-                    searched: candidates.clone(),
-                })?
-            }
+            None => self.find_image(&release)?,
         };
         Ok(Located {
             release: Some(release),
             image,
             modules: Some(modules),
+        })
+    }
+
+    /// Find the image alone: `image` as given, or the first image found for the release; no
+    /// modules folder is looked for.
+    pub fn locate_image(&self) -> Result<Located> {
+        if let Some(image) = &self.image {
+            return Ok(Located {
+                release: self.release.clone(),
+                image: image.clone(),
+                modules: None,
+            });
+        }
+        let release = self.resolve_release()?;
+        Ok(Located {
+            image: self.find_image(&release)?,
+            release: Some(release),
+            modules: None,
+        })
+    }
+
+    /// The first image of `release` under the root.
+    fn find_image(&self, release: &str) -> Result<PathBuf> {
+        let candidates = image_candidates(self.root(), release);
+        first_existing(&candidates, Path::is_file).ok_or_else(|| Error::NotFound {
+            what: format!("kernel image for {release}"),
+            searched: candidates.clone(),
         })
     }
 }
@@ -123,7 +144,11 @@ pub fn image_candidates(root: &Path, release: &str) -> Vec<PathBuf> {
     // The kernel-install (Boot Loader Specification) layout: /boot/<entry-token>/<release>/linux.
     for base in ["boot", "efi", "boot/efi"] {
         if let Ok(entries) = std::fs::read_dir(root.join(base)) {
-            let mut tokens: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            let mut tokens: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect();
             tokens.sort();
             for token in tokens {
                 out.push(token.join(release).join("linux"));

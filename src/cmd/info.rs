@@ -102,13 +102,10 @@ struct Info {
 /// Run `symvers info`.
 pub fn run(args: InfoArgs) -> Result<ExitCode, Error> {
     // `--image` alone describes just that file: no modules folder is searched for.
-    let located = match (&args.source.image, &args.source.modules) {
-        (Some(image), None) => symvers::locate::Located {
-            release: args.source.release.clone(),
-            image: image.clone(),
-            modules: None,
-        },
-        _ => args.source.source().locate()?,
+    let source = args.source.source();
+    let located = match (&source.image, &source.modules) {
+        (Some(_), None) => source.locate_image()?,
+        _ => source.locate()?,
     };
     let limit = args.image_limit.saturating_mul(1 << 20);
     let path = &located.image;
