@@ -29,16 +29,13 @@ impl<'t> Kernel<'t> {
     /// The kernel described by `table`. An exporter whose CRCs are all zero is taken as built
     /// without CRCs (modpost writes `0x00000000` then), and its exports as unversioned.
     pub fn new(table: &'t Table, vermagic: Option<String>) -> Self {
-        let mut by_symbol = HashMap::with_capacity(table.entries.len());
-        let mut versioned_exporters = HashSet::new();
-        for e in &table.entries {
-            // modpost keeps the first of duplicate exports; so does find_symbol's vmlinux-first
-            // search order.
-            by_symbol.entry(e.symbol.as_str()).or_insert(e);
-            if e.crc != 0 {
-                versioned_exporters.insert(e.module.as_str());
-            }
-        }
+        let by_symbol = table.by_symbol();
+        let versioned_exporters = table
+            .entries
+            .iter()
+            .filter(|e| e.crc != 0)
+            .map(|e| e.module.as_str())
+            .collect();
         Kernel {
             by_symbol,
             versioned_exporters,

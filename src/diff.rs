@@ -12,7 +12,6 @@
 //! without `.ko`); `namespace:PAT` matches the namespace; anything else matches the symbol. `*` and
 //! `?` are wildcards. VERDICT is `PASS` (tolerate) or `FAIL`.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -161,15 +160,8 @@ impl Diff {
 
 /// Compare `old` with `new`, applying `rules` to breaking changes.
 pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Diff {
-    let index = |t: &'_ Table| -> HashMap<String, Entry> {
-        let mut map = HashMap::with_capacity(t.entries.len());
-        for e in &t.entries {
-            map.entry(e.symbol.clone()).or_insert_with(|| e.clone());
-        }
-        map
-    };
-    let old_map = index(old);
-    let new_map = index(new);
+    let old_map = old.by_symbol();
+    let new_map = new.by_symbol();
     let mut summary = Summary {
         old_symbols: old_map.len(),
         new_symbols: new_map.len(),

@@ -4,6 +4,7 @@
 //! `0x%08x\tSYMBOL\tMODULE\tEXPORT_SYMBOL[_GPL]\tNAMESPACE\n` since 5.6 (5190044c2965);
 //! 5.4–5.5 put the namespace second; 2.6.18–5.3 have no namespace column.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -100,6 +101,16 @@ pub struct Table {
 }
 
 impl Table {
+    /// The entries by symbol; the first of duplicates wins, as in modpost (and as the loader's
+    /// vmlinux-first search finds them).
+    pub fn by_symbol(&self) -> HashMap<&str, &Entry> {
+        let mut map = HashMap::with_capacity(self.entries.len());
+        for e in &self.entries {
+            map.entry(e.symbol.as_str()).or_insert(e);
+        }
+        map
+    }
+
     /// Append the exports of one module (or `vmlinux`).
     pub fn extend_from_exports(&mut self, module: &str, exports: &[Export]) {
         self.entries

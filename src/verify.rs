@@ -70,16 +70,6 @@ impl Verification {
     }
 }
 
-/// The table by symbol; the first of duplicates wins, as in modpost. `module_layout` needs no
-/// special case: it is an ordinary vmlinux export.
-pub fn index(table: &Table) -> HashMap<&str, &Entry> {
-    let mut map = HashMap::with_capacity(table.entries.len());
-    for e in &table.entries {
-        map.entry(e.symbol.as_str()).or_insert(e);
-    }
-    map
-}
-
 /// Compare the version tables of one module with `table`'s CRCs, adding to `out`.
 pub fn verify_module(
     name: &str,
@@ -140,7 +130,7 @@ pub fn verify(table: &Table, files: &[ModuleFile], limit: u64) -> Verification {
 /// Cross-check `table` with imports already read: (module name, its `__versions`), as
 /// [`crate::dump::Dump::imports`] holds them after a dump that read them in the same pass.
 pub fn verify_imports(table: &Table, imports: &[(String, ModuleInfo)]) -> Verification {
-    let map = index(table);
+    let map = table.by_symbol();
     let mut out = Verification::default();
     for (name, info) in imports {
         verify_module(name, info, &map, &mut out);
