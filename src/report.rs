@@ -70,7 +70,12 @@ pub fn dump_json(dump: &Dump) -> String {
         "failures": dump.failures.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
         "symbols": dump.table.entries.iter().map(Record::from).collect::<Vec<_>>(),
     });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    json_text(&doc)
+}
+
+/// `value` as pretty-printed JSON with a final newline, as every `--format json` prints it.
+pub fn json_text(value: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     text
 }

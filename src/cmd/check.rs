@@ -235,9 +235,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
                 "all_load": all_load,
                 "modules": modules,
             });
-            let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            s.push('\n');
-            s
+            crate::report::json_text(&doc)
         }
     };
     super::emit(None, text.as_bytes())?;

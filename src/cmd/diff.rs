@@ -178,9 +178,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
                 "summary": result.summary,
                 "changes": result.changes,
             });
-            let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            s.push('\n');
-            s
+            crate::report::json_text(&doc)
         }
     };
     super::emit(None, text.as_bytes())?;

@@ -165,11 +165,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, Error> {
         modules,
     };
     let text = match args.format {
-        Format::Json => {
-            let mut t = serde_json::to_string_pretty(&info).unwrap_or_default();
-            t.push('\n');
-            t
-        }
+        Format::Json => crate::report::json_text(&info),
         Format::Text => text_report(&info),
     };
     super::emit(None, text.as_bytes())?;

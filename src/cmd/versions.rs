@@ -114,9 +114,7 @@ pub fn run(args: VersionsArgs) -> Result<ExitCode, Error> {
                 })
                 .collect();
             let doc = json!({ "schema": crate::report::SCHEMA_VERSION, "modules": modules });
-            let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            s.push('\n');
-            s
+            crate::report::json_text(&doc)
         }
     };
     super::emit(None, text.as_bytes())?;
