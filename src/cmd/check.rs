@@ -9,7 +9,7 @@ use serde_json::json;
 use symvers::check::{self, Kernel, Policy, Severity, Verdict};
 use symvers::modinfo::ModuleInfo;
 use symvers::symvers::Table;
-use symvers::{dump, modtree, Error};
+use symvers::{modtree, Error};
 
 use super::SourceArgs;
 
@@ -99,13 +99,7 @@ pub fn load_kernel(
             vermagic: None,
         });
     }
-    let options = dump::Options {
-        source: source.source(),
-        module_limit,
-        ..dump::Options::default()
-    };
-    let mut result = dump::dump(&options)?;
-    result.check_complete()?;
+    let result = super::rebuild(source.source(), module_limit)?;
     let vermagic = tree_vermagic(&result.module_files, module_limit);
     let origin = match &result.located.release {
         Some(rel) => format!("{rel} ({})", result.located.image.display()),

@@ -115,13 +115,7 @@ impl Side {
         match self {
             Side::File(path) => symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT),
             Side::Kernel(source) => {
-                let options = symvers::dump::Options {
-                    source: source.source(),
-                    ..symvers::dump::Options::default()
-                };
-                let mut result = symvers::dump::dump(&options)?;
-                result.check_complete()?;
-                Ok(result.table)
+                Ok(super::rebuild(source.source(), symvers::modtree::DEFAULT_MODULE_LIMIT)?.table)
             }
         }
     }

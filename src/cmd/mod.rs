@@ -128,6 +128,24 @@ pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
     }
 }
 
+/// Rebuild the table of an installed kernel that a command compares against (`check`,
+/// `diff`): every module must be readable; progress shows on a terminal as for `dump`.
+pub fn rebuild(source: Source, module_limit: u64) -> Result<symvers::dump::Dump, Error> {
+    let progress = std::sync::Arc::new(symvers::dump::Progress::default());
+    let options = symvers::dump::Options {
+        source,
+        module_limit,
+        progress: Some(std::sync::Arc::clone(&progress)),
+        ..symvers::dump::Options::default()
+    };
+    let line = progress::ProgressLine::start(progress);
+    let result = symvers::dump::dump(&options);
+    drop(line);
+    let mut result = result?;
+    result.check_complete()?;
+    Ok(result)
+}
+
 /// The name a value has in the JSON output (`bz-image`, `prel32-namespaced`, `elf64`, …), so that
 /// human-readable lines use the same words.
 pub fn json_name<T: serde::Serialize>(value: &T) -> String {
