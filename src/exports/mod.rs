@@ -209,19 +209,46 @@ pub(crate) fn is_symbol_name(name: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
 }
 
-/// Refuse a set of exports (one vmlinux or one module) that names a symbol twice. Within one
-/// linked object a second `EXPORT_SYMBOL(foo)` redefines `__ksymtab_foo` and fails the link, and
-/// modpost rejects "exported twice" (scripts/mod/modpost.c), so a built kernel never has one: a
-/// duplicate means the tables were misread or the file was tampered with.
-pub(crate) fn check_unique(exports: &[Export]) -> Result<(), crate::error::Problem> {
-    let mut seen = std::collections::HashSet::with_capacity(exports.len());
-    for e in exports {
-        if !seen.insert(e.name.as_str()) {
-            return Err(crate::error::Problem::Exports(format!(
-                "symbol {} is exported twice",
-                e.name
-            )));
+/// What to do with a symbol exported a second time, identically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Identical {
+    /// Keep the first: arm64 5.10's vmlinux exports memcpy, memset, clear_page, copy_page,
+    /// __memcpy and __memset twice (from two objects), one line each in Module.symvers.
+    Merge,
+    /// Refuse, as for any duplicate (a module).
+    Refuse,
+}
+
+/// Make every name unique in `exports` (one vmlinux or one module): a symbol exported twice
+/// differently is an error, an identical repeat is dropped or refused as `identical` says.
+/// Within one linked object a second `EXPORT_SYMBOL(foo)` redefines `__ksymtab_foo` and fails
+/// the link, and modpost rejects "exported twice" (scripts/mod/modpost.c), so a built kernel
+/// never has one: such a duplicate means the tables were misread or the file was tampered with.
+pub(crate) fn unique_exports(
+    exports: &mut Vec<Export>,
+    identical: Identical,
+) -> Result<(), crate::error::Problem> {
+    use std::collections::hash_map::{Entry, HashMap};
+    let mut first: HashMap<&str, &Export> = HashMap::with_capacity(exports.len());
+    let mut repeats = Vec::new();
+    for (i, e) in exports.iter().enumerate() {
+        match first.entry(e.name.as_str()) {
+            Entry::Vacant(slot) => {
+                slot.insert(e);
+            }
+            Entry::Occupied(seen) if identical == Identical::Merge && *seen.get() == e => {
+                repeats.push(i);
+            }
+            Entry::Occupied(_) => {
+                return Err(crate::error::Problem::Exports(format!(
+                    "symbol {} is exported twice",
+                    e.name
+                )));
+            }
         }
+    }
+    for i in repeats.into_iter().rev() {
+        exports.remove(i);
     }
     Ok(())
 }

@@ -188,7 +188,7 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
             flags,
         )?);
     }
-    super::check_unique(&exports)?;
+    super::unique_exports(&mut exports, super::Identical::Refuse)?;
     Ok(ModuleExports {
         exports,
         layout: Some(layout),

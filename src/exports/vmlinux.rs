@@ -175,7 +175,6 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
 
     let mut crc_storage = CrcStorage::None;
     let mut exports: Vec<Export> = Vec::with_capacity(tables.iter().map(Vec::len).sum());
-    let mut seen = std::collections::HashSet::new();
     for (spec, entries) in set.tables.iter().zip(&tables) {
         let crcs = match spec.crcs {
             Some(region) => {
@@ -188,20 +187,12 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
             None => None,
         };
         let pairs: Vec<(&[u8], &[u8])> = entries.iter().map(|e| (e.name, e.namespace)).collect();
-        for export in super::table_exports(spec.kind, &pairs, crcs.as_deref(), flags)? {
-            // A symbol exported twice identically (arm64 5.10: memcpy, memset, clear_page,
-            // copy_page, __memcpy, __memset) is one line in Module.symvers; differing duplicates
-            // are kept for the table to report.
-            let key = (
-                export.name.clone(),
-                export.crc,
-                export.kind,
-                export.namespace.clone(),
-            );
-            if seen.insert(key) {
-                exports.push(export);
-            }
-        }
+        exports.extend(super::table_exports(
+            spec.kind,
+            &pairs,
+            crcs.as_deref(),
+            flags,
+        )?);
     }
     if set.tables.iter().any(|t| t.crcs.is_some()) && set.tables.iter().any(|t| t.crcs.is_none()) {
         let missing: Vec<String> = set
@@ -217,7 +208,7 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
             )));
         }
     }
-    super::check_unique(&exports)?;
+    super::unique_exports(&mut exports, super::Identical::Merge)?;
     Ok(VmlinuxExports {
         exports,
         layout,
