@@ -561,8 +561,17 @@ impl<'d> Elf<'d> {
 }
 
 /// Read an unsigned integer of `size` bytes at `at` with byte order `endian`.
+#[inline]
 pub fn read_uint(bytes: &[u8], at: usize, size: usize, endian: Endian) -> Option<u64> {
     let field = bytes.get(at..at.checked_add(size)?)?;
+    // The common sizes in one load each (the raw scan reads every word of an image).
+    match (size, endian) {
+        (4, Endian::Little) => return Some(u64::from(u32::from_le_bytes(field.try_into().ok()?))),
+        (4, Endian::Big) => return Some(u64::from(u32::from_be_bytes(field.try_into().ok()?))),
+        (8, Endian::Little) => return Some(u64::from_le_bytes(field.try_into().ok()?)),
+        (8, Endian::Big) => return Some(u64::from_be_bytes(field.try_into().ok()?)),
+        _ => {}
+    }
     let mut value = 0u64;
     match endian {
         Endian::Little => {

@@ -298,19 +298,6 @@ fn target_flags(data: &[u8], strings: &StringRuns, target: i64) -> u8 {
     f
 }
 
-/// The `size`-byte (4 or 8) unsigned integer at `at`.
-#[inline]
-fn uint_at(data: &[u8], at: usize, size: usize, endian: Endian) -> Option<u64> {
-    let bytes = data.get(at..at.checked_add(size)?)?;
-    Some(match (size, endian) {
-        (4, Endian::Little) => u64::from(u32::from_le_bytes(bytes.try_into().ok()?)),
-        (4, Endian::Big) => u64::from(u32::from_be_bytes(bytes.try_into().ok()?)),
-        (8, Endian::Little) => u64::from_le_bytes(bytes.try_into().ok()?),
-        (8, Endian::Big) => u64::from_be_bytes(bytes.try_into().ok()?),
-        _ => elf::read_uint(bytes, 0, size, endian)?,
-    })
-}
-
 /// How the fields of one candidate table are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Mode {
@@ -332,7 +319,7 @@ impl Mode {
 
     /// The image offset the field at `at` leads to.
     fn target(&self, data: &[u8], at: usize) -> Option<i64> {
-        let raw = uint_at(data, at, self.field, self.endian)?;
+        let raw = elf::read_uint(data, at, self.field, self.endian)?;
         self.target_of(at, raw)
     }
 
@@ -356,7 +343,7 @@ impl Mode {
             .chunks_exact(self.field)
             .enumerate()
             .map(|(k, chunk)| {
-                let raw = uint_at(chunk, 0, self.field, self.endian).unwrap_or(0);
+                let raw = elf::read_uint(chunk, 0, self.field, self.endian).unwrap_or(0);
                 match self.target_of(from + k * self.field, raw) {
                     // A zero value is an exported per-cpu variable at the start of
                     // .data..percpu (s390x links per-cpu data at 0); a zero namespace is 5.4's
@@ -628,7 +615,7 @@ impl Words for ImageWords<'_> {
     }
     fn at(&self, k: usize) -> u64 {
         k.checked_mul(self.size)
-            .and_then(|at| uint_at(self.data, at, self.size, self.endian))
+            .and_then(|at| elf::read_uint(self.data, at, self.size, self.endian))
             .unwrap_or(0)
     }
 }
