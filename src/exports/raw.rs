@@ -84,21 +84,18 @@ pub struct RawExports {
 /// Read the exports of a raw kernel image by finding its tables.
 pub fn read(data: &[u8]) -> Result<RawExports, Problem> {
     let strings = StringRuns::build(data);
-    let mut found = find_relative(data, &strings);
-    // A kernel with PREL32 tables has thousands of records; only a poor result warrants the
-    // slower searches for absolute pointers.
-    let poor = |f: &Option<Found>| f.as_ref().is_none_or(|f| f.entries() < CONFIDENT_ENTRIES);
-    if poor(&found) {
-        keep_larger(&mut found, find_absolute(data, &strings));
-    }
+    let mut found = find(data, &strings, &BOTH_ENDIANS);
     let mut image = Cow::Borrowed(data);
     let mut relocations = 0;
-    if poor(&found) {
+    if found
+        .as_ref()
+        .is_none_or(|f| f.entries() < CONFIDENT_ENTRIES)
+    {
         // A relocatable kernel whose pointer words are zero on disk (s390x 6.1, arm64
         // 4.6–4.18): apply the RELATIVE relocations it carries for its own startup code.
         if let Some((relocated, count)) = apply_relocations(data, &strings) {
             let strings = StringRuns::build(&relocated);
-            let absolute = find_absolute(&relocated, &strings);
+            let absolute = find_absolute(&relocated, &strings, &BOTH_ENDIANS);
             if absolute
                 .as_ref()
                 .is_some_and(|a| found.as_ref().is_none_or(|f| f.entries() < a.entries()))
@@ -116,17 +113,8 @@ pub fn read(data: &[u8]) -> Result<RawExports, Problem> {
             data.len()
         ))
     })?;
-    let class = found.class.unwrap_or(Class::Elf64);
-    let space = RawImage::new(&image, found.mode.base, found.mode.endian, class);
-    let set = found.table_set(&image, class)?;
-    let vmlinux = vmlinux::decode(&space, &set)?;
-    Ok(RawExports {
-        vmlinux,
-        class,
-        endian: found.mode.endian,
-        load_base: (!found.mode.relative).then_some(found.mode.base),
-        relocations,
-    })
+    let set = found.table_set(&image, found.class(), &found.named_strings(&image))?;
+    found.exports(&image, &set, relocations)
 }
 
 /// Read the exports of kernel memory known to be in byte order `endian` (from an ELF header)
@@ -138,33 +126,21 @@ pub fn read(data: &[u8]) -> Result<RawExports, Problem> {
 /// whose section headers are not at hand.
 pub fn read_confident(data: &[u8], endian: Endian) -> Option<RawExports> {
     let strings = StringRuns::build(data);
-    let mut found = find_relative_in(data, &strings, &[endian]);
-    if found
-        .as_ref()
-        .is_none_or(|f| f.entries() < CONFIDENT_ENTRIES)
-    {
-        keep_larger(&mut found, find_absolute_in(data, &strings, &[endian]));
-    }
-    let found = found.filter(|f| f.entries() >= CONFIDENT_ENTRIES)?;
+    let found = find(data, &strings, &[endian])?;
     let first = found.tables.first()?.start;
-    if first < EDGE || found.end.saturating_add(EDGE) > data.len() {
+    if found.entries() < CONFIDENT_ENTRIES
+        || first < EDGE
+        || found.end.saturating_add(EDGE) > data.len()
+    {
         return None;
     }
-    let class = found.class.unwrap_or(Class::Elf64);
-    let set = found.table_set(data, class).ok()?;
+    let named = found.named_strings(data);
+    let set = found.table_set(data, found.class(), &named).ok()?;
     let tables_expected = if set.flags.is_some() { [1, 1] } else { [2, 5] };
-    if !tables_expected.contains(&found.tables.len()) || !found.names_every_string(data) {
+    if !tables_expected.contains(&found.tables.len()) || !Found::names_every_string(data, &named) {
         return None;
     }
-    let space = RawImage::new(data, found.mode.base, found.mode.endian, class);
-    let vmlinux = vmlinux::decode(&space, &set).ok()?;
-    Some(RawExports {
-        vmlinux,
-        class,
-        endian: found.mode.endian,
-        load_base: (!found.mode.relative).then_some(found.mode.base),
-        relocations: 0,
-    })
+    found.exports(data, &set, 0).ok()
 }
 
 /// Bytes [`read_confident`] wants between the tables or their strings and either end of its
@@ -507,13 +483,25 @@ fn consider(best: &mut Option<Found>, data: &[u8], mode: Mode, runs: &[Run], cla
     }
 }
 
-/// Look for PREL32 tables in both byte orders, with and without a namespace field.
-fn find_relative(data: &[u8], strings: &StringRuns) -> Option<Found> {
-    find_relative_in(data, strings, &[Endian::Little, Endian::Big])
+/// Both byte orders, for a scan that has no header to say which.
+const BOTH_ENDIANS: [Endian; 2] = [Endian::Little, Endian::Big];
+
+/// The best table chain in the byte orders `endians`: PREL32 first (a kernel with PREL32 tables
+/// has thousands of records), and only after a poor result the slower search for absolute
+/// pointers.
+fn find(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Option<Found> {
+    let mut found = find_relative(data, strings, endians);
+    if found
+        .as_ref()
+        .is_none_or(|f| f.entries() < CONFIDENT_ENTRIES)
+    {
+        keep_larger(&mut found, find_absolute(data, strings, endians));
+    }
+    found
 }
 
-/// Look for PREL32 tables in the byte orders `endians`.
-fn find_relative_in(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Option<Found> {
+/// Look for PREL32 tables in the byte orders `endians`, with and without a namespace field.
+fn find_relative(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Option<Found> {
     let mut best = None;
     for &endian in endians {
         let probe = Mode {
@@ -535,12 +523,8 @@ fn find_relative_in(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Op
 
 /// Look for absolute-pointer tables: first solve the load address from runs of records whose
 /// name pointers stay within one string run's span, then scan with it.
-fn find_absolute(data: &[u8], strings: &StringRuns) -> Option<Found> {
-    find_absolute_in(data, strings, &[Endian::Little, Endian::Big])
-}
-
 /// Look for absolute-pointer tables in the byte orders `endians`.
-fn find_absolute_in(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Option<Found> {
+fn find_absolute(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Option<Found> {
     let longest = strings.runs.iter().map(|&(s, e)| e - s).max().unwrap_or(0) as u64;
     if longest == 0 {
         return None;
@@ -727,6 +711,29 @@ fn solve_base<W: Words + ?Sized>(
 }
 
 impl Found {
+    /// The word size the scan found, 64-bit when PREL32 tables did not show it.
+    fn class(&self) -> Class {
+        self.class.unwrap_or(Class::Elf64)
+    }
+
+    /// Decode the exports of `set` in `image` (the bytes scanned, relocated when
+    /// `relocations` were applied).
+    fn exports(
+        &self,
+        image: &[u8],
+        set: &TableSet,
+        relocations: usize,
+    ) -> Result<RawExports, Problem> {
+        let space = RawImage::new(image, self.mode.base, self.mode.endian, self.class());
+        Ok(RawExports {
+            vmlinux: vmlinux::decode(&space, set)?,
+            class: self.class(),
+            endian: self.mode.endian,
+            load_base: (!self.mode.relative).then_some(self.mode.base),
+            relocations,
+        })
+    }
+
     /// Image offsets of every string a record names (name and namespace fields), ascending.
     fn named_strings(&self, data: &[u8]) -> Vec<usize> {
         let m = &self.mode;
@@ -746,11 +753,10 @@ impl Found {
         named
     }
 
-    /// True when every string from the lowest named one to the end of the highest is named by
-    /// some record: `__ksymtab_strings` holds only export names and namespaces, so a string
+    /// True when every string from the lowest of `named` (see [`Found::named_strings`]) to the
+    /// end of the highest is in `named`: `__ksymtab_strings` holds only export names and namespaces, so a string
     /// nobody names means a table or record was missed.
-    fn names_every_string(&self, data: &[u8]) -> bool {
-        let named = self.named_strings(data);
+    fn names_every_string(data: &[u8], named: &[usize]) -> bool {
         let (Some(&lo), Some(&last)) = (named.first(), named.last()) else {
             return false;
         };
@@ -764,29 +770,20 @@ impl Found {
             .all(|p| named.binary_search(&p).is_ok())
     }
 
-    /// Split the chain into tables, find the strings, CRC and flag regions.
-    fn table_set(&self, data: &[u8], class: Class) -> Result<TableSet, Problem> {
+    /// Split the chain into tables, find the strings, CRC and flag regions; `named` are the
+    /// strings the records name ([`Found::named_strings`]).
+    fn table_set(&self, data: &[u8], class: Class, named: &[usize]) -> Result<TableSet, Problem> {
         let m = &self.mode;
         let entry = m.entry_size();
         // `__ksymtab_strings` spans from the lowest string any record names to the end of the
-        // highest one: every string in it belongs to some export.
-        let (mut lo, mut hi) = (usize::MAX, 0usize);
-        for table in &self.tables {
-            for i in 0..table.entries {
-                let at = table.start + i * entry;
-                for f in 1..m.fields {
-                    let Some(t) = m
-                        .target(data, at + f * m.field)
-                        .and_then(|t| usize::try_from(t).ok())
-                    else {
-                        continue;
-                    };
-                    lo = lo.min(t);
-                    let len = elf::c_str(data, t).map_or(0, <[u8]>::len);
-                    hi = hi.max(t + len + 1);
-                }
-            }
-        }
+        // highest one (strings share at most a tail, so the highest start ends last): every
+        // string in it belongs to some export.
+        let (Some(&lo), Some(&top)) = (named.first(), named.last()) else {
+            return Err(Problem::Exports(
+                "the export records name no strings".into(),
+            ));
+        };
+        let hi = top + elf::c_str(data, top).map_or(0, <[u8]>::len) + 1;
         let last = self.end;
         let total = self.entries();
         let gap = lo.checked_sub(last).ok_or_else(|| {
