@@ -209,6 +209,25 @@ pub(crate) fn is_symbol_name(name: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
 }
 
+/// Bytes per entry of a `__kcrctab*` of `len` bytes for `count` symbols: 4 (4.10+) or a word
+/// (an `unsigned long`, before), and the storage that size means.
+pub(crate) fn crc_entry_size(
+    len: u64,
+    count: usize,
+    word: usize,
+    name: &str,
+) -> Result<(usize, CrcStorage), crate::error::Problem> {
+    if len == count as u64 * 4 {
+        Ok((4, CrcStorage::U32))
+    } else if len == count as u64 * word as u64 {
+        Ok((word, CrcStorage::Word))
+    } else {
+        Err(crate::error::Problem::Exports(format!(
+            "{name} is {len} bytes, which does not fit {count} symbols"
+        )))
+    }
+}
+
 /// What to do with a symbol exported a second time, identically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Identical {

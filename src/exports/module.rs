@@ -206,22 +206,8 @@ fn read_crcs(
     let elf = resolver.elf;
     let data = elf.section_data(index)?;
     let word = elf.class.word_size();
-    let entry = if data.len() == count * 4 {
-        4
-    } else if data.len() == count * word {
-        word
-    } else {
-        return Err(Problem::Exports(format!(
-            "{name} is {} bytes, which does not fit {count} symbols",
-            data.len()
-        )));
-    };
+    let (entry, mut storage) = super::crc_entry_size(data.len() as u64, count, word, name)?;
     let relocs = elf.relocations_for(index, entry)?;
-    let mut storage = if entry == 4 {
-        CrcStorage::U32
-    } else {
-        CrcStorage::Word
-    };
     let mut crcs = Vec::with_capacity(count);
     for i in 0..count {
         let offset = (i * entry) as u64;

@@ -135,7 +135,8 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
         .ok_or_else(|| Problem::Exports("__ksymtab_strings lies outside the file".into()))?;
     let word = space.word_size();
 
-    let mut best: Option<(KsymtabLayout, Vec<Vec<RawEntry>>, bool)> = None;
+    // The first layout whose tables read sorted, else the first that reads at all.
+    let mut best: Option<(KsymtabLayout, Vec<Vec<RawEntry>>)> = None;
     for layout in KsymtabLayout::ALL {
         let Some(tables) = set
             .tables
@@ -151,14 +152,12 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
             .iter()
             .all(|t| t.windows(2).all(|w| w[0].name <= w[1].name));
         if sorted {
-            best = Some((layout, tables, true));
+            best = Some((layout, tables));
             break;
         }
-        if best.is_none() {
-            best = Some((layout, tables, false));
-        }
+        best.get_or_insert((layout, tables));
     }
-    let (layout, tables, _) = best.ok_or_else(|| {
+    let (layout, tables) = best.ok_or_else(|| {
         Problem::Exports(format!(
             "no known kernel_symbol layout fits the __ksymtab tables ({word}-byte words)"
         ))
@@ -290,22 +289,14 @@ fn read_crcs(
         .ok_or_else(|| Problem::Exports(format!("{name} lies outside the file")))?;
     let endian = space.endian();
     let word = space.word_size();
-    let entry = if region.len == (count as u64) * 4 {
-        4
-    } else if region.len == (count as u64) * word as u64 {
-        word
-    } else {
-        return Err(Problem::Exports(format!(
-            "{name} is {} bytes, which does not fit {count} symbols",
-            region.len
-        )));
-    };
+    let (entry, storage) = super::crc_entry_size(region.len, count, word, &name)?;
     let raw: Vec<u64> = (0..count)
         .map(|i| elf::read_uint(bytes, i * entry, entry, endian).unwrap_or(0))
         .collect();
-    if entry == 4 && count > 0 {
+    if entry == 4 && count >= 16 {
         // CONFIG_MODULE_REL_CRCS stores `__crc_sym - .`: if every entry read as an offset lands
-        // on four mapped bytes, the CRCs live there (random CRCs would almost never all do so).
+        // on four mapped bytes, the CRCs live there (random CRCs would almost never all do so,
+        // nor would all of 16).
         let relative: Option<Vec<u32>> = raw
             .iter()
             .enumerate()
@@ -318,16 +309,9 @@ fn read_crcs(
                 elf::read_uint(b, 0, 4, endian).map(|v| v as u32)
             })
             .collect();
-        if count >= 16 {
-            if let Some(crcs) = relative {
-                return Ok((CrcStorage::Relative, crcs));
-            }
+        if let Some(crcs) = relative {
+            return Ok((CrcStorage::Relative, crcs));
         }
     }
-    let storage = if entry == 4 {
-        CrcStorage::U32
-    } else {
-        CrcStorage::Word
-    };
     Ok((storage, raw.into_iter().map(|v| v as u32).collect()))
 }
