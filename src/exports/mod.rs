@@ -70,14 +70,25 @@ impl ExportKind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// The suffix of this kind's sections: `__ksymtab{suffix}`, `__kcrctab{suffix}`.
-    pub fn section_suffix(self) -> &'static str {
+    /// The section holding this kind's `struct kernel_symbol` records.
+    pub fn ksymtab_section(self) -> &'static str {
         match self {
-            ExportKind::Plain => "",
-            ExportKind::Gpl => "_gpl",
-            ExportKind::GplFuture => "_gpl_future",
-            ExportKind::Unused => "_unused",
-            ExportKind::UnusedGpl => "_unused_gpl",
+            ExportKind::Plain => "__ksymtab",
+            ExportKind::Gpl => "__ksymtab_gpl",
+            ExportKind::GplFuture => "__ksymtab_gpl_future",
+            ExportKind::Unused => "__ksymtab_unused",
+            ExportKind::UnusedGpl => "__ksymtab_unused_gpl",
+        }
+    }
+
+    /// The section holding this kind's CRCs.
+    pub fn kcrctab_section(self) -> &'static str {
+        match self {
+            ExportKind::Plain => "__kcrctab",
+            ExportKind::Gpl => "__kcrctab_gpl",
+            ExportKind::GplFuture => "__kcrctab_gpl_future",
+            ExportKind::Unused => "__kcrctab_unused",
+            ExportKind::UnusedGpl => "__kcrctab_unused_gpl",
         }
     }
 

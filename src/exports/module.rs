@@ -9,6 +9,8 @@
 //! whose value is the CRC (CONFIG_MODULE_REL_CRCS: a symbol placed on the CRC word in a section);
 //! from 5.19 the CRC is plain data in `__kcrctab*` with no relocation.
 
+use std::collections::hash_map::{Entry, HashMap};
+
 use serde::Serialize;
 
 use super::{CrcStorage, Export, ExportKind, KsymtabLayout};
@@ -88,7 +90,7 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
     // file and must not size any allocation or loop.
     let mut tables: Vec<(ExportKind, usize, u64)> = Vec::new();
     for kind in ExportKind::ALL {
-        if let Some((i, _)) = elf.section_by_name(&format!("__ksymtab{}", kind.section_suffix())) {
+        if let Some((i, _)) = elf.section_by_name(kind.ksymtab_section()) {
             tables.push((kind, i, elf.section_data(i)?.len() as u64));
         }
     }
@@ -120,8 +122,10 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
         }
     };
 
-    // Detect the layout on the first non-empty table: the name field of every entry must point
-    // into __ksymtab_strings.
+    // Detect the layout: the name field of every entry of every table must point into
+    // __ksymtab_strings. Relocations depend on the field size only, so a table's are decoded
+    // once for the 4-byte and once at most for the word-sized layouts.
+    let mut relocations: HashMap<(usize, usize), Vec<Reloc>> = HashMap::new();
     let mut chosen = None;
     'layouts: for layout in KsymtabLayout::ALL {
         let field = layout.field_size(word);
@@ -131,13 +135,16 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
         }
         let mut decoded = Vec::with_capacity(tables.len());
         for &(kind, index, len) in &tables {
-            let relocs = elf.relocations_for(index, field)?;
+            let relocs = match relocations.entry((index, field)) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(slot) => slot.insert(elf.relocations_for(index, field)?),
+            };
             let count = len / size;
             let mut entries = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
             for i in 0..count {
                 let base = i * size;
                 let name_target =
-                    resolver.target(&relocs, base + layout.name_offset(word) as u64)?;
+                    resolver.target(relocs, base + layout.name_offset(word) as u64)?;
                 let Some(name) = string_at(name_target) else {
                     continue 'layouts;
                 };
@@ -145,7 +152,7 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
                     continue 'layouts;
                 }
                 let namespace = match layout.namespace_offset(word) {
-                    Some(off) => match resolver.target(&relocs, base + off as u64)? {
+                    Some(off) => match resolver.target(relocs, base + off as u64)? {
                         Target::Null => &[][..],
                         t => match string_at(t) {
                             Some(ns) => ns,
@@ -156,7 +163,7 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
                 };
                 entries.push((name, namespace));
             }
-            decoded.push((kind, index, entries));
+            decoded.push((kind, entries));
         }
         chosen = Some((layout, decoded));
         break;
@@ -171,11 +178,11 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
     };
     let mut crc_storage = CrcStorage::None;
     let mut exports = Vec::new();
-    for (kind, _, entries) in &decoded {
-        let crc_name = format!("__kcrctab{}", kind.section_suffix());
-        let crcs = match elf.section_by_name(&crc_name) {
+    for (kind, entries) in &decoded {
+        let crc_name = kind.kcrctab_section();
+        let crcs = match elf.section_by_name(crc_name) {
             Some((crc_index, _)) => {
-                let (storage, crcs) = read_crcs(&resolver, crc_index, entries.len(), &crc_name)?;
+                let (storage, crcs) = read_crcs(&resolver, crc_index, entries.len(), crc_name)?;
                 crc_storage = storage;
                 Some(crcs)
             }

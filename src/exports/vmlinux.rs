@@ -102,12 +102,11 @@ pub fn tables_from_sections(elf: &Elf) -> TableSet {
         tables: Vec::new(),
     };
     for kind in ExportKind::ALL {
-        let suffix = kind.section_suffix();
-        if let Some(symbols) = region(&format!("__ksymtab{suffix}")) {
+        if let Some(symbols) = region(kind.ksymtab_section()) {
             set.tables.push(TableRegions {
                 kind,
                 symbols,
-                crcs: region(&format!("__kcrctab{suffix}")),
+                crcs: region(kind.kcrctab_section()),
             });
         }
     }
@@ -194,11 +193,11 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
         )?);
     }
     if set.tables.iter().any(|t| t.crcs.is_some()) && set.tables.iter().any(|t| t.crcs.is_none()) {
-        let missing: Vec<String> = set
+        let missing: Vec<&str> = set
             .tables
             .iter()
             .filter(|t| t.crcs.is_none() && t.symbols.len > 0)
-            .map(|t| format!("__kcrctab{}", t.kind.section_suffix()))
+            .map(|t| t.kind.kcrctab_section())
             .collect();
         if !missing.is_empty() {
             return Err(Problem::Exports(format!(
@@ -283,13 +282,13 @@ fn read_crcs(
     count: usize,
     kind: ExportKind,
 ) -> Result<(CrcStorage, Vec<u32>), Problem> {
-    let name = format!("__kcrctab{}", kind.section_suffix());
+    let name = kind.kcrctab_section();
     let bytes = space
         .bytes_at(region.addr, region.len)
         .ok_or_else(|| Problem::Exports(format!("{name} lies outside the file")))?;
     let endian = space.endian();
     let word = space.word_size();
-    let (entry, storage) = super::crc_entry_size(region.len, count, word, &name)?;
+    let (entry, storage) = super::crc_entry_size(region.len, count, word, name)?;
     let raw: Vec<u64> = (0..count)
         .map(|i| elf::read_uint(bytes, i * entry, entry, endian).unwrap_or(0))
         .collect();
