@@ -588,6 +588,16 @@ pub fn read_uint(bytes: &[u8], at: usize, size: usize, endian: Endian) -> Option
     Some(value)
 }
 
+/// The little-endian `u16` at `at` (container headers: bzImage, zboot, Android, …).
+pub fn le_u16(bytes: &[u8], at: usize) -> Option<u16> {
+    read_uint(bytes, at, 2, Endian::Little).map(|v| v as u16)
+}
+
+/// The little-endian `u32` at `at`.
+pub fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    read_uint(bytes, at, 4, Endian::Little).map(|v| v as u32)
+}
+
 /// Sign-extend the low `size` bytes of `raw`.
 pub fn sign_extend(raw: u64, size: usize) -> i64 {
     match size {

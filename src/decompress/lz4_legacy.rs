@@ -9,6 +9,7 @@
 //! boot-time decompressor instead stops 4 bytes before the end of its input, which is what the
 //! "only the trailer is left" rule below reproduces for kernels smaller than one block.
 
+use crate::elf::le_u32;
 use crate::error::Problem;
 
 const MAGIC: u32 = 0x184c_2102;
@@ -24,11 +25,11 @@ pub fn decompress_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(),
     // LZ4_COMPRESSBOUND of the largest block.
     let bound = BLOCK_OUT_MAX + BLOCK_OUT_MAX / 255 + 16;
     let mut pos = 4;
-    if read_u32(data, 0) != Some(MAGIC) {
+    if le_u32(data, 0) != Some(MAGIC) {
         return Err(fail("no legacy LZ4 magic".into()));
     }
     let mut blocks = 0usize;
-    while let Some(size) = read_u32(data, pos) {
+    while let Some(size) = le_u32(data, pos) {
         if size == MAGIC {
             pos += 4;
             continue;
@@ -73,9 +74,4 @@ pub fn decompress_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(),
         return Err(fail("no data blocks".into()));
     }
     Ok(())
-}
-
-fn read_u32(data: &[u8], at: usize) -> Option<u32> {
-    let b = data.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }

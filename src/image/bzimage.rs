@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use super::{le_u16, le_u32};
 use crate::error::Problem;
 
 const SETUP_SECTS: usize = 0x1f1;
@@ -17,7 +18,7 @@ pub(super) fn payload(data: &[u8]) -> Result<Option<Range<usize>>, Problem> {
     if data.get(HEADER_MAGIC..HEADER_MAGIC + 4) != Some(b"HdrS") {
         return Ok(None);
     }
-    let version = u16le(data, VERSION).unwrap_or(0);
+    let version = le_u16(data, VERSION).unwrap_or(0);
     if version < 0x208 {
         return Err(Problem::UnknownFormat(format!(
             "bzImage with boot protocol {}.{:02}, older than 2.08 which has no payload fields",
@@ -31,7 +32,7 @@ pub(super) fn payload(data: &[u8]) -> Result<Option<Range<usize>>, Problem> {
         n => usize::from(n),
     };
     let protected_mode = (setup_sects + 1) * 512;
-    let (Some(offset), Some(len)) = (u32le(data, PAYLOAD_OFFSET), u32le(data, PAYLOAD_LENGTH))
+    let (Some(offset), Some(len)) = (le_u32(data, PAYLOAD_OFFSET), le_u32(data, PAYLOAD_LENGTH))
     else {
         return Err(Problem::Truncated("bzImage setup header".into()));
     };
@@ -47,14 +48,4 @@ pub(super) fn payload(data: &[u8]) -> Result<Option<Range<usize>>, Problem> {
         .checked_add(len as usize)
         .ok_or_else(|| Problem::Truncated("bzImage payload length overflows".into()))?;
     Ok(Some(start..end))
-}
-
-fn u16le(data: &[u8], at: usize) -> Option<u16> {
-    let b = data.get(at..at + 2)?;
-    Some(u16::from_le_bytes([b[0], b[1]]))
-}
-
-fn u32le(data: &[u8], at: usize) -> Option<u32> {
-    let b = data.get(at..at + 4)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }

@@ -20,7 +20,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::decompress::{self, Compression};
-use crate::elf::{self, Class, Endian};
+use crate::elf::{self, le_u16, le_u32, Class, Endian};
 use crate::error::Problem;
 
 pub use probe::KernelKind;
@@ -591,16 +591,6 @@ pub(crate) fn hex_prefix(data: &[u8]) -> String {
     } else {
         shown.join(" ")
     }
-}
-
-fn le_u16(data: &[u8], at: usize) -> Option<u16> {
-    let b = data.get(at..at.checked_add(2)?)?;
-    Some(u16::from_le_bytes([b[0], b[1]]))
-}
-
-fn le_u32(data: &[u8], at: usize) -> Option<u32> {
-    let b = data.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 #[cfg(test)]
