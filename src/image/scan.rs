@@ -67,11 +67,10 @@ pub fn find_kernel(data: &[u8], range: Range<usize>, limit: u64) -> Result<Optio
         .take(MAX_ATTEMPTS)
     {
         let stream = &data[offset..range.end];
-        match decompress::decompress(stream, compression, QUICK_PREFIX.min(limit)) {
-            Ok(_) | Err(Problem::TooLarge { .. }) => {}
-            Err(_) => continue,
-        }
-        let kernel = match decompress::decompress(stream, compression, limit) {
+        let Some(decoded) = decode_candidate(stream, compression, limit) else {
+            continue;
+        };
+        let kernel = match decoded {
             Ok(k) => k,
             Err(e @ Problem::TooLarge { .. }) => {
                 too_large.get_or_insert(e);
@@ -91,5 +90,30 @@ pub fn find_kernel(data: &[u8], range: Range<usize>, limit: u64) -> Result<Optio
     match too_large {
         Some(e) => Err(e),
         None => Ok(None),
+    }
+}
+
+/// Decode a candidate: `None` when it fails within its first [`QUICK_PREFIX`] bytes (garbage
+/// fails there), else the result of decoding it whole. A streamed format goes on from where
+/// the quick look stopped; the others are decoded again from the start.
+fn decode_candidate(
+    stream: &[u8],
+    compression: Compression,
+    limit: u64,
+) -> Option<Result<Vec<u8>, Problem>> {
+    let quick = QUICK_PREFIX.min(limit);
+    match decompress::StreamDecoder::open(stream, compression, limit, None) {
+        Ok(Some(mut decoder)) => match decoder.fill_to(quick as usize) {
+            Ok(_) => Some(decoder.finish()),
+            Err(e @ Problem::TooLarge { .. }) => Some(Err(e)),
+            Err(_) => None,
+        },
+        Ok(None) => match decompress::decompress(stream, compression, quick) {
+            Ok(_) | Err(Problem::TooLarge { .. }) => {
+                Some(decompress::decompress(stream, compression, limit))
+            }
+            Err(_) => None,
+        },
+        Err(_) => None,
     }
 }
