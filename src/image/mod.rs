@@ -321,24 +321,28 @@ pub fn unwrap_early(
                             payload_size: found.available as u64,
                             output_size: found.kernel.len() as u64,
                         };
-                        (layer, Cow::Owned(found.kernel))
+                        // The scan accepted it as a kernel: no need to classify it again.
+                        layers.push(layer);
+                        let kernel = Cow::Owned(found.kernel);
+                        return Ok(Unwrapping::Whole(finish(kernel, found.kind, layers, hints)));
+                    }
+                    // An ELF without exports or banner and without a payload: let the
+                    // export reader say what it lacks rather than call it unknown.
+                    None if container == Container::ElfDecompressor => {
+                        return Ok(Unwrapping::Whole(finish(
+                            current,
+                            KernelKind::Elf,
+                            layers,
+                            hints,
+                        )));
+                    }
+                    // classify found it no kernel before choosing to scan it.
+                    None if container == Container::Embedded => {
+                        return Err(Problem::UnknownFormat(hex_prefix(&current)));
                     }
                     None => {
                         if let Some(kind) = probe::kernel_kind(&current) {
                             return Ok(Unwrapping::Whole(finish(current, kind, layers, hints)));
-                        }
-                        // An ELF without exports or banner and without a payload: let the
-                        // export reader say what it lacks rather than call it unknown.
-                        if container == Container::ElfDecompressor {
-                            return Ok(Unwrapping::Whole(finish(
-                                current,
-                                KernelKind::Elf,
-                                layers,
-                                hints,
-                            )));
-                        }
-                        if container == Container::Embedded {
-                            return Err(Problem::UnknownFormat(hex_prefix(&current)));
                         }
                         return Err(Problem::UnknownFormat(format!(
                             "{} ({}: no compressed kernel found among {} candidate payloads)",
@@ -527,8 +531,7 @@ fn classify(data: &[u8], hints: &mut Hints) -> Result<Step, Problem> {
     }
     // Before the zImage test: an arm64 Image has no zImage magic, but check the kernel
     // headers first so that a raw Image is never scanned.
-    if let Some(kind @ (KernelKind::Arm64Image | KernelKind::RiscvImage)) = probe::kernel_kind(data)
-    {
+    if let Some(kind) = probe::image_header_kind(data) {
         return Ok(Step::Kernel(kind));
     }
     if let Some(z) = zimage::header(data) {

@@ -40,15 +40,18 @@ pub fn kernel_kind(data: &[u8]) -> Option<KernelKind> {
             None => Some(KernelKind::Elf),
         };
     }
+    image_header_kind(data).or_else(|| has_banner(data).then_some(KernelKind::Raw))
+}
+
+/// The kind a raw image's own header names (arm64 or RISC-V `Image`), without looking for the
+/// banner through the whole file.
+pub fn image_header_kind(data: &[u8]) -> Option<KernelKind> {
     match data.get(IMAGE_MAGIC_AT..IMAGE_MAGIC_AT + 4) {
-        Some(b"ARM\x64") => return Some(KernelKind::Arm64Image),
-        Some(b"RSC\x05") => return Some(KernelKind::RiscvImage),
-        _ => {}
+        Some(b"ARM\x64") => Some(KernelKind::Arm64Image),
+        Some(b"RSC\x05") => Some(KernelKind::RiscvImage),
+        _ if data.get(0x30..0x38) == Some(b"RISCV\0\0\0") => Some(KernelKind::RiscvImage),
+        _ => None,
     }
-    if data.get(0x30..0x38) == Some(b"RISCV\0\0\0") {
-        return Some(KernelKind::RiscvImage);
-    }
-    has_banner(data).then_some(KernelKind::Raw)
 }
 
 /// True when `data` holds "Linux version " followed by a digit (init/version.c `linux_banner`).

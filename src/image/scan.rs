@@ -37,6 +37,8 @@ pub struct Found {
     pub compression: Compression,
     /// The decoded kernel.
     pub kernel: Vec<u8>,
+    /// What kind of kernel it is.
+    pub kind: super::KernelKind,
 }
 
 /// Candidate payload offsets in `range` of `data`, in file order, each with the format whose
@@ -78,12 +80,13 @@ pub fn find_kernel(data: &[u8], range: Range<usize>, limit: u64) -> Result<Optio
             }
             Err(_) => continue,
         };
-        if probe::kernel_kind(&kernel).is_some() {
+        if let Some(kind) = probe::kernel_kind(&kernel) {
             return Ok(Some(Found {
                 offset,
                 available: stream.len(),
                 compression,
                 kernel,
+                kind,
             }));
         }
     }
