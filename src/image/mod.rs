@@ -481,12 +481,14 @@ const S390_EP_OFFSET: usize = 0x10008;
 
 fn classify(data: &[u8], hints: &mut Hints) -> Result<Step, Problem> {
     if elf::is_elf(data) {
-        if let Some((offset, size)) = probe::elf_decompressor_payload(data) {
-            if let Ok(parsed) = elf::Elf::parse(data) {
-                hints.arch = Arch::from_elf_machine(parsed.machine).or(hints.arch);
-                hints.class = Some(parsed.class);
-                hints.endian = Some(parsed.endian);
-            }
+        let parsed = elf::Elf::parse(data).ok();
+        if let Some((parsed, (offset, size))) = parsed
+            .as_ref()
+            .and_then(|p| Some((p, probe::elf_decompressor_payload(p)?)))
+        {
+            hints.arch = Arch::from_elf_machine(parsed.machine).or(hints.arch);
+            hints.class = Some(parsed.class);
+            hints.endian = Some(parsed.endian);
             return Ok(Step::Scan {
                 container: Container::ElfDecompressor,
                 range: offset..offset + size,

@@ -35,7 +35,11 @@ const IMAGE_MAGIC_AT: usize = 0x38;
 /// The kind of kernel `data` is, or `None` when it is not (recognisably) a kernel.
 pub fn kernel_kind(data: &[u8]) -> Option<KernelKind> {
     if elf::is_elf(data) {
-        return match elf_decompressor_payload(data) {
+        return match Elf::parse(data)
+            .ok()
+            .as_ref()
+            .and_then(elf_decompressor_payload)
+        {
             Some(_) => None,
             None => Some(KernelKind::Elf),
         };
@@ -66,8 +70,8 @@ pub fn has_banner(data: &[u8]) -> bool {
 /// For an ELF decompressor (an ELF that is not a kernel by the rules above), the file range in
 /// which to look for the compressed kernel: the `.image` section when there is one
 /// (arch/mips/boot/compressed/piggy.S), else the whole file. `None` for a kernel ELF.
-pub fn elf_decompressor_payload(data: &[u8]) -> Option<(usize, usize)> {
-    let parsed = Elf::parse(data).ok()?;
+pub fn elf_decompressor_payload(parsed: &Elf) -> Option<(usize, usize)> {
+    let data = parsed.data;
     if parsed
         .sections
         .iter()
