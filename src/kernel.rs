@@ -58,7 +58,7 @@ pub struct KernelExports {
 impl KernelExports {
     /// True when the kernel has CRC tables (CONFIG_MODVERSIONS).
     pub fn modversions(&self) -> bool {
-        self.vmlinux.crc_storage != crate::exports::CrcStorage::None
+        self.vmlinux.modversions()
     }
 }
 

@@ -183,7 +183,7 @@ fn export_facts(class: Class, endian: Endian, v: &vmlinux::VmlinuxExports) -> Ex
         layout: v.layout,
         crc_storage: v.crc_storage,
         flags_table: v.flags_table,
-        modversions: v.crc_storage != CrcStorage::None,
+        modversions: v.modversions(),
         tables,
         total: v.exports.len(),
     }

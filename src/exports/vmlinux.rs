@@ -88,6 +88,13 @@ pub struct VmlinuxExports {
     pub flags_table: bool,
 }
 
+impl VmlinuxExports {
+    /// True when the kernel has CRC tables (CONFIG_MODVERSIONS).
+    pub fn modversions(&self) -> bool {
+        self.crc_storage != CrcStorage::None
+    }
+}
+
 /// Find the export tables of an ELF vmlinux by section name.
 pub fn tables_from_sections(elf: &Elf) -> TableSet {
     let region = |name: &str| {
