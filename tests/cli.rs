@@ -86,19 +86,13 @@ fn expected_table(crc: bool) -> String {
     let spec = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
     // vmlinux first (table order: __ksymtab then __ksymtab_gpl, each by name), then modules in
     // modules.order order.
-    let mut vm: Vec<&fixtures::Exp> = spec
-        .exports
-        .iter()
-        .filter(|e| e.kind == "EXPORT_SYMBOL")
-        .collect();
-    vm.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut gpl: Vec<&fixtures::Exp> = spec
-        .exports
-        .iter()
-        .filter(|e| e.kind == "EXPORT_SYMBOL_GPL")
-        .collect();
-    gpl.sort_by(|a, b| a.name.cmp(&b.name));
-    vm.extend(gpl);
+    let mut vm: Vec<&fixtures::Exp> = Vec::new();
+    for kind in ["EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL"] {
+        let mut table: Vec<&fixtures::Exp> =
+            spec.exports.iter().filter(|e| e.kind == kind).collect();
+        table.sort_by(|a, b| a.name.cmp(&b.name));
+        vm.extend(table);
+    }
     let c = |v: u32| if crc { v } else { 0 };
     let mut out = String::new();
     for e in vm {

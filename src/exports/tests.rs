@@ -170,13 +170,20 @@ fn module_without_exports_is_empty_not_an_error() {
     assert_eq!(got.layout, None);
 }
 
+/// The error reading `spec`'s module once `damage` has altered it.
+fn damaged_module_error(spec: &Spec, damage: impl FnOnce(&mut fx::ElfFile)) -> Problem {
+    let mut elf = fx::build_module_elf(spec);
+    damage(&mut elf);
+    module::read(&elf.build()).unwrap_err()
+}
+
 #[test]
 fn module_crc_table_shorter_than_symbol_table_is_reported() {
     let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
-    let mut elf = fx::build_module_elf(&spec);
-    let i = elf.index_of("__kcrctab").unwrap();
-    elf.section_mut(i).data.truncate(4);
-    let err = module::read(&elf.build()).unwrap_err();
+    let err = damaged_module_error(&spec, |elf| {
+        let i = elf.index_of("__kcrctab").unwrap();
+        elf.section_mut(i).data.truncate(4);
+    });
     assert!(
         matches!(&err, Problem::Exports(m) if m.contains("__kcrctab is 4 bytes")),
         "{err}"
@@ -186,14 +193,14 @@ fn module_crc_table_shorter_than_symbol_table_is_reported() {
 #[test]
 fn module_name_outside_strings_is_reported() {
     let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
-    let mut elf = fx::build_module_elf(&spec);
-    // Point every relocation of __ksymtab at the .text function symbol.
-    let tab = elf.index_of("__ksymtab").unwrap();
-    let first = elf.relocs[&tab][0].sym;
-    for r in elf.relocs.get_mut(&tab).unwrap() {
-        r.sym = first;
-    }
-    let err = module::read(&elf.build()).unwrap_err();
+    let err = damaged_module_error(&spec, |elf| {
+        // Point every relocation of __ksymtab at the .text function symbol.
+        let tab = elf.index_of("__ksymtab").unwrap();
+        let first = elf.relocs[&tab][0].sym;
+        for r in elf.relocs.get_mut(&tab).unwrap() {
+            r.sym = first;
+        }
+    });
     assert!(
         matches!(&err, Problem::Exports(m) if m.contains("no known kernel_symbol layout")),
         "{err}"
@@ -203,10 +210,10 @@ fn module_name_outside_strings_is_reported() {
 #[test]
 fn module_without_strings_section_is_reported() {
     let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
-    let mut elf = fx::build_module_elf(&spec);
-    let i = elf.index_of("__ksymtab_strings").unwrap();
-    elf.section_mut(i).name = "__other".into();
-    let err = module::read(&elf.build()).unwrap_err();
+    let err = damaged_module_error(&spec, |elf| {
+        let i = elf.index_of("__ksymtab_strings").unwrap();
+        elf.section_mut(i).name = "__other".into();
+    });
     assert!(matches!(err, Problem::NoExports(_)), "{err}");
 }
 
@@ -214,10 +221,10 @@ fn module_without_strings_section_is_reported() {
 fn kflagstab_of_wrong_length_is_reported() {
     let mut spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::None);
     spec.flags_table = true;
-    let mut elf = fx::build_module_elf(&spec);
-    let i = elf.index_of("__kflagstab").unwrap();
-    elf.section_mut(i).data.pop();
-    let err = module::read(&elf.build()).unwrap_err();
+    let err = damaged_module_error(&spec, |elf| {
+        let i = elf.index_of("__kflagstab").unwrap();
+        elf.section_mut(i).data.pop();
+    });
     assert!(
         matches!(&err, Problem::Exports(m) if m.contains("__kflagstab has 4 entries")),
         "{err}"
