@@ -135,12 +135,7 @@ fn null_namespace_of_5_4_reads_as_empty() {
     for layout in [Layout::Prel32Namespaced, Layout::AbsoluteNamespaced] {
         let mut spec = Spec::new(fx::X86_64, layout, Crcs::AbsoluteSymbols);
         spec.null_namespace = true;
-        let expected = fx::expected_lines(&spec.exports, "m", true);
-        let got = module::read(&fx::build_module(&spec)).unwrap();
-        assert_eq!(lines(&got.exports, "m"), expected);
-        let v = fx::build_vmlinux(&spec);
-        let got = vmlinux::read_elf(&Elf::parse(&v).unwrap()).unwrap();
-        assert_eq!(lines(&got.exports, "m"), expected);
+        module_and_vmlinux_read_as_expected(&spec);
     }
 }
 
@@ -153,10 +148,15 @@ fn old_export_kinds_are_kept() {
         fx::exp("c_unused_gpl", "EXPORT_UNUSED_SYMBOL_GPL", "", 3),
         fx::exp("d_plain", "EXPORT_SYMBOL", "", 4),
     ];
+    module_and_vmlinux_read_as_expected(&spec);
+}
+
+/// `spec`'s exports, with CRCs, read back the same from its module and from its vmlinux.
+fn module_and_vmlinux_read_as_expected(spec: &Spec) {
     let expected = fx::expected_lines(&spec.exports, "m", true);
-    let got = module::read(&fx::build_module(&spec)).unwrap();
+    let got = module::read(&fx::build_module(spec)).unwrap();
     assert_eq!(lines(&got.exports, "m"), expected);
-    let v = fx::build_vmlinux(&spec);
+    let v = fx::build_vmlinux(spec);
     let got = vmlinux::read_elf(&Elf::parse(&v).unwrap()).unwrap();
     assert_eq!(lines(&got.exports, "m"), expected);
 }

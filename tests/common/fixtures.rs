@@ -471,28 +471,34 @@ impl ElfFile {
         out[..ehsize].copy_from_slice(&h);
         for (n, &(kind, flags, first, last)) in loads.iter().enumerate() {
             let s = &sections[first];
-            let mut p = Vec::new();
             let offset = offsets[first];
             let size = offsets[last] + sections[last].data.len() as u64 - offset;
-            if a.is_64 {
-                p.extend(a.bytes(u64::from(kind), 4));
-                p.extend(a.bytes(u64::from(flags), 4));
-                p.extend(a.bytes(offset, 8));
-                p.extend(a.bytes(s.addr, 8));
-                p.extend(a.bytes(s.addr, 8));
-                p.extend(a.bytes(size, 8));
-                p.extend(a.bytes(size, 8));
-                p.extend(a.bytes(s.align, 8));
+            let (kind, flags) = (u64::from(kind), u64::from(flags));
+            // Elf64_Phdr puts p_flags second, Elf32_Phdr seventh.
+            let fields: [(u64, usize); 8] = if a.is_64 {
+                [
+                    (kind, 4),
+                    (flags, 4),
+                    (offset, 8),
+                    (s.addr, 8),
+                    (s.addr, 8),
+                    (size, 8),
+                    (size, 8),
+                    (s.align, 8),
+                ]
             } else {
-                p.extend(a.bytes(u64::from(kind), 4));
-                p.extend(a.bytes(offset, 4));
-                p.extend(a.bytes(s.addr, 4));
-                p.extend(a.bytes(s.addr, 4));
-                p.extend(a.bytes(size, 4));
-                p.extend(a.bytes(size, 4));
-                p.extend(a.bytes(u64::from(flags), 4));
-                p.extend(a.bytes(s.align, 4));
-            }
+                [
+                    (kind, 4),
+                    (offset, 4),
+                    (s.addr, 4),
+                    (s.addr, 4),
+                    (size, 4),
+                    (size, 4),
+                    (flags, 4),
+                    (s.align, 4),
+                ]
+            };
+            let p: Vec<u8> = fields.iter().flat_map(|&(v, n)| a.bytes(v, n)).collect();
             let at = ehsize + n * phentsize;
             out[at..at + phentsize].copy_from_slice(&p);
         }
