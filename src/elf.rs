@@ -9,6 +9,8 @@ use object::elf;
 use object::read::elf::{FileHeader, SectionHeader};
 use object::{Endian as _, Endianness, ReadRef};
 
+pub use crate::bytes::Endian;
+use crate::bytes::{c_str, read_uint, sign_extend};
 use crate::error::Problem;
 
 /// Word size of the ELF file (and of the kernel's `unsigned long`).
@@ -29,16 +31,6 @@ impl Class {
             Class::Elf64 => 8,
         }
     }
-}
-
-/// Byte order of the ELF file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Endian {
-    /// Little endian.
-    Little,
-    /// Big endian.
-    Big,
 }
 
 /// One section header, flattened.
@@ -558,59 +550,4 @@ impl<'d> Elf<'d> {
             .find(|p| addr >= p.vaddr && addr - p.vaddr < p.filesz)
             .and_then(|p| p.offset.checked_add(addr - p.vaddr))
     }
-}
-
-/// Read an unsigned integer of `size` bytes at `at` with byte order `endian`.
-#[inline]
-pub fn read_uint(bytes: &[u8], at: usize, size: usize, endian: Endian) -> Option<u64> {
-    let field = bytes.get(at..at.checked_add(size)?)?;
-    // The common sizes in one load each (the raw scan reads every word of an image).
-    match (size, endian) {
-        (4, Endian::Little) => return Some(u64::from(u32::from_le_bytes(field.try_into().ok()?))),
-        (4, Endian::Big) => return Some(u64::from(u32::from_be_bytes(field.try_into().ok()?))),
-        (8, Endian::Little) => return Some(u64::from_le_bytes(field.try_into().ok()?)),
-        (8, Endian::Big) => return Some(u64::from_be_bytes(field.try_into().ok()?)),
-        _ => {}
-    }
-    let mut value = 0u64;
-    match endian {
-        Endian::Little => {
-            for &b in field.iter().rev() {
-                value = (value << 8) | u64::from(b);
-            }
-        }
-        Endian::Big => {
-            for &b in field {
-                value = (value << 8) | u64::from(b);
-            }
-        }
-    }
-    Some(value)
-}
-
-/// The little-endian `u16` at `at` (container headers: bzImage, zboot, Android, …).
-pub fn le_u16(bytes: &[u8], at: usize) -> Option<u16> {
-    read_uint(bytes, at, 2, Endian::Little).map(|v| v as u16)
-}
-
-/// The little-endian `u32` at `at`.
-pub fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
-    read_uint(bytes, at, 4, Endian::Little).map(|v| v as u32)
-}
-
-/// Sign-extend the low `size` bytes of `raw`.
-pub fn sign_extend(raw: u64, size: usize) -> i64 {
-    match size {
-        1 => raw as u8 as i8 as i64,
-        2 => raw as u16 as i16 as i64,
-        4 => raw as u32 as i32 as i64,
-        _ => raw as i64,
-    }
-}
-
-/// The NUL-terminated string starting at `at` in `bytes`.
-pub fn c_str(bytes: &[u8], at: usize) -> Option<&[u8]> {
-    let tail = bytes.get(at..)?;
-    let end = tail.iter().position(|&b| b == 0)?;
-    Some(&tail[..end])
 }

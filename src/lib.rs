@@ -49,6 +49,7 @@
 //! # Ok::<(), symvers::Error>(())
 //! ```
 
+pub mod bytes;
 pub mod check;
 pub mod decompress;
 pub mod diff;

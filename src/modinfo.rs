@@ -6,7 +6,8 @@
 
 use serde::Serialize;
 
-use crate::elf::{c_str, Class, Elf, Endian};
+use crate::bytes::c_str;
+use crate::elf::{Class, Elf, Endian};
 use crate::error::Problem;
 
 /// One imported symbol version: the CRC the module was built against. In JSON:

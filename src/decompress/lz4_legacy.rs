@@ -9,7 +9,7 @@
 //! boot-time decompressor instead stops 4 bytes before the end of its input, which is what the
 //! "only the trailer is left" rule below reproduces for kernels smaller than one block.
 
-use crate::elf::le_u32;
+use crate::bytes::le_u32;
 use crate::error::Problem;
 
 const MAGIC: u32 = 0x184c_2102;

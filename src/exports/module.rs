@@ -14,8 +14,9 @@ use std::collections::hash_map::{Entry, HashMap};
 use serde::Serialize;
 
 use super::{CrcStorage, Export, ExportKind, KsymtabLayout};
+use crate::bytes::c_str;
 use crate::elf::consts::{SHN_ABS, SHN_UNDEF};
-use crate::elf::{c_str, Elf, Reloc, Symbol};
+use crate::elf::{Elf, Reloc, Symbol};
 use crate::error::Problem;
 
 /// The exports of one module and what was detected while reading them.

@@ -26,7 +26,8 @@ use serde::Serialize;
 
 use super::vmlinux::{self, AddressSpace, Region, TableRegions, TableSet, VmlinuxExports};
 use super::{is_symbol_name, ExportKind};
-use crate::elf::{self, Class, Endian};
+use crate::bytes;
+use crate::elf::{Class, Endian};
 use crate::error::Problem;
 
 /// A raw kernel image: byte `i` of the file is the kernel's memory at `base + i`.
@@ -295,7 +296,7 @@ impl Mode {
 
     /// The image offset the field at `at` leads to.
     fn target(&self, data: &[u8], at: usize) -> Option<i64> {
-        let raw = elf::read_uint(data, at, self.field, self.endian)?;
+        let raw = bytes::read_uint(data, at, self.field, self.endian)?;
         self.target_of(at, raw)
     }
 
@@ -319,7 +320,7 @@ impl Mode {
             .chunks_exact(self.field)
             .enumerate()
             .map(|(k, chunk)| {
-                let raw = elf::read_uint(chunk, 0, self.field, self.endian).unwrap_or(0);
+                let raw = bytes::read_uint(chunk, 0, self.field, self.endian).unwrap_or(0);
                 match self.target_of(from + k * self.field, raw) {
                     // A zero value is an exported per-cpu variable at the start of
                     // .data..percpu (s390x links per-cpu data at 0); a zero namespace is 5.4's
@@ -444,7 +445,7 @@ fn split_tables(data: &[u8], mode: &Mode, chain: &[Run]) -> Option<Vec<Table>> {
         for i in 0..run.entries {
             let at = run.start + i * entry;
             let name = mode.target(data, at + mode.field)?;
-            let name = elf::c_str(data, usize::try_from(name).ok()?)?;
+            let name = bytes::c_str(data, usize::try_from(name).ok()?)?;
             if !is_symbol_name(name) {
                 return None;
             }
@@ -599,7 +600,7 @@ impl Words for ImageWords<'_> {
     }
     fn at(&self, k: usize) -> u64 {
         k.checked_mul(self.size)
-            .and_then(|at| elf::read_uint(self.data, at, self.size, self.endian))
+            .and_then(|at| bytes::read_uint(self.data, at, self.size, self.endian))
             .unwrap_or(0)
     }
 }
@@ -760,7 +761,7 @@ impl Found {
         let (Some(&lo), Some(&last)) = (named.first(), named.last()) else {
             return false;
         };
-        let Some(hi) = elf::c_str(data, last).map(|s| last + s.len()) else {
+        let Some(hi) = bytes::c_str(data, last).map(|s| last + s.len()) else {
             return false;
         };
         // Empty strings are left out: the linker may keep a "" namespace apart or merge it
@@ -783,7 +784,7 @@ impl Found {
                 "the export records name no strings".into(),
             ));
         };
-        let hi = top + elf::c_str(data, top).map_or(0, <[u8]>::len) + 1;
+        let hi = top + bytes::c_str(data, top).map_or(0, <[u8]>::len) + 1;
         let last = self.end;
         let total = self.entries();
         let gap = lo.checked_sub(last).ok_or_else(|| {
@@ -894,7 +895,7 @@ fn apply_relocations(data: &[u8], strings: &StringRuns) -> Option<(Vec<u8>, usiz
 fn find_relocations(data: &[u8]) -> Option<(Endian, Vec<(u64, u64)>)> {
     let mut best: Option<(Endian, usize, usize)> = None;
     for endian in [Endian::Little, Endian::Big] {
-        let info = |k: usize| elf::read_uint(data, k * 8, 8, endian);
+        let info = |k: usize| bytes::read_uint(data, k * 8, 8, endian);
         let n = data.len() / 8;
         let mut k = 1;
         while k < n {
@@ -918,8 +919,8 @@ fn find_relocations(data: &[u8]) -> Option<(Endian, Vec<(u64, u64)>)> {
         .filter_map(|i| {
             let at = start + i * 24;
             Some((
-                elf::read_uint(data, at, 8, endian)?,
-                elf::read_uint(data, at + 16, 8, endian)?,
+                bytes::read_uint(data, at, 8, endian)?,
+                bytes::read_uint(data, at + 16, 8, endian)?,
             ))
         })
         .collect();

@@ -6,7 +6,8 @@
 use serde::Serialize;
 
 use super::{is_symbol_name, CrcStorage, Export, ExportKind, KsymtabLayout};
-use crate::elf::{self, c_str, Elf, Endian};
+use crate::bytes::{c_str, read_uint, sign_extend};
+use crate::elf::{Elf, Endian};
 use crate::error::Problem;
 
 /// A range of kernel virtual addresses.
@@ -252,13 +253,13 @@ fn decode_names<'a>(
         c_str(strings_bytes, usize::try_from(addr - strings.addr).ok()?)
     };
     let target = |offset: usize| -> Option<u64> {
-        let raw = elf::read_uint(bytes, offset, field, endian)?;
+        let raw = read_uint(bytes, offset, field, endian)?;
         if layout.is_relative() {
             if raw == 0 {
                 return Some(0);
             }
             let field_addr = table.addr.checked_add(offset as u64)?;
-            Some(field_addr.wrapping_add(elf::sign_extend(raw, 4) as u64))
+            Some(field_addr.wrapping_add(sign_extend(raw, 4) as u64))
         } else {
             Some(raw)
         }
@@ -297,7 +298,7 @@ fn read_crcs(
     let word = space.word_size();
     let (entry, storage) = super::crc_entry_size(region.len, count, word, name)?;
     let raw: Vec<u64> = (0..count)
-        .map(|i| elf::read_uint(bytes, i * entry, entry, endian).unwrap_or(0))
+        .map(|i| read_uint(bytes, i * entry, entry, endian).unwrap_or(0))
         .collect();
     if entry == 4 && count >= 16 {
         // CONFIG_MODULE_REL_CRCS stores `__crc_sym - .`: if every entry read as an offset lands
@@ -310,9 +311,9 @@ fn read_crcs(
                 let at = region
                     .addr
                     .wrapping_add((i * 4) as u64)
-                    .wrapping_add(elf::sign_extend(r, 4) as u64);
+                    .wrapping_add(sign_extend(r, 4) as u64);
                 let b = space.bytes_at(at, 4)?;
-                elf::read_uint(b, 0, 4, endian).map(|v| v as u32)
+                read_uint(b, 0, 4, endian).map(|v| v as u32)
             })
             .collect();
         if let Some(crcs) = relative {

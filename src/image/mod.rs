@@ -19,8 +19,9 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::bytes::{le_u16, le_u32};
 use crate::decompress::{self, Compression};
-use crate::elf::{self, le_u16, le_u32, Class, Endian};
+use crate::elf::{self, Class, Endian};
 use crate::error::Problem;
 
 pub use probe::KernelKind;
