@@ -309,7 +309,7 @@ impl Rules {
             if line.is_empty() {
                 continue;
             }
-            let bad = |detail: String| Error::at_line(path, i + 1, detail);
+            let bad = |detail: String| Error::at_rules_line(path, i + 1, detail);
             let fields: Vec<&str> = line.split_whitespace().collect();
             let [pattern, verdict] = fields.as_slice() else {
                 return Err(bad(format!(
@@ -346,7 +346,7 @@ impl Rules {
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-            Error::at_line(path, line, "not UTF-8 text".into())
+            Error::at_rules_line(path, line, "not UTF-8 text".into())
         })?;
         Self::parse(&text, path)
     }

@@ -341,10 +341,12 @@ impl<'d> Elf<'d> {
     pub fn parse_module(data: &'d [u8]) -> Result<Self, Problem> {
         let elf = Self::parse(data)?;
         if elf.file_type != ET_REL {
-            return Err(Problem::Elf(format!(
-                "not a relocatable object (e_type {}), so not a kernel module",
-                elf.file_type
-            )));
+            return Err(Problem::NotAModule {
+                detail: format!(
+                    "an ELF file of type {} (a module is a relocatable object, type 1)",
+                    elf.file_type
+                ),
+            });
         }
         Ok(elf)
     }

@@ -22,8 +22,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// The file's contents are not what they should be.
-    #[error("{}: {problem}", path.display())]
+    /// The file's contents are not what they should be (`path:line: …` for a line of a text
+    /// file, else `path: …`).
+    #[error("{}{}", path.display(), located(problem))]
     Format {
         /// The file.
         path: PathBuf,
@@ -54,20 +55,109 @@ pub enum Error {
         /// Each module that failed, with its error.
         failures: Vec<Error>,
     },
-    /// Invalid request from the caller (not from input data).
-    #[error("{0}")]
-    Usage(String),
 }
 
-/// What is wrong with a file's contents.
+/// What is wrong with a file's contents. One variant per cause, with the facts as fields, so
+/// that callers and tests match on the cause and the binary prints one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
     /// The file ends before a structure it declares.
     #[error("truncated: {0}")]
     Truncated(String),
-    /// Not a format this tool knows.
-    #[error("not a kernel image or ELF file (first bytes {0})")]
-    UnknownFormat(String),
+    /// The file is empty.
+    #[error("the file is empty")]
+    Empty,
+    /// A folder, FIFO, socket or device where a regular file was expected.
+    #[error("{0}, not a regular file")]
+    NotRegularFile(FileKind),
+    /// A module file whose name is not UTF-8: it cannot be named in a table.
+    #[error("the module file name is not UTF-8")]
+    NonUtf8Name,
+    /// Bytes of no format this tool knows: no container, compression, ELF file or kernel.
+    #[error("not a kernel image or ELF file (first bytes {first_bytes})")]
+    UnknownFormat {
+        /// The first bytes, in hex.
+        first_bytes: String,
+    },
+    /// A file given as a module that is not one (not ELF or compressed, or an ELF file that is
+    /// not relocatable).
+    #[error("not a kernel module: {detail}")]
+    NotAModule {
+        /// What it is instead.
+        detail: String,
+    },
+    /// An x86 bzImage whose boot protocol predates the payload fields (2.08, Linux 2.6.26).
+    #[error("bzImage with boot protocol {major}.{minor:02}, older than 2.08 which has no payload fields")]
+    OldBootProtocol {
+        /// Major version.
+        major: u8,
+        /// Minor version.
+        minor: u8,
+    },
+    /// A container whose header declares no kernel payload.
+    #[error("{container} without a kernel payload")]
+    EmptyPayload {
+        /// The container's name.
+        container: &'static str,
+    },
+    /// A container header naming a compression this tool does not know.
+    #[error("{container} names compression {name:?}, which is not a kernel compression")]
+    UnknownCompressionName {
+        /// The container's name.
+        container: &'static str,
+        /// The name as the header spells it.
+        name: String,
+    },
+    /// A container header field with an impossible value.
+    #[error("{container}: {field} is {value}, which is not valid")]
+    BadHeaderField {
+        /// The container's name.
+        container: &'static str,
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// A payload whose bytes carry no known compression magic.
+    #[error("{container} payload at {offset:#x} has no known compression magic (first bytes {first_bytes})")]
+    NoCompressionMagic {
+        /// The container's name.
+        container: &'static str,
+        /// Offset of the payload in the container.
+        offset: u64,
+        /// The payload's first bytes, in hex.
+        first_bytes: String,
+    },
+    /// A container header names one compression, the payload is another.
+    #[error("{container} header names {named} but the payload at {offset:#x} is {found}")]
+    CompressionMismatch {
+        /// The container's name.
+        container: &'static str,
+        /// The compression the header names.
+        named: &'static str,
+        /// The compression the payload's magic shows.
+        found: &'static str,
+        /// Offset of the payload.
+        offset: u64,
+    },
+    /// A self-decompressor in which no candidate payload decoded to a kernel.
+    #[error("{container}: no compressed kernel found among {candidates} candidate payloads, and the bytes are no kernel themselves (first bytes {first_bytes})")]
+    NoKernelInside {
+        /// The container's name.
+        container: &'static str,
+        /// Candidate payloads tried.
+        candidates: usize,
+        /// The container's first bytes, in hex.
+        first_bytes: String,
+    },
+    /// Containers nested deeper than a kernel image ever is.
+    #[error("more than {depth} nested containers (first bytes {first_bytes})")]
+    TooDeep {
+        /// The most layers unwrapped.
+        depth: usize,
+        /// The innermost layer's first bytes, in hex.
+        first_bytes: String,
+    },
     /// A compressed stream that does not decode.
     #[error("{format} data does not decode: {detail}")]
     Decompress {
@@ -102,13 +192,49 @@ pub enum Problem {
     #[error("no export tables found: {0}")]
     NoExports(String),
     /// A Module.symvers line that does not parse.
-    #[error("line {line}: {detail}")]
+    #[error("{line}: {detail}")]
     Symvers {
+        /// 1-based line number (0: the file as a whole).
+        line: usize,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A rules-file line (`diff --rules`) that does not parse.
+    #[error("{line}: {detail}")]
+    Rules {
         /// 1-based line number.
         line: usize,
         /// What is wrong.
         detail: String,
     },
+}
+
+/// What a path is when it is not a regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A folder.
+    Folder,
+    /// A FIFO, socket or device.
+    Special,
+}
+
+impl std::fmt::Display for FileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileKind::Folder => "a folder",
+            FileKind::Special => "a FIFO, socket or device",
+        })
+    }
+}
+
+impl Problem {
+    /// The line a text-file problem is on, for `path:line:` messages.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Problem::Symvers { line, .. } | Problem::Rules { line, .. } if *line > 0 => Some(*line),
+            _ => None,
+        }
+    }
 }
 
 impl Error {
@@ -120,9 +246,14 @@ impl Error {
         }
     }
 
-    /// Build an [`Error::Format`] for a text file's line `line` (1-based).
+    /// Build an [`Error::Format`] for line `line` (1-based) of a Module.symvers file.
     pub fn at_line(path: impl AsRef<Path>, line: usize, detail: String) -> Self {
         Error::format(path, Problem::Symvers { line, detail })
+    }
+
+    /// Build an [`Error::Format`] for line `line` (1-based) of a rules file.
+    pub fn at_rules_line(path: impl AsRef<Path>, line: usize, detail: String) -> Self {
+        Error::format(path, Problem::Rules { line, detail })
     }
 
     /// Build an [`Error::Format`] for `path`.
@@ -131,6 +262,19 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             problem,
         }
+    }
+}
+
+/// `:LINE: detail` for a problem on a line of a text file, else `: problem`.
+fn located(problem: &Problem) -> String {
+    match problem.line() {
+        Some(_) => format!(":{problem}"),
+        None => match problem {
+            Problem::Symvers { detail, .. } | Problem::Rules { detail, .. } => {
+                format!(": {detail}")
+            }
+            other => format!(": {other}"),
+        },
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, FileKind, Problem, Result};
 
 /// Open `path` for reading and return it with its size. Refuses folders, FIFOs, sockets and
 /// devices (reached directly or through a symlink) with an error naming `path`.
@@ -20,15 +20,12 @@ pub fn open_regular(path: &Path) -> Result<(File, u64)> {
         .map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "a folder, not a regular file"
+        let kind = if meta.is_dir() {
+            FileKind::Folder
         } else {
-            "not a regular file (a FIFO, socket or device)"
+            FileKind::Special
         };
-        return Err(Error::format(
-            path,
-            Problem::UnknownFormat(format!("none: {what}")),
-        ));
+        return Err(Error::format(path, Problem::NotRegularFile(kind)));
     }
     Ok((file, meta.len()))
 }

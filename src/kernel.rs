@@ -114,7 +114,7 @@ pub fn read_image_bytes_with(
         }
         // Bytes of no known container may be a bare raw kernel (arm64 `Image`, a payload
         // unpacked by hand): the scan decides, and the original error stands if it fails.
-        Err(unknown @ Problem::UnknownFormat(_)) => {
+        Err(unknown @ (Problem::UnknownFormat { .. } | Problem::Empty)) => {
             return read_raw(data, Unwrapped::bare_raw(data.len() as u64)).map_err(|_| unknown);
         }
         Err(e) => return Err(e),

@@ -99,12 +99,8 @@ pub fn walk_modules(dir: &Path) -> Result<Walk> {
                 // Module names are ASCII; a module file whose name is not UTF-8 cannot be named
                 // in the table, and leaving it out silently would lose its exports.
                 if module_name(&file_name.to_string_lossy()).is_some() {
-                    walk.failures.push(Error::Format {
-                        path: entry.path(),
-                        problem: Problem::UnknownFormat(
-                            "none: the module file name is not UTF-8".into(),
-                        ),
-                    });
+                    walk.failures
+                        .push(Error::format(entry.path(), Problem::NonUtf8Name));
                 }
                 continue;
             };
@@ -197,10 +193,7 @@ pub fn with_module_bytes<T>(
 ) -> Result<T> {
     let (file, size) = crate::input::open_regular(path)?;
     if size == 0 {
-        return Err(Error::format(
-            path,
-            Problem::UnknownFormat("none: the file is empty".into()),
-        ));
+        return Err(Error::format(path, Problem::Empty));
     }
     // Read, not mmap: a module truncated by another process while it is mapped would kill the
     // process with SIGBUS, and the limit bounds an uncompressed module's memory too.
@@ -218,8 +211,12 @@ pub fn module_elf<'a>(
     if crate::elf::is_elf(data) {
         return Ok(data);
     }
-    let format = Compression::sniff(data)
-        .ok_or_else(|| Problem::UnknownFormat(crate::image::hex_prefix(data)))?;
+    let format = Compression::sniff(data).ok_or_else(|| Problem::NotAModule {
+        detail: format!(
+            "neither an ELF file nor compressed (first bytes {})",
+            crate::image::hex_prefix(data)
+        ),
+    })?;
     buffer.clear();
     decompress::decompress_into(data, format, limit, buffer)?;
     Ok(buffer)

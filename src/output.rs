@@ -64,9 +64,12 @@ pub fn write_atomic_with(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{}: not a file name", path.display())))?;
+    let file_name = path.file_name().ok_or_else(|| {
+        Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+        )
+    })?;
     // A SIGINT/SIGTERM/SIGHUP (see `remove_temp_on_signal`) from the moment the file is created
     // removes it: create_temp publishes each name before creating it.
     let (mut file, tmp, armed) = create_temp(&dir, file_name)?;
@@ -201,7 +204,7 @@ pub fn backup_existing(path: &Path, new_contents: &[u8]) -> Result<Option<PathBu
     while fs::symlink_metadata(&candidate).is_ok() {
         n = n
             .checked_add(1)
-            .ok_or_else(|| Error::Usage(format!("{}: too many backups", path.display())))?;
+            .ok_or_else(|| Error::io(path, std::io::Error::other("too many backups")))?;
         let mut name = base.clone();
         name.push(format!(".{n}"));
         candidate = PathBuf::from(name);

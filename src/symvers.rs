@@ -204,7 +204,7 @@ impl Table {
     ///
     /// let err = Table::parse("0xZZ\tx\tvmlinux\tEXPORT_SYMBOL\t\n", Path::new("bad.symvers"))
     ///     .unwrap_err();
-    /// assert_eq!(err.to_string(), "bad.symvers: line 1: CRC \"0xZZ\" is not a 32-bit hex number");
+    /// assert_eq!(err.to_string(), "bad.symvers:1: CRC \"0xZZ\" is not a 32-bit hex number");
     /// # Ok::<(), symvers::Error>(())
     /// ```
     pub fn parse(text: &str, path: &Path) -> Result<Self> {

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use fixtures::{Crcs, Layout, Spec};
-use symvers::error::{Error, Problem};
+use symvers::error::{Error, FileKind, Problem};
 use symvers::exports::module;
 use symvers::{image, kernel, modinfo, modtree};
 
@@ -138,7 +138,10 @@ fn every_truncation_of_a_vmlinux_is_an_error() {
         let err = kernel::read_image_bytes(&v[..len], LIMIT).unwrap_err();
         match len {
             // Too short to be anything: "none: the file is empty" or a hex prefix.
-            0..=3 => assert!(matches!(err, Problem::UnknownFormat(_)), "{len}: {err:?}"),
+            0..=3 => assert!(
+                matches!(err, Problem::UnknownFormat { .. } | Problem::Empty),
+                "{len}: {err:?}"
+            ),
             _ => assert!(is_elf_problem(&err), "cut at {len}: {err:?}"),
         }
     }
@@ -166,7 +169,8 @@ fn every_truncation_of_a_compressed_image_is_a_specific_error() {
             };
             match err {
                 // Cut inside the setup header: no "HdrS" (or no payload fields) to find.
-                Problem::UnknownFormat(_) | Problem::Truncated(_) if len < payload_start => {}
+                Problem::UnknownFormat { .. } | Problem::Empty | Problem::Truncated(_)
+                    if len < payload_start => {}
                 // The header declares more payload than is left.
                 Problem::Truncated(ref m) => {
                     assert!(m.contains("runs past the end"), "{format} {len}: {m}")
@@ -237,7 +241,7 @@ fn bit_flips_in_a_vmlinux_give_exports_or_a_typed_problem() {
         bad[at] ^= 0x80;
         if let Err(p) = kernel::read_image_bytes(&bad, LIMIT) {
             assert!(
-                is_elf_problem(&p) || matches!(p, Problem::UnknownFormat(_)),
+                is_elf_problem(&p) || matches!(p, Problem::UnknownFormat { .. }),
                 "flip at {at}: {p:?}"
             );
         }
@@ -262,7 +266,9 @@ fn specific_header_damage_names_the_problem() {
     // A vmlinux is not a module.
     assert_eq!(
         module::read(&x86_vmlinux()).unwrap_err(),
-        Problem::Elf("not a relocatable object (e_type 2), so not a kernel module".into())
+        Problem::NotAModule {
+            detail: "an ELF file of type 2 (a module is a relocatable object, type 1)".into()
+        }
     );
 }
 
@@ -270,27 +276,35 @@ fn specific_header_damage_names_the_problem() {
 fn empty_and_foreign_files_are_unknown_formats() {
     assert_eq!(
         kernel::read_image_bytes(b"", LIMIT).unwrap_err(),
-        Problem::UnknownFormat("none: the file is empty".into())
+        Problem::Empty
     );
     assert_eq!(
         image::unwrap(b"#!/bin/sh\necho hi\n", LIMIT).unwrap_err(),
-        Problem::UnknownFormat("23 21 2f 62 69 6e 2f 73".into())
+        Problem::UnknownFormat {
+            first_bytes: "23 21 2f 62 69 6e 2f 73".into()
+        }
     );
     let d = Dir::new("foreign");
     let mut buf = Vec::new();
     for (name, bytes, expected) in [
-        ("empty.ko", &b""[..], "none: the file is empty"),
-        ("script.ko", &b"#!/bin/sh\n"[..], "23 21 2f 62 69 6e 2f 73"),
+        ("empty.ko", &b""[..], Problem::Empty),
+        (
+            "script.ko",
+            &b"#!/bin/sh\n"[..],
+            Problem::NotAModule {
+                detail: "neither an ELF file nor compressed (first bytes 23 21 2f 62 69 6e 2f 73)"
+                    .into(),
+            },
+        ),
     ] {
         let path = d.write(name, bytes);
         let err = modtree::read_module(&path, LIMIT, &mut buf).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "{}: not a kernel image or ELF file (first bytes {expected})",
-                path.display()
-            )
-        );
+        match err {
+            Error::Format { path: p, problem } => {
+                assert_eq!((p, problem), (path, expected));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
 
@@ -529,7 +543,7 @@ fn nested_containers_stop_at_the_depth_limit() {
     }
     let err = image::unwrap(&data, LIMIT).unwrap_err();
     assert!(
-        matches!(&err, Problem::UnknownFormat(m) if m.ends_with(&format!("(more than {} nested containers)", image::MAX_DEPTH))),
+        matches!(&err, Problem::TooDeep { depth, .. } if *depth == image::MAX_DEPTH),
         "{err:?}"
     );
     // MAX_DEPTH layers are fine.
@@ -545,10 +559,7 @@ fn nested_containers_stop_at_the_depth_limit() {
         outer = fixtures::bzimage(&fixtures::compress("gzip", &outer));
     }
     let err = image::unwrap(&outer, LIMIT).unwrap_err();
-    assert!(
-        matches!(&err, Problem::UnknownFormat(m) if m.contains("nested containers")),
-        "{err:?}"
-    );
+    assert!(matches!(&err, Problem::TooDeep { .. }), "{err:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,12 +594,21 @@ fn symlink_loops_and_dangling_links_are_named_errors() {
     assert_eq!(
         messages,
         [
-            format!("{}: Too many levels of symbolic links (os error 40)", k.join("a.ko").display()),
-            format!("{}: Too many levels of symbolic links (os error 40)", k.join("b.ko").display()),
-            format!("{}: No such file or directory (os error 2)", k.join("dangling.ko").display()),
+            format!(
+                "{}: Too many levels of symbolic links (os error 40)",
+                k.join("a.ko").display()
+            ),
+            format!(
+                "{}: Too many levels of symbolic links (os error 40)",
+                k.join("b.ko").display()
+            ),
+            format!(
+                "{}: No such file or directory (os error 2)",
+                k.join("dangling.ko").display()
+            ),
             "ok 5".to_string(),
             format!(
-                "{}: not a kernel image or ELF file (first bytes none: a folder, not a regular file)",
+                "{}: a folder, not a regular file",
                 k.join("self.ko").display()
             ),
         ]
@@ -615,12 +635,13 @@ fn fifos_and_folders_named_ko_do_not_hang_the_walk() {
     let names: Vec<&str> = walk.files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["folder.ko/inner", "good", "pipe"]);
     assert!(results[0].is_ok() && results[1].is_ok());
-    assert_eq!(
-        results[2].as_ref().unwrap_err().to_string(),
-        format!(
-            "{}: not a kernel image or ELF file (first bytes none: not a regular file (a FIFO, socket or device))",
-            fifo.display()
-        )
+    assert!(
+        matches!(
+            results[2].as_ref().unwrap_err(),
+            Error::Format { path, problem: Problem::NotRegularFile(FileKind::Special) } if path == &fifo
+        ),
+        "{:?}",
+        results[2]
     );
     // The image path too: `--image` pointing at a FIFO is refused, not waited on.
     let fifo2 = fifo.clone();

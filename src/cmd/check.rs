@@ -135,7 +135,7 @@ pub fn module_stem(path: &Path) -> String {
 }
 
 /// Run `symvers check`.
-pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
+pub fn run(args: CheckArgs) -> Result<ExitCode, super::CliError> {
     super::set_jobs(args.jobs)?;
     let limit = args.module_limit.saturating_mul(1 << 20);
     // Read the modules first: a typo in a module path should not cost a whole kernel read.

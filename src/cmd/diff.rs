@@ -96,7 +96,7 @@ impl Side {
         source: SourceArgs,
         files: &mut std::vec::IntoIter<PathBuf>,
         which: &str,
-    ) -> Result<Side, Error> {
+    ) -> Result<Side, super::CliError> {
         let given = source.root.is_some()
             || source.release.is_some()
             || source.image.is_some()
@@ -105,7 +105,7 @@ impl Side {
             return Ok(Side::Kernel(source));
         }
         files.next().map(Side::File).ok_or_else(|| {
-            Error::Usage(format!(
+            super::CliError::Usage(format!(
                 "the {which} side is missing: give a Module.symvers FILE or --{which}-root/--{which}-image/…"
             ))
         })
@@ -122,7 +122,7 @@ impl Side {
 }
 
 /// Run `symvers diff`.
-pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
+pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
     super::set_jobs(args.jobs)?;
     let mut files = args.files.clone().into_iter();
     let old = Side::pick(
@@ -146,7 +146,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, Error> {
         "new",
     )?;
     if files.next().is_some() {
-        return Err(Error::Usage(
+        return Err(super::CliError::Usage(
             "too many files: a side given with --old-*/--new-* options takes no FILE".into(),
         ));
     }

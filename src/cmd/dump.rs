@@ -113,7 +113,7 @@ pub struct DumpArgs {
 }
 
 /// Run `symvers dump`.
-pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
+pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     super::set_jobs(args.jobs)?;
     // Files named by options are read first: a typo should not cost a whole kernel read.
     let wanted = wanted_symbols(&args)?;

@@ -50,7 +50,7 @@ pub enum What {
 pub const SHELLS: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];
 
 /// Run `symvers generate` for the command tree `cli`.
-pub fn run(args: GenerateArgs, cli: clap::Command) -> Result<ExitCode, Error> {
+pub fn run(args: GenerateArgs, cli: clap::Command) -> Result<ExitCode, super::CliError> {
     match args.what {
         What::Man { dir } => {
             man_pages(cli, &dir)?;

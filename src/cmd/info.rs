@@ -100,7 +100,7 @@ struct Info {
 }
 
 /// Run `symvers info`.
-pub fn run(args: InfoArgs) -> Result<ExitCode, Error> {
+pub fn run(args: InfoArgs) -> Result<ExitCode, super::CliError> {
     // `--image` alone describes just that file: no modules folder is searched for.
     let source = args.source.source();
     let located = match (&source.image, &source.modules) {

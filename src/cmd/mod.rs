@@ -94,16 +94,28 @@ pub fn info(message: impl std::fmt::Display) {
     }
 }
 
+/// What a subcommand can fail with: the library's errors (input data, files) and the binary's
+/// own (a request that makes no sense). Printed once, by `main`, with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// An error of the library, which names its file.
+    #[error(transparent)]
+    Lib(#[from] Error),
+    /// Invalid request on the command line.
+    #[error("{0}")]
+    Usage(String),
+}
+
 /// Size the global thread pool (`--jobs`); the default is one thread per core.
-pub fn set_jobs(jobs: Option<usize>) -> Result<(), Error> {
+pub fn set_jobs(jobs: Option<usize>) -> Result<(), CliError> {
     if let Some(n) = jobs {
         if n == 0 {
-            return Err(Error::Usage("--jobs must be at least 1".into()));
+            return Err(CliError::Usage("--jobs must be at least 1".into()));
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
-            .map_err(|e| Error::Usage(format!("cannot start {n} threads: {e}")))?;
+            .map_err(|e| CliError::Usage(format!("cannot start {n} threads: {e}")))?;
     }
     Ok(())
 }

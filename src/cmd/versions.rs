@@ -73,7 +73,7 @@ pub fn read_info(path: &std::path::Path, limit_mib: u64) -> Result<ModuleInfo, E
 }
 
 /// Run `symvers versions`.
-pub fn run(args: VersionsArgs) -> Result<ExitCode, Error> {
+pub fn run(args: VersionsArgs) -> Result<ExitCode, super::CliError> {
     let mut infos = Vec::with_capacity(args.modules.len());
     for path in &args.modules {
         infos.push(read_info(path, args.module_limit)?);

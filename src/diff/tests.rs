@@ -147,12 +147,12 @@ fn bad_rules_name_the_line() {
     let err = Rules::parse("ok PASS\nbad MAYBE\n", Path::new("rules.txt")).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "rules.txt: line 2: verdict \"MAYBE\" is neither PASS nor FAIL"
+        "rules.txt:2: verdict \"MAYBE\" is neither PASS nor FAIL"
     );
     let err = Rules::parse("lonely\n", Path::new("rules.txt")).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "rules.txt: line 1: expected \"PATTERN PASS|FAIL\", found 1 fields"
+        "rules.txt:1: expected \"PATTERN PASS|FAIL\", found 1 fields"
     );
 }
 
@@ -197,7 +197,7 @@ fn rules_file_must_be_a_regular_utf8_file() {
     let err = Rules::read(&bad).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("{}: line 2: not UTF-8 text", bad.display())
+        format!("{}:2: not UTF-8 text", bad.display())
     );
     // A FIFO is refused at once instead of waited on.
     let fifo = dir.join("fifo");

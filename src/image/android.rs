@@ -21,14 +21,16 @@ pub(super) fn kernel(data: &[u8]) -> Result<Option<(usize, usize)>, Problem> {
             .ok_or_else(|| Problem::Truncated("Android boot image header".into()))?,
     };
     if !(2048..=(1 << 20)).contains(&page) || !page.is_power_of_two() {
-        return Err(Problem::UnknownFormat(format!(
-            "Android boot image with page size {page}"
-        )));
+        return Err(Problem::BadHeaderField {
+            container: "Android boot image",
+            field: "page size",
+            value: u64::from(page),
+        });
     }
     if size == 0 {
-        return Err(Problem::UnknownFormat(
-            "Android boot image without a kernel".into(),
-        ));
+        return Err(Problem::EmptyPayload {
+            container: "Android boot image",
+        });
     }
     Ok(Some((page as usize, size as usize)))
 }

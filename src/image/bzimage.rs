@@ -20,11 +20,10 @@ pub(super) fn payload(data: &[u8]) -> Result<Option<Range<usize>>, Problem> {
     }
     let version = le_u16(data, VERSION).unwrap_or(0);
     if version < 0x208 {
-        return Err(Problem::UnknownFormat(format!(
-            "bzImage with boot protocol {}.{:02}, older than 2.08 which has no payload fields",
-            version >> 8,
-            version & 0xff
-        )));
+        return Err(Problem::OldBootProtocol {
+            major: (version >> 8) as u8,
+            minor: (version & 0xff) as u8,
+        });
     }
     let setup_sects = match data[SETUP_SECTS] {
         // "If this field is 0, the real value is 4."
@@ -40,9 +39,9 @@ pub(super) fn payload(data: &[u8]) -> Result<Option<Range<usize>>, Problem> {
         .checked_add(offset as usize)
         .ok_or_else(|| Problem::Truncated("bzImage payload offset overflows".into()))?;
     if len == 0 {
-        return Err(Problem::UnknownFormat(
-            "bzImage with an empty payload".into(),
-        ));
+        return Err(Problem::EmptyPayload {
+            container: "bzImage",
+        });
     }
     let end = start
         .checked_add(len as usize)

@@ -268,22 +268,19 @@ pub fn unwrap_early(
                     };
                     (layer, next)
                 } else {
-                    let format = Compression::sniff(payload).ok_or_else(|| {
-                        Problem::UnknownFormat(format!(
-                            "{} ({} payload at {:#x} has no known compression magic)",
-                            hex_prefix(payload),
-                            container_name(container),
-                            range.start
-                        ))
-                    })?;
+                    let format =
+                        Compression::sniff(payload).ok_or_else(|| Problem::NoCompressionMagic {
+                            container: container_name(container),
+                            offset: range.start as u64,
+                            first_bytes: hex_prefix(payload),
+                        })?;
                     if let Some(named) = named.filter(|&n| n != format) {
-                        return Err(Problem::UnknownFormat(format!(
-                            "{} (the header names {} but the payload at {:#x} is {})",
-                            hex_prefix(payload),
-                            named.name(),
-                            range.start,
-                            format.name()
-                        )));
+                        return Err(Problem::CompressionMismatch {
+                            container: container_name(container),
+                            named: named.name(),
+                            found: format.name(),
+                            offset: range.start as u64,
+                        });
                     }
                     // Non-gzip kernel payloads end with the uncompressed size (gzip's own
                     // trailer holds it too): a hint that lets the decoder size its output once
@@ -339,18 +336,17 @@ pub fn unwrap_early(
                     }
                     // classify found it no kernel before choosing to scan it.
                     None if container == Container::Embedded => {
-                        return Err(Problem::UnknownFormat(hex_prefix(&current)));
+                        return Err(unknown_format(&current));
                     }
                     None => {
                         if let Some(kind) = probe::kernel_kind(&current) {
                             return Ok(Unwrapping::Whole(finish(current, kind, layers, hints)));
                         }
-                        return Err(Problem::UnknownFormat(format!(
-                            "{} ({}: no compressed kernel found among {} candidate payloads)",
-                            hex_prefix(&current),
-                            container_name(container),
-                            scan::candidates(&current, range).len()
-                        )));
+                        return Err(Problem::NoKernelInside {
+                            container: container_name(container),
+                            candidates: scan::candidates(&current, range).len(),
+                            first_bytes: hex_prefix(&current),
+                        });
                     }
                 }
             }
@@ -358,10 +354,10 @@ pub fn unwrap_early(
         layers.push(layer);
         current = next;
     }
-    Err(Problem::UnknownFormat(format!(
-        "{} (more than {MAX_DEPTH} nested containers)",
-        hex_prefix(&current)
-    )))
+    Err(Problem::TooDeep {
+        depth: MAX_DEPTH,
+        first_bytes: hex_prefix(&current),
+    })
 }
 
 /// A decompressed payload, whole or stopped early.
@@ -586,6 +582,17 @@ pub fn container_name(c: Container) -> &'static str {
         Container::Compressed => "compressed stream",
         Container::Embedded => "unknown container",
         Container::Raw => "raw image",
+    }
+}
+
+/// [`Problem::UnknownFormat`] for `data`, or [`Problem::Empty`].
+pub(crate) fn unknown_format(data: &[u8]) -> Problem {
+    if data.is_empty() {
+        Problem::Empty
+    } else {
+        Problem::UnknownFormat {
+            first_bytes: hex_prefix(data),
+        }
     }
 }
 

@@ -30,12 +30,11 @@ pub(super) fn payload(data: &[u8]) -> Result<Option<Zboot>, Problem> {
     };
     let name_field = data.get(24..0x38).unwrap_or_default();
     let name = name_field.split(|&b| b == 0).next().unwrap_or_default();
-    let compression = Compression::from_zboot_name(name).ok_or_else(|| {
-        Problem::UnknownFormat(format!(
-            "EFI zboot image with compression type {:?}",
-            String::from_utf8_lossy(name)
-        ))
-    })?;
+    let compression =
+        Compression::from_zboot_name(name).ok_or_else(|| Problem::UnknownCompressionName {
+            container: "EFI zboot image",
+            name: String::from_utf8_lossy(name).into_owned(),
+        })?;
     // PE machine types (include/linux/pe.h).
     let arch = le_u32(data, 0x3c)
         .and_then(|pe| le_u16(data, (pe as usize).checked_add(4)?))

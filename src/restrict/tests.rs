@@ -67,7 +67,7 @@ fn not_an_object_names_the_file() {
     match err {
         Error::Format { path: p, problem } => {
             assert_eq!(p, path);
-            assert!(matches!(problem, Problem::UnknownFormat(_)), "{problem:?}");
+            assert!(matches!(problem, Problem::NotAModule { .. }), "{problem:?}");
         }
         other => panic!("unexpected {other:?}"),
     }

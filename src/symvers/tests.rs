@@ -55,28 +55,42 @@ fn parse_errors_name_file_and_line() {
     let cases = [
         (
             "0x1\ta\tm\n",
-            "line 1: expected 4 or 5 tab-separated fields, found 3",
+            (1, "expected 4 or 5 tab-separated fields, found 3"),
         ),
         (
             "0x00000001\ta\tm\tEXPORT_SYMBOL\t\n1234\tb\tm\tEXPORT_SYMBOL\t\n",
-            "line 2: CRC \"1234\" does not start with 0x",
+            (2, "CRC \"1234\" does not start with 0x"),
         ),
         (
             "0xzz\ta\tm\tEXPORT_SYMBOL\t\n",
-            "line 1: CRC \"0xzz\" is not a 32-bit hex number",
+            (1, "CRC \"0xzz\" is not a 32-bit hex number"),
         ),
         (
             "0x1\ta\tm\tEXPORT_WHATEVER\n",
-            "line 1: unknown export type \"EXPORT_WHATEVER\"",
+            (1, "unknown export type \"EXPORT_WHATEVER\""),
         ),
         (
             "0x1\ta\tm\tEXPORT_SYMBOLX\t\n",
-            "line 1: unknown export type \"EXPORT_SYMBOLX\"",
+            (1, "unknown export type \"EXPORT_SYMBOLX\""),
         ),
     ];
     for (text, expected) in cases {
         let err = Table::parse(text, Path::new("/t/Module.symvers")).unwrap_err();
-        assert_eq!(err.to_string(), format!("/t/Module.symvers: {expected}"));
+        let (line, detail) = expected;
+        match &err {
+            Error::Format {
+                path,
+                problem: Problem::Symvers { line: l, detail: d },
+            } => {
+                assert_eq!(path, Path::new("/t/Module.symvers"));
+                assert_eq!((*l, d.as_str()), (line, detail), "{text:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            format!("/t/Module.symvers:{line}: {detail}")
+        );
     }
 }
 

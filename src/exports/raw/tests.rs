@@ -239,7 +239,7 @@ fn kernel_reads_a_bare_raw_image_by_scanning_and_elf_by_sections() {
     assert_eq!(got.tables_located_by, crate::kernel::TableSource::Sections);
     // Not a kernel at all: the container error stands.
     let err = crate::kernel::read_image_bytes(&[0x42; 4096], 1 << 30).unwrap_err();
-    assert!(matches!(err, Problem::UnknownFormat(_)), "{err}");
+    assert!(matches!(err, Problem::UnknownFormat { .. }), "{err}");
 }
 
 #[test]
