@@ -65,6 +65,7 @@ pub mod modinfo;
 pub mod modtree;
 pub mod output;
 pub mod restrict;
+pub mod rules;
 pub mod symvers;
 pub mod verify;
 

@@ -19,10 +19,13 @@ whose table is rebuilt as `symvers dump` does.
 
 Changes: added, removed, crc (CRC changed), export (EXPORT_SYMBOL <-> _GPL), namespace, moved
 (exported by another module). Breaking: removed, crc, export tightened to GPL-only, namespace
-changed to a non-empty one. A rules file tolerates breaking changes, one `PATTERN PASS|FAIL` per
-line, first match wins (as SUSE/suse-kabi-tools severities): a pattern with `/` or `vmlinux`
-matches the module, `namespace:PAT` the namespace, anything else the symbol; `*` and `?` are
-wildcards; `#` starts a comment.
+changed to a non-empty one. A rules file tolerates breaking changes, in SUSE's severities format
+(SUSE/suse-kabi-tools, kernel-source kabi/severities): one `[MODULE|NAMESPACE|SYMBOL] PATTERN
+PASS|FAIL` per line, the first matching line decides, no match means FAIL, `#` starts a comment.
+Without a type word, a pattern with `/` or equal to `vmlinux` is a module, an all-upper-case one
+a namespace, anything else a symbol. Patterns are shell patterns (`*`, `?`, `[...]` classes).
+Rules match the OLD record (the new one for an added symbol); this tool's `namespace:PATTERN`
+matches the old or the new namespace. A rule that matches nothing in either table is a warning.
 
 Examples:
   symvers diff /boot/symvers-6.1.gz Module.symvers
@@ -155,7 +158,23 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
         None => Rules::default(),
     };
     let (old_table, new_table) = rayon::join(|| old.load(), || new.load());
-    let result = diff::diff(&old_table?, &new_table?, &rules);
+    let (old_table, new_table) = (old_table?, new_table?);
+    let result = diff::diff(&old_table, &new_table, &rules)?;
+    for u in &result.unused_rules {
+        super::warn(format_args!(
+            "{}:{}: {} pattern {:?} matches nothing in either table; the rule never applies{}",
+            rules.path.display(),
+            u.line,
+            u.target.word(),
+            u.pattern,
+            match (u.target, u.classified) {
+                (diff::Target::Namespace, diff::Classified::ByShape) => {
+                    " (an all-upper-case pattern is a namespace, as in SUSE's tools: write SYMBOL PATTERN for a symbol)"
+                }
+                _ => "",
+            }
+        ));
+    }
     let text = match args.format {
         Format::Text => {
             let mut out = String::new();
@@ -171,6 +190,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
                 "schema": crate::report::SCHEMA_VERSION,
                 "summary": result.summary,
                 "changes": result.changes,
+                "unused_rules": result.unused_rules,
             });
             crate::report::json_text(&doc)
         }

@@ -86,7 +86,7 @@ pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Option
 /// records (order aside).
 pub fn compare_with(result: &Dump, path: &Path) -> Result<bool, Error> {
     let theirs = symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT)?;
-    let d = diff::diff(&theirs, &result.table, &diff::Rules::default());
+    let d = diff::diff(&theirs, &result.table, &diff::Rules::default())?;
     let s = &d.summary;
     eprintln!(
         "symvers: compare: {}: {} symbols there, {} rebuilt: {} identical, {} only there, {} only rebuilt, {} crc, {} export, {} namespace, {} module differences",
