@@ -53,6 +53,12 @@ pub struct KernelExports {
     pub relocations: usize,
     /// The exports and their layout.
     pub vmlinux: VmlinuxExports,
+    /// `e_machine` of an ELF kernel (`None` for a raw image: see `image.arch`).
+    pub machine: Option<u16>,
+    /// The kernel's `linux_banner` (init/version.c), when the bytes read hold it: "Linux version
+    /// RELEASE (BUILDER) (COMPILER) #N FLAGS VERSION", which says who built the kernel (Debian's
+    /// builds: "(debian-kernel@lists.debian.org) … Debian 6.1.176-1 (…)").
+    pub banner: Option<String>,
 }
 
 impl KernelExports {
@@ -92,8 +98,16 @@ pub fn read_image_bytes_with(
     decode: Decode,
 ) -> Result<KernelExports, Problem> {
     let mut prefix = PrefixReader::new();
+    let mut prefix_banner = None;
     let unwrapped = image::unwrap_early(data, limit, |bytes| match decode {
-        Decode::UpToTables => prefix.want(bytes),
+        Decode::UpToTables => {
+            let want = prefix.want(bytes);
+            if want == Want::Stop {
+                // The banner is in .rodata, before the export tables the prefix ends after.
+                prefix_banner = banner(bytes);
+            }
+            want
+        }
         Decode::Whole => Want::All,
     });
     let kernel = match unwrapped {
@@ -110,6 +124,8 @@ pub fn read_image_bytes_with(
                 load_base: found.load_base,
                 relocations: 0,
                 vmlinux: found.vmlinux,
+                machine: Some(header.machine),
+                banner: prefix_banner,
             });
         }
         // Bytes of no known container may be a bare raw kernel (arm64 `Image`, a payload
@@ -138,6 +154,8 @@ pub fn read_kernel_bytes(bytes: &[u8], info: Unwrapped) -> Result<KernelExports,
         load_base: None,
         relocations: 0,
         vmlinux: exports,
+        machine: Some(elf.machine),
+        banner: banner(bytes),
     })
 }
 
@@ -157,5 +175,25 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
         load_base: found.load_base,
         relocations: found.relocations,
         vmlinux: found.vmlinux,
+        machine: None,
+        banner: banner(bytes),
+    })
+}
+
+/// The first `linux_banner` in `data`: "Linux version " and a digit, up to the line's end (at
+/// most 512 bytes).
+pub fn banner(data: &[u8]) -> Option<String> {
+    const START: &[u8] = b"Linux version ";
+    memchr::memmem::find_iter(data, START).find_map(|at| {
+        let rest = data.get(at..)?;
+        if !rest.get(START.len())?.is_ascii_digit() {
+            return None;
+        }
+        let end = rest
+            .iter()
+            .take(512)
+            .position(|&b| b == 0 || b == b'\n')
+            .unwrap_or(rest.len().min(512));
+        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
     })
 }
