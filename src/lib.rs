@@ -66,6 +66,7 @@ pub mod modtree;
 pub mod output;
 pub mod restrict;
 pub mod rules;
+pub mod symlist;
 pub mod symvers;
 pub mod verify;
 

@@ -330,3 +330,225 @@ fn dump_verifies_before_filtering_and_names_failures() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A module `name` importing `imports` with `versions`, exporting `exports`, for `arch`.
+fn write_set_module(
+    dir: &Path,
+    name: &str,
+    arch: fixtures::Arch,
+    imports: &[&str],
+    versions: &[(u32, &str)],
+    exports: &[(&str, u32)],
+) -> PathBuf {
+    let mut s = Spec::new(arch, Layout::Prel32Namespaced, Crcs::Data);
+    s.exports = exports
+        .iter()
+        .map(|(n, crc)| fixtures::exp(n, "EXPORT_SYMBOL", "", *crc))
+        .collect();
+    s.imports = imports.iter().map(|s| s.to_string()).collect();
+    s.versions = versions.iter().map(|(c, n)| (*c, n.to_string())).collect();
+    s.modinfo = vec!["license=GPL".into(), format!("name={name}")];
+    let path = dir.join(format!("{name}.ko"));
+    std::fs::write(&path, fixtures::build_module(&s)).unwrap();
+    path
+}
+
+/// Two modules given together: the user's import of the provider's export resolves in the set
+/// (alone it is "Unknown symbol").
+#[test]
+fn check_judges_the_modules_as_a_set() {
+    let dir = scratch("check-set");
+    let table = dir.join("Module.symvers");
+    std::fs::write(&table, KERNEL_TABLE).unwrap();
+    let provider = write_set_module(
+        &dir,
+        "provider",
+        fixtures::X86_64,
+        &["_printk"],
+        &[(0xaaaa, "module_layout"), (0xbbbb, "_printk")],
+        &[("provider_value", 0x1111)],
+    );
+    let user = write_set_module(
+        &dir,
+        "user",
+        fixtures::X86_64,
+        &["_printk", "provider_value"],
+        &[
+            (0xaaaa, "module_layout"),
+            (0xbbbb, "_printk"),
+            (0x1111, "provider_value"),
+        ],
+        &[],
+    );
+    let (t, p, u) = (
+        table.to_str().unwrap(),
+        provider.to_str().unwrap(),
+        user.to_str().unwrap(),
+    );
+    let out = symvers(&["check", "--against", t, u]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("error: Unknown symbol provider_value"));
+    let out = symvers(&["check", "--against", t, u, p]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("user.ko: would load (2 imports, 3 versions match, 0 unversioned, 1 from the set: needs provider)"),
+        "{stdout}"
+    );
+    // A Module.symvers does not say the architecture: said so.
+    assert!(
+        stdout.contains("modules' architecture: not checked (a Module.symvers file does not say the kernel's architecture)"),
+        "{stdout}"
+    );
+    let out = symvers(&["check", "--against", t, "--format", "json", u, p]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["modules"][0]["needs"][0], "provider");
+    assert_eq!(doc["modules"][0]["counts"]["from_set"], 1);
+    assert_eq!(doc["outcome"], "loads");
+
+    // The kernel imports of the pair, as a list; checked against a list that lacks one.
+    let out = symvers(&["symbol-list", u, p]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "_printk\n");
+    let out = symvers(&["symbol-list", "--format", "android", u, p]);
+    assert_eq!(text(&out.stdout), "[abi_symbol_list]\n  _printk\n");
+    let list = dir.join("abi_gki_x86_64_vendor");
+    std::fs::write(&list, "[abi_symbol_list]\n  kmalloc\n").unwrap();
+    let out = symvers(&[
+        "check",
+        "--against",
+        t,
+        "--symbol-list",
+        list.to_str().unwrap(),
+        u,
+        p,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "  symbol list: _printk is not in {}",
+            list.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::write(&list, "[rhel9_x86_64_stablelist]\n\t_printk\n").unwrap();
+    let out = symvers(&[
+        "check",
+        "--against",
+        t,
+        "--symbol-list",
+        list.to_str().unwrap(),
+        u,
+        p,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A module without one symbol's version against a table: whether it loads depends on the
+/// kernel (Debian's refuse, mainline warns), so never "would load" unless told.
+#[test]
+fn unknown_strictness_is_never_would_load() {
+    let dir = scratch("check-strict");
+    let table = dir.join("Module.symvers");
+    std::fs::write(&table, KERNEL_TABLE).unwrap();
+    let m = write_set_module(
+        &dir,
+        "partial",
+        fixtures::X86_64,
+        &["_printk", "crc_itu_t"],
+        &[(0xaaaa, "module_layout"), (0xbbbb, "_printk")],
+        &[],
+    );
+    let (t, m) = (table.to_str().unwrap(), m.to_str().unwrap());
+    let out = symvers(&["check", "--against", t, m]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("partial.ko: may NOT load"), "{stdout}");
+    assert!(
+        stdout.contains("  depends: no symbol version for crc_itu_t"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--strict-versions or --no-strict-versions"),
+        "{stdout}"
+    );
+    let out = symvers(&["check", "--against", t, "--no-strict-versions", m]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = symvers(&["check", "--against", t, "--strict-versions", m]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("partial.ko: would NOT load"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An installed kernel says its modules' machine: a module for another one gets the loader's
+/// ELF header message and nothing else.
+#[test]
+fn check_refuses_a_foreign_architecture_from_an_installed_kernel() {
+    let dir = scratch("check-arch");
+    let (image, modules) = write_kernel(&dir, 0x1234_5678);
+    let foreign = write_set_module(
+        &dir,
+        "foreign",
+        fixtures::AARCH64,
+        &["alpha_func", "no_such_symbol"],
+        &[(0x1234_5678, "alpha_func")],
+        &[],
+    );
+    let out = symvers(&[
+        "check",
+        "--image",
+        image.to_str().unwrap(),
+        "--modules",
+        modules.to_str().unwrap(),
+        foreign.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  modules must be: x86_64, 64-bit little-endian"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  error: Invalid architecture in ELF header: 183"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Unknown symbol"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A table listing a symbol twice is read with a warning naming both lines.
+#[test]
+fn tables_listing_a_symbol_twice_are_warned_about() {
+    let dir = scratch("check-twice");
+    let old = dir.join("old.symvers");
+    std::fs::write(&old, KERNEL_TABLE).unwrap();
+    let new = dir.join("new.symvers");
+    std::fs::write(
+        &new,
+        format!("{KERNEL_TABLE}\n0x0000cccd\tcrc_itu_t\tupdates/crc-itu-t\tEXPORT_SYMBOL\t\n"),
+    )
+    .unwrap();
+    let out = symvers(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "symvers: warning: {}:6: crc_itu_t is listed again (first at line 3: CRC 0x0000cccc there, 0x0000cccd here, module lib/crc-itu-t there, updates/crc-itu-t here)",
+            new.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    // check --against: an import of it depends on which module is loaded.
+    let m = write_module(&dir, "ours", 0xcccc, "GPL");
+    let out = symvers(&[
+        "check",
+        "--against",
+        new.to_str().unwrap(),
+        m.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("crc_itu_t is listed more than once in the table"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -116,7 +116,7 @@ impl Side {
 
     fn load(&self) -> Result<symvers::symvers::Table, Error> {
         match self {
-            Side::File(path) => symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT),
+            Side::File(path) => read_table(path),
             Side::Kernel(source) => {
                 Ok(super::rebuild(source.source(), symvers::modtree::DEFAULT_MODULE_LIMIT)?.table)
             }
@@ -201,6 +201,75 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// How many symbols listed twice are named before "… and N more".
+const REPEAT_LIMIT: usize = 20;
+
+/// Read a Module.symvers file for comparing or checking, warning (with `path:line`) about every
+/// symbol it lists more than once.
+///
+/// modpost refuses such a table when it builds the kernel ("exported twice"), so a kernel's own
+/// never has one; an installed tree does when a module under `updates/` or `extra/` exports
+/// what one under `kernel/` does (`dump` writes both lines, with a warning). So it is a warning,
+/// not an error: the first line is the one compared and checked against (modpost's and the
+/// loader's vmlinux-first order), and `check` marks an import of such a symbol as depending on
+/// which module is loaded when the lines differ.
+pub fn read_table(path: &std::path::Path) -> Result<symvers::symvers::Table, Error> {
+    let (table, lines) = symvers::symvers::read_file_numbered(path, symvers::symvers::FILE_LIMIT)?;
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut repeats = 0;
+    for (k, e) in table.entries.iter().enumerate() {
+        let Some(&f) = first.get(e.symbol.as_str()) else {
+            first.insert(&e.symbol, k);
+            continue;
+        };
+        repeats += 1;
+        if repeats > REPEAT_LIMIT {
+            continue;
+        }
+        let o = &table.entries[f];
+        let mut differences = Vec::new();
+        if o.crc != e.crc {
+            differences.push(format!("CRC 0x{:08x} there, 0x{:08x} here", o.crc, e.crc));
+        }
+        if o.module != e.module {
+            differences.push(format!("module {} there, {} here", o.module, e.module));
+        }
+        if o.kind != e.kind {
+            differences.push(format!(
+                "{} there, {} here",
+                o.kind.as_str(),
+                e.kind.as_str()
+            ));
+        }
+        if o.namespace != e.namespace {
+            differences.push(format!(
+                "namespace \"{}\" there, \"{}\" here",
+                o.namespace, e.namespace
+            ));
+        }
+        super::warn(format_args!(
+            "{}:{}: {} is listed again (first at line {}{}); modpost stops on \"exported twice\" for such a table; the first line is used",
+            path.display(),
+            lines.get(k).copied().unwrap_or(0),
+            e.symbol,
+            lines.get(f).copied().unwrap_or(0),
+            if differences.is_empty() {
+                ", the same record".to_string()
+            } else {
+                format!(": {}", differences.join(", "))
+            }
+        ));
+    }
+    if repeats > REPEAT_LIMIT {
+        super::warn(format_args!(
+            "{}: {repeats} lines list a symbol already listed ({} not shown)",
+            path.display(),
+            repeats - REPEAT_LIMIT
+        ));
+    }
+    Ok(table)
 }
 
 fn change_line(c: &diff::SymbolChange) -> String {

@@ -6,6 +6,7 @@ pub mod dump;
 pub mod generate;
 pub mod info;
 pub mod progress;
+pub mod symbol_list;
 pub mod verify;
 pub mod versions;
 

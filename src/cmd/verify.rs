@@ -85,7 +85,7 @@ pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Option
 /// Compare the rebuilt table with a distribution's file. Returns true when they hold the same
 /// records (order aside).
 pub fn compare_with(result: &Dump, path: &Path) -> Result<bool, Error> {
-    let theirs = symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT)?;
+    let theirs = super::diff::read_table(path)?;
     let d = diff::diff(&theirs, &result.table, &diff::Rules::default())?;
     let s = &d.summary;
     eprintln!(
