@@ -552,3 +552,137 @@ fn tables_listing_a_symbol_twice_are_warned_about() {
     assert!(text(&out.stdout).contains("crc_itu_t is listed more than once in the table"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An installed kernel REL under `root`: an ELF vmlinux exporting `alpha_func` with CRC
+/// `alpha_crc`, and one in-tree module.
+fn install_kernel(root: &Path, rel: &str, alpha_crc: u32) -> PathBuf {
+    let mut vmlinux = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    vmlinux.exports = vec![fixtures::exp("alpha_func", "EXPORT_SYMBOL", "", alpha_crc)];
+    std::fs::create_dir_all(root.join("boot")).unwrap();
+    std::fs::write(
+        root.join(format!("boot/vmlinux-{rel}")),
+        fixtures::build_vmlinux(&vmlinux),
+    )
+    .unwrap();
+    let modules = root.join(format!("lib/modules/{rel}"));
+    std::fs::create_dir_all(modules.join("kernel/lib")).unwrap();
+    let mut prov = Spec::new(fixtures::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    prov.exports = vec![fixtures::exp("prov_fn", "EXPORT_SYMBOL", "", 0x7777)];
+    std::fs::write(
+        modules.join("kernel/lib/prov.ko"),
+        fixtures::build_module(&prov),
+    )
+    .unwrap();
+    modules
+}
+
+/// The out-of-tree modules of one installed kernel (a pair, one using the other's export)
+/// against others: loads as is where the CRCs are the same, needs a rebuild where not; a matrix
+/// for several kernels.
+#[test]
+fn weak_modules_judges_out_of_tree_modules_across_kernels() {
+    let root = scratch("weak-modules");
+    let old = install_kernel(&root, "6.1.0-1-amd64", 0x1234_5678);
+    install_kernel(&root, "6.1.0-2-amd64", 0x1234_5678);
+    install_kernel(&root, "6.12.0-1-amd64", 0x0bad_0bad);
+    let dkms = old.join("updates/dkms");
+    std::fs::create_dir_all(&dkms).unwrap();
+    write_set_module(
+        &dkms,
+        "base",
+        fixtures::X86_64,
+        &["alpha_func"],
+        &[(0x1234_5678, "alpha_func")],
+        &[("base_fn", 0x4242)],
+    );
+    write_set_module(
+        &dkms,
+        "top",
+        fixtures::X86_64,
+        &["base_fn", "prov_fn"],
+        &[(0x4242, "base_fn"), (0x7777, "prov_fn")],
+        &[],
+    );
+    let r = root.to_str().unwrap();
+    let loader = ["--no-strict-versions", "--no-force-load"];
+    let mut args = vec![
+        "weak-modules",
+        "-b",
+        r,
+        "--from",
+        "6.1.0-1-amd64",
+        "--to",
+        "6.1.0-2-amd64",
+    ];
+    args.extend(loader);
+    let out = symvers(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("updates/dkms/base.ko: loads as is\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("updates/dkms/top.ko: loads as is\n"),
+        "{stdout}"
+    );
+
+    // Every other installed kernel: a matrix; base needs a rebuild on 6.12, and so does top,
+    // which needs base.
+    let mut args = vec!["weak-modules", "-b", r, "--from", "6.1.0-1-amd64"];
+    args.extend(loader);
+    let out = symvers(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .skip(1)
+        .take(3)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["module", "6.1.0-2-amd64", "6.12.0-1-amd64"],
+            vec!["updates/dkms/base.ko", "loads as is", "needs a rebuild"],
+            vec!["updates/dkms/top.ko", "loads as is", "needs a rebuild"],
+        ],
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("updates/dkms/base.ko on 6.12.0-1-amd64: disagrees about version of symbol alpha_func (module 0x12345678, kernel 0x0bad0bad)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("updates/dkms/top.ko on 6.12.0-1-amd64: needs base_fn from base of this set, which would not load"),
+        "{stdout}"
+    );
+    let mut args = vec![
+        "weak-modules",
+        "-b",
+        r,
+        "--from",
+        "6.1.0-1-amd64",
+        "--format",
+        "json",
+    ];
+    args.extend(loader);
+    let out = symvers(&args);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["all_load"], false);
+    assert_eq!(doc["targets"][1]["release"], "6.12.0-1-amd64");
+    assert_eq!(doc["targets"][1]["modules"][0]["answer"], "needs a rebuild");
+    assert_eq!(doc["targets"][0]["modules"][1]["needs"][0], "base");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -9,6 +9,7 @@ pub mod progress;
 pub mod symbol_list;
 pub mod verify;
 pub mod versions;
+pub mod weak_modules;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
