@@ -686,3 +686,51 @@ fn weak_modules_judges_out_of_tree_modules_across_kernels() {
     assert_eq!(doc["targets"][0]["modules"][1]["needs"][0], "base");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `dump --verify --compare-with --format json`: both results are objects of the document.
+#[test]
+fn dump_verify_and_compare_in_json() {
+    let dir = scratch("verify-json");
+    let (image, modules) = write_kernel(&dir, 0x1234_5679);
+    let (i, m) = (image.to_str().unwrap(), modules.to_str().unwrap());
+    let table = dir.join("Module.symvers");
+    let out = symvers(&[
+        "dump",
+        "--image",
+        i,
+        "--modules",
+        m,
+        "-o",
+        table.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let altered = dir.join("altered.symvers");
+    let content = std::fs::read_to_string(&table).unwrap();
+    std::fs::write(&altered, content.replace("0x00007777", "0x00007778")).unwrap();
+    let out = symvers(&[
+        "dump",
+        "--image",
+        i,
+        "--modules",
+        m,
+        "--verify",
+        "--compare-with",
+        altered.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["verify"]["clean"], false);
+    assert_eq!(doc["verify"]["disagree"], 1);
+    assert_eq!(doc["verify"]["disagreements"][0]["symbol"], "alpha_func");
+    assert_eq!(doc["verify"]["disagreements"][0]["module_crc"], 0x1234_5679);
+    assert_eq!(doc["compare"]["identical"], false);
+    assert_eq!(doc["compare"]["summary"]["crc_changed"], 1);
+    assert_eq!(doc["compare"]["changes"][0]["symbol"], "prov_fn");
+    // Without the options the document has neither object.
+    let out = symvers(&["dump", "--image", i, "--modules", m, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc.get("verify").is_none() && doc.get("compare").is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
