@@ -189,10 +189,7 @@ pub fn run(args: WeakModulesArgs) -> Result<ExitCode, CliError> {
             root_path.display()
         )));
     }
-    let from_name = args
-        .from
-        .clone()
-        .unwrap_or_else(|| from_dir.display().to_string());
+    let from_name = args.from.clone();
     super::info(format_args!(
         "{} modules outside kernel/ in {}",
         modules.len(),
@@ -224,7 +221,7 @@ pub fn run(args: WeakModulesArgs) -> Result<ExitCode, CliError> {
         .iter()
         .all(|(_, _, _, v)| v.outcome() == Outcome::Loads);
     let text = match args.format {
-        Format::Text => text_report(&from_name, &from_dir, &relatives, &columns),
+        Format::Text => text_report(from_name.as_deref(), &from_dir, &relatives, &columns),
         Format::Json => {
             let targets: Vec<_> = columns
                 .iter()
@@ -279,12 +276,19 @@ type Column = (
     symvers::check::SetVerdict,
 );
 
-fn text_report(from: &str, from_dir: &Path, set: &[PathBuf], columns: &[Column]) -> String {
-    let mut out = format!(
-        "{} modules of {from} outside kernel/ ({})\n",
-        set.len(),
-        from_dir.display()
-    );
+fn text_report(from: Option<&str>, from_dir: &Path, set: &[PathBuf], columns: &[Column]) -> String {
+    let mut out = match from {
+        Some(release) => format!(
+            "{} modules of {release} outside kernel/ ({})\n",
+            set.len(),
+            from_dir.display()
+        ),
+        None => format!(
+            "{} modules outside kernel/ in {}\n",
+            set.len(),
+            from_dir.display()
+        ),
+    };
     if set.is_empty() {
         return out;
     }
@@ -308,20 +312,22 @@ fn text_report(from: &str, from_dir: &Path, set: &[PathBuf], columns: &[Column])
         .unwrap_or(0)
         .max("module".len());
     let cell = |release: &str| release.len().max("may need a rebuild".len());
-    out.push_str(&format!("{:width$}", "module"));
+    let mut row = format!("{:width$}", "module");
     for (release, ..) in columns {
-        out.push_str(&format!("  {:w$}", release, w = cell(release)));
+        row.push_str(&format!("  {:w$}", release, w = cell(release)));
     }
+    out.push_str(row.trim_end());
     out.push('\n');
     for (k, relative) in set.iter().enumerate() {
-        out.push_str(&format!("{:width$}", relative.display().to_string()));
+        let mut row = format!("{:width$}", relative.display().to_string());
         for (release, _, _, verdict) in columns {
-            out.push_str(&format!(
+            row.push_str(&format!(
                 "  {:w$}",
                 answer(verdict.verdicts[k].outcome),
                 w = cell(release)
             ));
         }
+        out.push_str(row.trim_end());
         out.push('\n');
     }
     for (release, _, _, verdict) in columns {
