@@ -442,7 +442,7 @@ pub fn outcome_words(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Loads => "would load",
         Outcome::Refused => "would NOT load",
-        Outcome::Depends => "may NOT load (the answer depends on the kernel, see below)",
+        Outcome::Depends => "may NOT load (depends on the kernel)",
     }
 }
 
