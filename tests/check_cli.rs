@@ -1,5 +1,5 @@
-//! The `versions`, `check` and `diff` subcommands, driven through the binary: output and exit
-//! codes (0 yes, 1 no, 2 error).
+//! The `versions`, `check`, `weak-modules`, `symbol-list` and `diff` subcommands and `dump
+//! --verify`, driven through the binary: output and exit codes (0 yes, 1 no, 2 error).
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
