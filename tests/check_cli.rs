@@ -734,3 +734,22 @@ fn dump_verify_and_compare_in_json() {
     assert!(doc.get("verify").is_none() && doc.get("compare").is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A FROM kernel without out-of-tree modules: nothing to judge, no kernel read, exit 0.
+#[test]
+fn weak_modules_without_out_of_tree_modules() {
+    let root = scratch("weak-modules-none");
+    install_kernel(&root, "6.1.0-1-amd64", 1);
+    let out = symvers(&[
+        "weak-modules",
+        "-b",
+        root.to_str().unwrap(),
+        "--from",
+        "6.1.0-1-amd64",
+        "--to",
+        "9.9.9-not-installed",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("0 modules outside kernel/ in "));
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -200,6 +200,9 @@ impl KernelSide {
                 None => String::new(),
             }
         );
+        if self.vermagic.is_none() {
+            out.push_str("  vermagic: not checked (unknown; give --vermagic)\n");
+        }
         match (&self.elf, &self.elf_unknown) {
             (Some(elf), _) => out.push_str(&format!(
                 "  modules must be: {} ({})\n",

@@ -170,6 +170,20 @@ pub fn run(args: WeakModulesArgs) -> Result<ExitCode, CliError> {
         modules.push(checking::read_set_module(&path, limit)?);
         relatives.push(relative);
     }
+    if modules.is_empty() {
+        // Nothing to judge: no kernel needs to be read.
+        let text = match args.format {
+            Format::Text => format!("0 modules outside kernel/ in {}\n", from_dir.display()),
+            Format::Json => crate::report::json_text(&json!({
+                "schema": crate::report::SCHEMA_VERSION,
+                "from": { "release": args.from, "modules_dir": from_dir },
+                "all_load": true,
+                "targets": [],
+            })),
+        };
+        super::emit(None, text.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let targets: Vec<String> = if args.to.is_empty() {
         releases_under(&root_path)
             .into_iter()
