@@ -517,9 +517,11 @@ pub fn license_is_gpl_compatible(license: &str) -> bool {
 }
 
 /// Undefined symbols the loader resolves by itself, not through the export tables.
-/// `.TOC.` is ppc64's TOC base (arch/powerpc/kernel/module_64.c) and `_gp_disp` MIPS's GP
-/// (arch/mips/kernel/module.c); neither is exported.
-pub const ARCH_SPECIAL: [&str; 3] = [".TOC.", "_gp_disp", "__gnu_local_gp"];
+/// `.TOC.` is ppc64's TOC base: arch/powerpc/kernel/module_64.c `dedotify` turns the undefined
+/// `.TOC.` into an absolute `TOC.` (and strips the dot of every other undefined name, as
+/// [`crate::elf::Elf::undefined_symbols`] does), so it is never looked up; `_gp_disp` and
+/// `__gnu_local_gp` are MIPS's GP (arch/mips/kernel/module.c); none is exported.
+pub const ARCH_SPECIAL: [&str; 4] = [".TOC.", "TOC.", "_gp_disp", "__gnu_local_gp"];
 
 /// The module's name as the kernel knows it: `.modinfo` `name=` (5.3+), else the file's stem
 /// with dashes turned into underscores, as kbuild does.

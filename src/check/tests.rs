@@ -726,3 +726,26 @@ fn many_imports_are_checked_in_linear_time() {
         started.elapsed()
     );
 }
+
+/// ppc64: the loader makes `.TOC.` absolute (module_64.c `dedotify`); the imports list it
+/// without its dot, and it is no "Unknown symbol TOC." (Debian's own modules were refused).
+#[test]
+fn ppc64_toc_is_not_an_import() {
+    let t = table();
+    let kernel = Kernel::new(&t, None);
+    let mut s = Spec::new(fx::PPC64, Layout::Prel32Namespaced, Crcs::Data);
+    s.exports.clear();
+    s.imports = vec![".TOC.".into(), "printk".into()];
+    s.versions = vec![
+        (0xaaaa_0001, "module_layout".into()),
+        (0xaaaa_0002, "printk".into()),
+    ];
+    let info = modinfo::read(&fx::build_module(&s)).unwrap();
+    assert!(
+        info.imports.iter().any(|i| i.name == "TOC."),
+        "{:?}",
+        info.imports
+    );
+    let v = check(&info, "ours", &kernel, Policy::default());
+    assert!(v.would_load, "{:?}", v.findings);
+}
