@@ -379,9 +379,7 @@ fn decode_payload(
     hint: Option<u64>,
     early: &mut impl FnMut(&[u8]) -> Want,
 ) -> Result<Decoded, Problem> {
-    let Some(mut stream) = decompress::StreamDecoder::open(payload, format, limit, hint)? else {
-        return decompress::decompress_sized(payload, format, limit, hint).map(Decoded::Whole);
-    };
+    let mut stream = decompress::Decoder::new(payload, format, limit, hint)?;
     let mut want = Want::Bytes(EARLY_PROBE);
     loop {
         match want {
