@@ -6,10 +6,10 @@ use serde::Serialize;
 
 use crate::elf::{Class, Elf, Endian};
 use crate::error::{Error, Problem, Result};
-use crate::exports::prefix::PrefixReader;
-use crate::exports::raw;
+use crate::exports::prefix::{PrefixReader, Want};
+use crate::exports::raw::{self, RawExports};
 use crate::exports::vmlinux::{self, VmlinuxExports};
-use crate::image::{self, Unwrapped, Unwrapping, Want};
+use crate::image::{self, Streaming, Unwrapped, Unwrapping};
 
 /// How the export tables were located in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,31 +86,33 @@ pub fn read_image_bytes(data: &[u8], limit: u64) -> Result<KernelExports, Proble
 }
 
 /// Like [`read_image_bytes`], deciding how much of a compressed ELF kernel to decode.
+///
+/// This is where the stages meet: [`image::open`] resolves the containers, and a kernel still
+/// being decompressed is decoded only as far as the export reader asks
+/// ([`PrefixReader::want`]), then either stopped or decoded whole and read by its sections.
 pub fn read_image_bytes_with(
     data: &[u8],
     limit: u64,
     decode: Decode,
 ) -> Result<KernelExports, Problem> {
-    let mut prefix = PrefixReader::new();
-    let unwrapped = image::unwrap_early(data, limit, |bytes| match decode {
-        Decode::UpToTables => prefix.want(bytes),
-        Decode::Whole => Want::All,
-    });
-    let kernel = match unwrapped {
-        Ok(Unwrapping::Whole(kernel)) => kernel,
-        Ok(Unwrapping::Stopped(info)) => {
-            let (header, found) = prefix.into_found().ok_or_else(|| {
-                Problem::Truncated("the kernel's decoding stopped before its export tables".into())
-            })?;
-            return Ok(KernelExports {
-                image: info,
-                class: header.class,
-                endian: header.endian,
-                tables_located_by: TableSource::PrefixScan,
-                load_base: found.load_base,
-                relocations: 0,
-                vmlinux: found.vmlinux,
-            });
+    let kernel = match image::open(data, limit) {
+        Ok(Unwrapping::Kernel(kernel)) => kernel,
+        Ok(Unwrapping::Streaming(mut stream)) => {
+            if decode == Decode::UpToTables {
+                if let Some(exports) = read_while_decoding(&mut stream)? {
+                    let (header, found) = exports;
+                    return Ok(KernelExports {
+                        image: stream.stop(),
+                        class: header.class,
+                        endian: header.endian,
+                        tables_located_by: TableSource::PrefixScan,
+                        load_base: found.load_base,
+                        relocations: 0,
+                        vmlinux: found.vmlinux,
+                    });
+                }
+            }
+            stream.finish()?
         }
         // Bytes of no known container may be a bare raw kernel (arm64 `Image`, a payload
         // unpacked by hand): the scan decides, and the original error stands if it fails.
@@ -120,6 +122,31 @@ pub fn read_image_bytes_with(
         Err(e) => return Err(e),
     };
     read_kernel_bytes(&kernel.bytes, kernel.info)
+}
+
+/// Decode `stream` as far as a [`PrefixReader`] wants; the exports when it found them with
+/// certainty before the end, `None` when the kernel must be decoded whole.
+fn read_while_decoding(
+    stream: &mut Streaming<'_>,
+) -> Result<Option<(crate::elf::Header, RawExports)>, Problem> {
+    let mut reader = PrefixReader::new();
+    let mut want = reader.want(stream.decoded());
+    loop {
+        match want {
+            Want::Bytes(len) => {
+                let before = stream.decoded().len();
+                let now = stream.fill_to(len)?.len();
+                // Asking for no more than is there would ask forever; a stream that ended is
+                // read whole, by its sections.
+                if now <= before || stream.ended() {
+                    return Ok(None);
+                }
+                want = reader.want(stream.decoded());
+            }
+            Want::Stop => return Ok(reader.into_found()),
+            Want::All => return Ok(None),
+        }
+    }
 }
 
 /// The exports of kernel bytes already unwrapped (see [`image::unwrap`]): by section name for an

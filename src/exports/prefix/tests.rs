@@ -1,8 +1,8 @@
-use super::PrefixReader;
+use super::{PrefixReader, Want};
 use crate::elf::consts::{PT_LOAD, PT_NOTE};
 use crate::exports::ExportKind;
 use crate::fixtures::{self as fx, Crcs, Exp, Layout, Sec, SegmentSpec, Spec};
-use crate::image::{Want, EARLY_PROBE};
+use crate::image::EARLY_PROBE;
 use crate::kernel::{read_image_bytes, read_image_bytes_with, Decode, KernelExports, TableSource};
 
 const LIMIT: u64 = 1 << 30;
