@@ -173,7 +173,7 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
     let found = raw::read(bytes)?;
     // Self-relative tables do not show the word size; a container or image header may.
     let class = match info.class_hint {
-        Some(hint) if found.vmlinux.layout.is_relative() => hint,
+        Some(hint) if found.vmlinux.layout.ksymtab.is_relative() => hint,
         _ => found.class,
     };
     Ok(KernelExports {

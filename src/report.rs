@@ -53,9 +53,10 @@ pub fn dump_json(dump: &Dump) -> String {
             "relocations_applied": k.relocations,
             "class": k.class,
             "endian": k.endian,
-            "layout": k.vmlinux.layout,
-            "crc_storage": k.vmlinux.crc_storage,
-            "flags_table": k.vmlinux.flags_table,
+            "layout": k.vmlinux.layout.ksymtab,
+            "crc_storage": k.vmlinux.layout.crcs,
+            "table_kinds": k.vmlinux.layout.tables,
+            "flags_table": k.vmlinux.layout.tables.has_flags(),
             "modversions": k.modversions(),
         },
         "counts": {

@@ -69,14 +69,14 @@ pub enum Columns {
 }
 
 impl Columns {
-    /// The column order modpost of the kernel with this `struct kernel_symbol` layout reads.
+    /// The column order modpost of a kernel whose tables have this era's layout reads.
     ///
     /// A layout without a namespace field is a kernel before 5.4: four columns. A namespaced
     /// layout is 5.4 or later; the data cannot tell 5.4–5.5 (namespace second) from 5.6+
     /// (namespace last, also backported to 5.4.y stable), so the current order is chosen:
     /// pass `--symvers-format 5.4` for an early 5.4/5.5 build tree.
-    pub fn for_layout(layout: crate::exports::KsymtabLayout) -> Self {
-        if layout.has_namespace() {
+    pub fn for_layout(layout: crate::exports::TableLayout) -> Self {
+        if layout.ksymtab.has_namespace() {
             Columns::Modern
         } else {
             Columns::NoNamespace

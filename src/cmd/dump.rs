@@ -283,8 +283,8 @@ fn describe(result: &dump::Dump) {
         k.image.compression.map_or("uncompressed", |c| c.name()),
         super::json_name(&k.class),
         super::json_name(&k.endian),
-        super::json_name(&k.vmlinux.layout),
-        super::json_name(&k.vmlinux.crc_storage)
+        super::json_name(&k.vmlinux.layout.ksymtab),
+        super::json_name(&k.vmlinux.layout.crcs)
     ));
     if let Some(dir) = &result.located.modules {
         super::info(format_args!(

@@ -180,9 +180,9 @@ fn export_facts(class: Class, endian: Endian, v: &vmlinux::VmlinuxExports) -> Ex
     ExportFacts {
         class,
         endian,
-        layout: v.layout,
-        crc_storage: v.crc_storage,
-        flags_table: v.flags_table,
+        layout: v.layout.ksymtab,
+        crc_storage: v.layout.crcs,
+        flags_table: v.layout.tables.has_flags(),
         modversions: v.modversions(),
         tables,
         total: v.exports.len(),

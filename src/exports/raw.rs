@@ -24,8 +24,9 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use super::era::{self, KsymtabLayout, TableKinds, TableLayout};
+use super::is_symbol_name;
 use super::vmlinux::{self, AddressSpace, Region, TableRegions, TableSet, VmlinuxExports};
-use super::{is_symbol_name, ExportKind};
 use crate::bytes;
 use crate::elf::{Class, Endian};
 use crate::error::Problem;
@@ -114,8 +115,8 @@ pub fn read(data: &[u8]) -> Result<RawExports, Problem> {
             data.len()
         ))
     })?;
-    let set = found.table_set(&image, found.class(), &found.named_strings(&image))?;
-    found.exports(&image, &set, relocations)
+    let (set, layout) = found.table_set(&image, &found.named_strings(&image))?;
+    found.exports(&image, &set, layout, relocations)
 }
 
 /// Read the exports of kernel memory known to be in byte order `endian` (from an ELF header)
@@ -136,12 +137,16 @@ pub fn read_confident(data: &[u8], endian: Endian) -> Option<RawExports> {
         return None;
     }
     let named = found.named_strings(data);
-    let set = found.table_set(data, found.class(), &named).ok()?;
-    let tables_expected = if set.flags.is_some() { [1, 1] } else { [2, 5] };
+    let (set, layout) = found.table_set(data, &named).ok()?;
+    let tables_expected = if layout.tables.has_flags() {
+        [1, 1]
+    } else {
+        [2, 5]
+    };
     if !tables_expected.contains(&found.tables.len()) || !Found::names_every_string(data, &named) {
         return None;
     }
-    found.exports(data, &set, 0).ok()
+    found.exports(data, &set, layout, 0).ok()
 }
 
 /// Bytes [`read_confident`] wants between the tables or their strings and either end of its
@@ -717,17 +722,22 @@ impl Found {
         self.class.unwrap_or(Class::Elf64)
     }
 
+    /// The scanned bytes as kernel memory.
+    fn space<'d>(&self, image: &'d [u8]) -> RawImage<'d> {
+        RawImage::new(image, self.mode.base, self.mode.endian, self.class())
+    }
+
     /// Decode the exports of `set` in `image` (the bytes scanned, relocated when
     /// `relocations` were applied).
     fn exports(
         &self,
         image: &[u8],
         set: &TableSet,
+        layout: TableLayout,
         relocations: usize,
     ) -> Result<RawExports, Problem> {
-        let space = RawImage::new(image, self.mode.base, self.mode.endian, self.class());
         Ok(RawExports {
-            vmlinux: vmlinux::decode(&space, set)?,
+            vmlinux: vmlinux::decode(&self.space(image), set, layout)?,
             class: self.class(),
             endian: self.mode.endian,
             load_base: (!self.mode.relative).then_some(self.mode.base),
@@ -771,9 +781,10 @@ impl Found {
             .all(|p| named.binary_search(&p).is_ok())
     }
 
-    /// Split the chain into tables, find the strings, CRC and flag regions; `named` are the
-    /// strings the records name ([`Found::named_strings`]).
-    fn table_set(&self, data: &[u8], class: Class, named: &[usize]) -> Result<TableSet, Problem> {
+    /// Split the chain into tables, find the strings, CRC and flag regions, and the era they
+    /// make ([`TableLayout`]); `named` are the strings the records name
+    /// ([`Found::named_strings`]).
+    fn table_set(&self, data: &[u8], named: &[usize]) -> Result<(TableSet, TableLayout), Problem> {
         let m = &self.mode;
         let entry = m.entry_size();
         // `__ksymtab_strings` spans from the lowest string any record names to the end of the
@@ -793,14 +804,22 @@ impl Found {
                  them, at {lo:#x}"
             ))
         })?;
-        let kinds = table_kinds(self.tables.len())?;
-        let extras =
-            after_tables(gap, total, self.tables.len(), class.word_size()).ok_or_else(|| {
+        let word = self.class().word_size();
+        let (crcs, flags) = era::between_tables_and_strings(gap, total, self.tables.len(), word)
+            .ok_or_else(|| {
                 Problem::Exports(format!(
                     "{gap} bytes lie between the {total} export records (ending at image offset \
                  {last:#x}) and __ksymtab_strings, which fits no __kcrctab/__kflagstab layout"
                 ))
             })?;
+        let (tables, kinds) = TableKinds::kinds_of(self.tables.len(), flags).ok_or_else(|| {
+            Problem::Exports(format!(
+                "found {} adjacent sorted export tables; cannot tell which of __ksymtab, \
+                 __ksymtab_gpl, __ksymtab_unused, __ksymtab_unused_gpl, __ksymtab_gpl_future they are",
+                self.tables.len()
+            ))
+        })?;
+        let crc_size = crcs.entry_size(word);
         let addr = |off: usize| m.base.wrapping_add(off as u64);
         let mut crc_at = last;
         let mut set = TableSet {
@@ -811,8 +830,8 @@ impl Found {
             tables: Vec::new(),
             flags: None,
         };
-        for (table, kind) in self.tables.iter().zip(kinds) {
-            let crcs = extras.crc_size.map(|size| {
+        for (table, &kind) in self.tables.iter().zip(kinds) {
+            let crcs = crc_size.map(|size| {
                 let r = Region {
                     addr: addr(crc_at),
                     len: (table.entries * size) as u64,
@@ -829,13 +848,29 @@ impl Found {
                 crcs,
             });
         }
-        if extras.flags {
+        if flags {
             set.flags = Some(Region {
                 addr: addr(crc_at),
                 len: total as u64,
             });
         }
-        Ok(set)
+        // Only the contents tell CONFIG_MODULE_REL_CRCS from plain u32 CRCs: look at the
+        // largest table.
+        let crcs = match set
+            .tables
+            .iter()
+            .filter_map(|t| Some((t.crcs?, t.symbols.len as usize / entry)))
+            .max_by_key(|&(_, count)| count)
+        {
+            Some((region, count)) => vmlinux::crc_storage(&self.space(data), region, count, crcs),
+            None => crcs,
+        };
+        let layout = TableLayout {
+            ksymtab: KsymtabLayout::new(m.relative, m.fields == 3),
+            crcs,
+            tables,
+        };
+        Ok((set, layout))
     }
 }
 
@@ -925,56 +960,6 @@ fn find_relocations(data: &[u8]) -> Option<(Endian, Vec<(u64, u64)>)> {
         })
         .collect();
     Some((endian, relocs))
-}
-
-/// What lies between the last `__ksymtab*` and `__ksymtab_strings`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Extras {
-    /// Bytes per `__kcrctab*` entry, when there are CRC tables.
-    crc_size: Option<usize>,
-    /// A `__kflagstab` (7.x) follows the CRC tables.
-    flags: bool,
-}
-
-/// Tell the sections between the tables and the strings from the size of the gap: `total`
-/// records in `tables` tables, `word`-byte pointers.
-fn after_tables(gap: usize, total: usize, tables: usize, word: usize) -> Option<Extras> {
-    let mut options = vec![
-        // 4.10+: u32 CRCs (71810db27c1c).
-        (4 * total, Some(4), false),
-        // No CONFIG_MODVERSIONS.
-        (0, None, false),
-    ];
-    if tables == 1 {
-        // 7.x: one table, its flags after the CRCs (kflagstab series).
-        options.push((5 * total, Some(4), true));
-        options.push((total, None, true));
-    }
-    if word != 4 {
-        // Before 4.10: one `unsigned long` per CRC.
-        options.push((word * total, Some(word), false));
-    }
-    options
-        .into_iter()
-        .find(|&(size, _, _)| size == gap)
-        .map(|(_, crc_size, flags)| Extras { crc_size, flags })
-}
-
-/// Export kinds of `n` adjacent tables in link order (vmlinux.lds.h: `__ksymtab`,
-/// `__ksymtab_gpl`, and before 5.13 `__ksymtab_unused`, `__ksymtab_unused_gpl`,
-/// `__ksymtab_gpl_future`). With 3 or 4 tables some in between are empty and the kinds cannot
-/// be told apart.
-fn table_kinds(n: usize) -> Result<Vec<ExportKind>, Problem> {
-    use ExportKind::*;
-    match n {
-        1 => Ok(vec![Plain]),
-        2 => Ok(vec![Plain, Gpl]),
-        5 => Ok(vec![Plain, Gpl, Unused, UnusedGpl, GplFuture]),
-        _ => Err(Problem::Exports(format!(
-            "found {n} adjacent sorted export tables; cannot tell which of __ksymtab, \
-             __ksymtab_gpl, __ksymtab_unused, __ksymtab_unused_gpl, __ksymtab_gpl_future they are"
-        ))),
-    }
 }
 
 #[cfg(test)]
