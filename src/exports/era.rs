@@ -256,3 +256,96 @@ pub fn between_tables_and_strings(
         .find(|&(size, _, _)| size == gap)
         .map(|(_, crcs, flags)| (crcs, flags))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gap_before_the_strings_tells_crcs_and_flags() {
+        // 100 records in two tables of a 64-bit kernel.
+        assert_eq!(
+            between_tables_and_strings(400, 100, 2, 8),
+            Some((CrcStorage::U32, false))
+        );
+        assert_eq!(
+            between_tables_and_strings(0, 100, 2, 8),
+            Some((CrcStorage::None, false))
+        );
+        assert_eq!(
+            between_tables_and_strings(800, 100, 2, 8),
+            Some((CrcStorage::Word, false))
+        );
+        // Flags exist only with a single table (7.x).
+        assert_eq!(between_tables_and_strings(500, 100, 2, 8), None);
+        assert_eq!(
+            between_tables_and_strings(500, 100, 1, 8),
+            Some((CrcStorage::U32, true))
+        );
+        assert_eq!(
+            between_tables_and_strings(100, 100, 1, 8),
+            Some((CrcStorage::None, true))
+        );
+        // 32-bit words: u32 and word CRCs are the same size and read the same.
+        assert_eq!(
+            between_tables_and_strings(400, 100, 5, 4),
+            Some((CrcStorage::U32, false))
+        );
+        assert_eq!(between_tables_and_strings(123, 100, 2, 8), None);
+    }
+
+    #[test]
+    fn table_counts_name_the_kinds_of_each_era() {
+        use ExportKind::*;
+        assert_eq!(
+            TableKinds::kinds_of(5, false),
+            Some((
+                TableKinds::WithUnused,
+                &[Plain, Gpl, Unused, UnusedGpl, GplFuture][..]
+            ))
+        );
+        assert_eq!(
+            TableKinds::kinds_of(2, false),
+            Some((TableKinds::PlainAndGpl, &[Plain, Gpl][..]))
+        );
+        assert_eq!(
+            TableKinds::kinds_of(1, true),
+            Some((TableKinds::Flags, &[Plain][..]))
+        );
+        for ambiguous in [(3, false), (4, false), (2, true), (6, false)] {
+            assert_eq!(TableKinds::kinds_of(ambiguous.0, ambiguous.1), None);
+        }
+        assert_eq!(
+            TableKinds::of_sections(&[Plain, Gpl, GplFuture], false),
+            TableKinds::WithUnused
+        );
+        assert_eq!(TableKinds::of_sections(&[Plain], true), TableKinds::Flags);
+    }
+
+    #[test]
+    fn entry_geometry_of_every_layout() {
+        for (layout, word, size, ns) in [
+            (KsymtabLayout::Prel32Namespaced, 8, 12, Some(8)),
+            (KsymtabLayout::Prel32, 8, 8, None),
+            (KsymtabLayout::AbsoluteNamespaced, 8, 24, Some(16)),
+            (KsymtabLayout::AbsoluteNamespaced, 4, 12, Some(8)),
+            (KsymtabLayout::Absolute, 4, 8, None),
+        ] {
+            assert_eq!(layout.entry_size(word), size, "{layout:?}");
+            assert_eq!(layout.namespace_offset(word), ns, "{layout:?}");
+            assert_eq!(
+                KsymtabLayout::new(layout.is_relative(), layout.has_namespace()),
+                layout
+            );
+        }
+        assert_eq!(
+            CrcStorage::from_table_size(400, 100, 8),
+            Some(CrcStorage::U32)
+        );
+        assert_eq!(
+            CrcStorage::from_table_size(800, 100, 8),
+            Some(CrcStorage::Word)
+        );
+        assert_eq!(CrcStorage::from_table_size(300, 100, 8), None);
+    }
+}
