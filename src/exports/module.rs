@@ -16,8 +16,7 @@ use serde::Serialize;
 use super::era::{CrcStorage, KsymtabLayout, TableKinds, TableLayout};
 use super::{Export, ExportKind};
 use crate::bytes::c_str;
-use crate::elf::consts::{SHN_ABS, SHN_UNDEF};
-use crate::elf::{Elf, Reloc, Symbol};
+use crate::elf::{Elf, Reloc, Symbol, SymbolSection};
 use crate::error::Problem;
 
 /// The exports of one module and the era of its tables.
@@ -64,13 +63,18 @@ impl Resolver<'_, '_> {
                 r.sym
             ))
         })?;
-        match sym.shndx {
-            SHN_ABS => Ok(Target::Absolute(sym.value.wrapping_add(r.addend as u64))),
-            SHN_UNDEF => Err(Problem::Exports(format!(
+        match sym.section {
+            SymbolSection::Absolute => {
+                Ok(Target::Absolute(sym.value.wrapping_add(r.addend as u64)))
+            }
+            SymbolSection::Undefined => Err(Problem::Exports(format!(
                 "export table field at {offset:#x} refers to an undefined symbol"
             ))),
-            index => Ok(Target::InSection {
-                index: usize::from(index),
+            SymbolSection::Reserved(n) => Err(Problem::Exports(format!(
+                "export table field at {offset:#x} refers to a symbol in reserved section {n:#x}"
+            ))),
+            SymbolSection::Section(index) => Ok(Target::InSection {
+                index,
                 offset: sym.value.wrapping_add(r.addend as u64),
             }),
         }

@@ -211,6 +211,9 @@ pub struct ElfFile {
     /// Program headers spanning sections, as a linker script groups them; when empty and
     /// `program_headers` is set, one `PT_LOAD` per allocated section.
     pub segments: Vec<SegmentSpec>,
+    /// Write every defined symbol's section as `SHN_XINDEX` with the real index in a
+    /// `.symtab_shndx` (SHT_SYMTAB_SHNDX) section, as a linker does past 0xff00 sections.
+    pub extended_indices: bool,
 }
 
 /// A program header over the sections with ELF indexes `first..=last`.
@@ -233,6 +236,7 @@ impl ElfFile {
             program_headers: false,
             no_section_headers: false,
             segments: Vec::new(),
+            extended_indices: false,
         }
     }
 
@@ -292,8 +296,16 @@ impl ElfFile {
         if has_symtab {
             let mut strtab = vec![0u8];
             let mut symtab = vec![0u8; if a.is_64 { 24 } else { 16 }];
+            let mut shndx_table = vec![0u8; 4];
             for &i in &order {
                 let s = &self.symbols[i];
+                let real = s.shndx;
+                let xindex = self.extended_indices && real != 0 && real < 0xff00;
+                shndx_table.extend(a.bytes(if xindex { u64::from(real) } else { 0 }, 4));
+                let s = &Sym {
+                    shndx: if xindex { 0xffff } else { real },
+                    ..s.clone()
+                };
                 let name_off = strtab.len() as u64;
                 strtab.extend_from_slice(s.name.as_bytes());
                 strtab.push(0);
@@ -336,6 +348,19 @@ impl ElfFile {
                 entsize: 0,
                 align: 1,
             });
+            if self.extended_indices {
+                sections.push(Sec {
+                    name: ".symtab_shndx".into(),
+                    kind: 18, // SHT_SYMTAB_SHNDX
+                    flags: 0,
+                    addr: 0,
+                    data: shndx_table,
+                    link: symtab_index as u32,
+                    info: 0,
+                    entsize: 4,
+                    align: 4,
+                });
+            }
         }
         for (&target, rels) in &self.relocs {
             let mut data = Vec::new();
