@@ -118,6 +118,18 @@ pub enum Problem {
         /// Its value.
         value: u64,
     },
+    /// A container's checksum that does not match its bytes: the file is damaged.
+    #[error("{container}: {what} CRC is {actual:#010x}, the header says {expected:#010x} (a damaged file)")]
+    ChecksumMismatch {
+        /// The container's name.
+        container: &'static str,
+        /// What the checksum covers.
+        what: &'static str,
+        /// The checksum the header records.
+        expected: u32,
+        /// The checksum of the bytes.
+        actual: u32,
+    },
     /// A payload whose bytes carry no known compression magic.
     #[error("{container} payload at {offset:#x} has no known compression magic (first bytes {first_bytes})")]
     NoCompressionMagic {

@@ -23,6 +23,7 @@ mod elf_file;
 pub mod probe;
 mod s390;
 pub mod scan;
+mod uimage;
 mod zboot;
 mod zimage;
 
@@ -66,6 +67,8 @@ pub enum Container {
     ElfDecompressor,
     /// An Android boot image ("ANDROID!").
     AndroidBoot,
+    /// A U-Boot legacy image (magic 0x27051956), single- or multi-file.
+    UImage,
     /// A bare compressed stream (`Image.gz`, `vmlinux.xz`, …).
     Compressed,
     /// An unknown container in which a compressed kernel was found by scanning.
@@ -228,16 +231,17 @@ pub(crate) type Detect = fn(&[u8]) -> Result<Option<Detected>, Problem>;
 ///
 /// The order matters only where one file could match two: an ELF file is checked first (it
 /// may be a decompressor or the kernel); the headers with a fixed magic at a fixed offset
-/// (bzImage "HdrS", EFI zboot "MZ"+"zimg", "ANDROID!") next; the arm64/RISC-V `Image` header
+/// (bzImage "HdrS", EFI zboot "MZ"+"zimg", "ANDROID!", the uImage magic) next; the arm64/RISC-V `Image` header
 /// before the arm zImage, so that a raw `Image` is never scanned; the s390 entry point; a bare
 /// compressed stream (magic at offset 0); and last the banner, which means a raw kernel but
 /// costs a look through the whole file. Bytes no detector recognises are scanned for an
 /// embedded compressed kernel ([`Container::Embedded`]).
-pub(crate) const DETECTORS: [(&str, Detect); 9] = [
+pub(crate) const DETECTORS: [(&str, Detect); 10] = [
     ("ELF", elf_file::detect),
     ("bzImage", bzimage::detect),
     ("EFI zboot", zboot::detect),
     ("Android boot image", android::detect),
+    ("U-Boot uImage", uimage::detect),
     ("arm64/RISC-V Image header", probe::detect_image_header),
     ("arm zImage", zimage::detect),
     ("s390 image", s390::detect),
@@ -632,6 +636,7 @@ pub fn container_name(c: Container) -> &'static str {
         Container::S390 => "s390 image",
         Container::ElfDecompressor => "ELF decompressor",
         Container::AndroidBoot => "Android boot image",
+        Container::UImage => "U-Boot uImage",
         Container::Compressed => "compressed stream",
         Container::Embedded => "unknown container",
         Container::Raw => "raw image",

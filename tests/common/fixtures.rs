@@ -1403,3 +1403,46 @@ pub fn android_boot(kernel: &[u8], version: u32) -> Vec<u8> {
     img.extend(vec![0u8; page]); // a ramdisk page
     img
 }
+
+/// A U-Boot legacy image (`mkimage -A arch -O linux -T type -C comp`) around `data`, with both
+/// CRCs right (U-Boot include/image.h `struct legacy_img_hdr`, big-endian fields).
+pub fn uimage(data: &[u8], arch: u8, image_type: u8, comp: u8) -> Vec<u8> {
+    let crc = |bytes: &[u8]| {
+        let mut c = flate2::Crc::new();
+        c.update(bytes);
+        c.sum()
+    };
+    let mut header = vec![0u8; 64];
+    header[0..4].copy_from_slice(&0x2705_1956u32.to_be_bytes());
+    header[8..12].copy_from_slice(&0x5f00_0000u32.to_be_bytes());
+    header[12..16].copy_from_slice(&(data.len() as u32).to_be_bytes());
+    header[16..20].copy_from_slice(&0x8008_0000u32.to_be_bytes());
+    header[20..24].copy_from_slice(&0x8008_0000u32.to_be_bytes());
+    header[24..28].copy_from_slice(&crc(data).to_be_bytes());
+    header[28] = 5; // IH_OS_LINUX
+    header[29] = arch;
+    header[30] = image_type;
+    header[31] = comp;
+    header[32..32 + 12].copy_from_slice(b"Linux-6.1.0\0");
+    let hcrc = crc(&header);
+    header[4..8].copy_from_slice(&hcrc.to_be_bytes());
+    header.extend_from_slice(data);
+    header
+}
+
+/// The data of a multi-file uImage (`mkimage -T multi -d a:b`): the size table ended by a zero,
+/// then each file padded to 4 bytes.
+pub fn uimage_multi_data(files: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in files {
+        out.extend((f.len() as u32).to_be_bytes());
+    }
+    out.extend(0u32.to_be_bytes());
+    for f in files {
+        out.extend_from_slice(f);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+    out
+}
