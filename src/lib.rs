@@ -49,6 +49,7 @@
 //! # Ok::<(), symvers::Error>(())
 //! ```
 
+pub mod banner;
 pub mod check;
 pub mod decompress;
 pub mod diff;
