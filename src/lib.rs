@@ -8,7 +8,8 @@
 //! 4. [`symvers`]: records → Module.symvers text.
 //!
 //! [`kernel`], [`modtree`] and [`dump`] tie the stages together for a whole kernel;
-//! [`restrict`] cuts a table down to what one module needs.
+//! [`restrict`] cuts a table down to what one module needs. [`banner`] and [`config`] read what
+//! an external module's build needs besides the table (compiler, `.config`).
 //!
 //! # Example
 //!
@@ -51,6 +52,7 @@
 
 pub mod banner;
 pub mod check;
+pub mod config;
 pub mod decompress;
 pub mod diff;
 pub mod dump;
