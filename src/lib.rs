@@ -9,7 +9,8 @@
 //!
 //! [`kernel`], [`modtree`] and [`dump`] tie the stages together for a whole kernel;
 //! [`restrict`] cuts a table down to what one module needs. [`banner`] and [`config`] read what
-//! an external module's build needs besides the table (compiler, `.config`).
+//! an external module's build needs besides the table (compiler, `.config`), and [`prepare`]
+//! turns a kernel source tree into a build tree for an installed kernel.
 //!
 //! # Example
 //!
@@ -66,6 +67,7 @@ pub mod locate;
 pub mod modinfo;
 pub mod modtree;
 pub mod output;
+pub mod prepare;
 pub mod restrict;
 pub mod symvers;
 pub mod verify;

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod dump;
 pub mod generate;
 pub mod info;
+pub mod prepare;
 pub mod progress;
 pub mod verify;
 pub mod versions;
