@@ -34,19 +34,31 @@ const PREFIX: &[u8] = b"Linux version ";
 /// Longer than any banner seen (about 200 bytes); bounds the search for its end.
 const MAX_BANNER: usize = 1024;
 
-/// The first banner in `kernel` (decompressed kernel bytes, ELF or raw) that parses, or `None`.
+/// The banner of `kernel` (decompressed kernel bytes, ELF or raw), or `None`.
 ///
-/// A kernel holds the string more than once (6.1 keeps a second copy without the build number
-/// for the kexec/crash code); the copies agree on release, compiler and linker.
+/// A 6.1+ kernel holds the string twice: init/version.c's copy has a bare `#` where the build
+/// number goes, init/version-timestamp.c's the final `#1`. They agree on release, compiler and
+/// linker; the one with the build number is preferred.
 pub fn find(kernel: &[u8]) -> Option<Banner> {
-    memchr::memmem::find_iter(kernel, PREFIX).find_map(|at| {
+    let mut found = memchr::memmem::find_iter(kernel, PREFIX).filter_map(|at| {
         let rest = kernel.get(at..)?;
         let end = rest
             .iter()
             .take(MAX_BANNER)
             .position(|&b| b == b'\n' || b == 0)?;
         parse(std::str::from_utf8(&rest[..end]).ok()?)
-    })
+    });
+    let first = found.next()?;
+    let numbered = |b: &Banner| {
+        b.version
+            .strip_prefix('#')
+            .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    if numbered(&first) {
+        return Some(first);
+    }
+    // Bounded: a crafted kernel could repeat the prefix millions of times.
+    Some(found.take(16).find(numbered).unwrap_or(first))
 }
 
 /// Parse one banner line (without its newline); `None` when it is not one.

@@ -65,6 +65,17 @@ fn found_in_kernel_bytes_skipping_what_does_not_parse() {
     let b = find(&kernel).unwrap();
     assert_eq!(b.release, "6.1.0-50-amd64");
     assert!(find(b"no banner here").is_none());
+    // 6.1+: a copy with a bare '#' first; the numbered one is preferred.
+    let bare = DEBIAN_6_1.replace("#1 SMP", "# SMP");
+    let both = format!("{bare}\n\0{DEBIAN_6_1}\n\0");
+    assert_eq!(
+        find(both.as_bytes()).unwrap().version,
+        parse(DEBIAN_6_1).unwrap().version
+    );
+    assert_eq!(
+        find(format!("{bare}\n").as_bytes()).unwrap().version,
+        parse(&bare).unwrap().version
+    );
     // Cut before its end: not a banner.
     assert!(find(&DEBIAN_6_1.as_bytes()[..60]).is_none());
 }
