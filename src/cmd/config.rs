@@ -120,10 +120,12 @@ impl Installed {
             (None, Some(b)) => b.release.clone(),
             (None, None) => match &image {
                 // A foreign image without a banner: the running kernel's release would be a guess.
-                Some(path) if source.root.is_none() => return Err(Error::Usage(format!(
+                Some(path) if source.root.is_none() => {
+                    return Err(Error::Usage(format!(
                     "{}: no kernel banner (\"Linux version …\") found in the image; give --release",
                     path.display()
-                ))),
+                )))
+                }
                 _ => source.resolve_release()?,
             },
         };
