@@ -282,6 +282,32 @@ fn prepare_refuses_early() {
         "{err}"
     );
 
+    // Modules of another release (their vermagic) are not this kernel's.
+    let other = root.join(format!("lib/modules/{RELEASE}/kernel/lib/b.ko"));
+    let mut module = spec();
+    module
+        .modinfo
+        .push("vermagic=6.1.0-other SMP preempt mod_unload modversions ".into());
+    std::fs::write(&other, fixtures::build_module(&module)).unwrap();
+    std::fs::write(
+        root.join(format!("lib/modules/{RELEASE}/modules.order")),
+        "kernel/lib/b.ko\nkernel/lib/a.ko\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&tree, &["-o", s(&dir.join("b5"))]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the modules were built for release 6.1.0-other (their vermagic), the kernel is 6.1.0-test"),
+        "{err}"
+    );
+    std::fs::remove_file(&other).unwrap();
+    std::fs::remove_file(root.join(format!("lib/modules/{RELEASE}/modules.order"))).unwrap();
+
+    // Nothing was created by the refused runs.
+    for b in ["b1", "b2", "b3", "b5"] {
+        assert!(!dir.join(b).exists(), "{b} was created");
+    }
+
     // Past every early check, the first make run fails: its command line is in the error.
     let (code, out, err) = run(&tree, &["-o", s(&dir.join("b4"))]);
     assert_eq!(code, 2, "{err}");

@@ -308,19 +308,30 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, Error> {
     // Refuse a tree of another series now, not after minutes of make.
     prepare::check_series(&release, &tree_version)
         .map_err(|why| Error::Usage(format!("{}: {why}", tree.display())))?;
-    let build = if args.in_place {
+    let build_dir = if args.in_place {
         None
     } else {
         let dir = args
             .output
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("build-{release}")));
-        Some(build_folder(&dir, &tree)?)
+        check_build_folder(&dir, &tree)?;
+        Some(dir)
     };
 
     // The table first: a kernel whose modules cannot be read fails before minutes of make.
     let mut dump = super::rebuild(source.clone(), module_limit)?;
     let kernel_vermagic = super::check::tree_vermagic(&dump.module_files, module_limit);
+    // vermagic starts with UTS_RELEASE: modules of another release are not this kernel's.
+    if let Some(magic) = &kernel_vermagic {
+        let built_for = magic.split(' ').next().unwrap_or("");
+        if built_for != release {
+            return Err(Error::Usage(format!(
+                "{}: the modules were built for release {built_for} (their vermagic), the kernel is {release}",
+                modules.display()
+            )));
+        }
+    }
     let config_modversions = config::get(&kernel_config.text, "CONFIG_MODVERSIONS") == Some("y");
     if config_modversions != dump.kernel.modversions() {
         super::warn(format_args!(
@@ -332,6 +343,8 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, Error> {
     let table = dump.table.to_text(Columns::Modern);
     let symbols = dump.table.entries.len();
     dump.table.entries.clear();
+
+    let build = build_dir.as_deref().map(create_build_folder).transpose()?;
 
     // --- the compiler ----------------------------------------------------------------------
     if !given("CC") && !given("LLVM") {
@@ -540,27 +553,28 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     symvers::output::write_atomic(path, bytes)
 }
 
-/// The build folder `dir`, created when missing; refused when it holds something other than a
-/// kbuild output folder, or is the source tree itself.
-fn build_folder(dir: &Path, tree: &Path) -> Result<PathBuf, Error> {
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let dir = fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
-    if dir == tree {
-        return Err(Error::Usage(format!(
-            "{}: the build folder is the source tree; use --in-place for that",
-            dir.display()
-        )));
-    }
-    let empty = fs::read_dir(&dir)
-        .map_err(|e| Error::io(&dir, e))?
-        .next()
-        .is_none();
-    let kbuild_output = dir.join(".config").is_file() && dir.join("Makefile").is_file();
-    if !empty && !kbuild_output {
-        return Err(Error::Usage(format!(
-            "{}: not empty and not a kbuild output folder (no .config and Makefile); choose another with -o",
-            dir.display()
-        )));
+/// Refuse the build folder `dir` when it holds something other than a kbuild output folder, or
+/// is the source tree itself, or when kbuild would refuse the source tree for an `O=` build.
+/// Nothing is created yet.
+fn check_build_folder(dir: &Path, tree: &Path) -> Result<(), Error> {
+    if let Ok(canonical) = fs::canonicalize(dir) {
+        if canonical == tree {
+            return Err(Error::Usage(format!(
+                "{}: the build folder is the source tree; use --in-place for that",
+                dir.display()
+            )));
+        }
+        let empty = fs::read_dir(&canonical)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_none();
+        let kbuild_output = dir.join(".config").is_file() && dir.join("Makefile").is_file();
+        if !empty && !kbuild_output {
+            return Err(Error::Usage(format!(
+                "{}: not empty and not a kbuild output folder (no .config and Makefile); choose another with -o",
+                dir.display()
+            )));
+        }
     }
     // kbuild refuses O= builds from a configured source tree ("The source tree is not clean").
     for leftover in [".config", "include/config"] {
@@ -572,7 +586,13 @@ fn build_folder(dir: &Path, tree: &Path) -> Result<PathBuf, Error> {
             )));
         }
     }
-    Ok(dir)
+    Ok(())
+}
+
+/// Create the build folder (checked by [`check_build_folder`]) and return its absolute path.
+fn create_build_folder(dir: &Path) -> Result<PathBuf, Error> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    fs::canonicalize(dir).map_err(|e| Error::io(dir, e))
 }
 
 /// Build a module that uses nothing but the module loader's own symbols, and return its
