@@ -257,12 +257,10 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, Error> {
             .collect(),
     })?;
     let Some(kernel_banner) = installed.banner.clone() else {
-        return Err(Error::format(
-            &image,
-            symvers::Problem::UnknownFormat(
-                "none: no kernel banner (\"Linux version …\") in the unwrapped kernel".into(),
-            ),
-        ));
+        return Err(Error::Usage(format!(
+            "{}: no kernel banner (\"Linux version …\") in the unwrapped kernel: its release and compiler are unknown",
+            image.display()
+        )));
     };
     super::note(format_args!(
         "kernel {release}: {}, modules {}",
@@ -320,7 +318,15 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, Error> {
     };
 
     // The table first: a kernel whose modules cannot be read fails before minutes of make.
-    let mut dump = super::rebuild(source.clone(), module_limit)?;
+    // The files inspected above, whatever the options named: with --image alone the release
+    // (and so the modules folder) came from the image's banner.
+    let kernel_source = symvers::locate::Source {
+        root: source.root.clone(),
+        release: Some(release.clone()),
+        image: Some(image.clone()),
+        modules: Some(modules.clone()),
+    };
+    let mut dump = super::rebuild(kernel_source, module_limit)?;
     let kernel_vermagic = super::check::tree_vermagic(&dump.module_files, module_limit);
     // vermagic starts with UTS_RELEASE: modules of another release are not this kernel's.
     if let Some(magic) = &kernel_vermagic {
