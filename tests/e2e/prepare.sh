@@ -30,9 +30,10 @@
 # busybox-static cpio gcc-12 make flex bison bc libelf-dev libssl-dev xz-utils. See run.sh for the
 # qemu-utils conflict on images with bookworm-backports.
 #
-# Cost (2 cores, kernel already cached by run.sh): the source package is a 139 MB download;
-# unpacking it takes ~25 s and 1.3 GB, `symvers prepare` ~55 s (modules_prepare), the module
-# builds, the second modules_prepare and three TCG boots ~60 s: about 2.5 minutes in all.
+# Cost (2 shared cores, kernel already cached by run.sh): the source package is a 139 MB
+# download; unpacking it takes 25-50 s and 1.3 GB, `symvers prepare` 55-75 s (modules_prepare),
+# the module builds, the second modules_prepare and three TCG boots about 65 s, deleting the
+# tree at the end up to 50 s: 3 to 4 minutes in all (216 s measured at a load average of 7).
 #
 # Output: PASS/FAIL lines, then "N passed, N failed". Exit status 0 only when nothing failed.
 set -uo pipefail
