@@ -2,7 +2,7 @@ use super::*;
 
 const DEBIAN_6_1: &str = "Linux version 6.1.0-50-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-07-02)";
 const OLD_GCC: &str = "Linux version 2.6.39.4-g9b8008b (koshu@koshu-desktop) (gcc version 4.4.3 (GCC) ) #5 SMP PREEMPT Fri Aug 31 18:49:03 CEST 2012";
-const ANDROID_CLANG: &str = "Linux version 6.1.25-android14-11-g34fde9ec08a3 (build-user@build-host) (Android (9796371, +pgo, +bolt, +lto, +mlgo, based on r487747) clang version 17.0.0 (https://android.googlesource.com/toolchain/llvm-project d9f89f4d16663d5012e5c09495f3b30ece3d2362), LLD 17.0.0) #1 SMP PREEMPT Mon Apr 24 14:38:26 UTC 2023";
+const ANDROID_CLANG: &str = "Linux version 6.1.25-android14-11-g34fde9ec08a3 (build-user@build-host) (Android (9796371, +pgo, +bolt, +lto, +mlgo, based on r487747) clang version 17.0.0 (toolchain/llvm-project d9f89f4d16663d5012e5c09495f3b30ece3d2362), LLD 17.0.0) #1 SMP PREEMPT Mon Apr 24 14:38:26 UTC 2023";
 
 #[test]
 fn debian_banner_names_compiler_and_linker() {
