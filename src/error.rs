@@ -203,6 +203,9 @@ pub enum Problem {
     /// No export tables were found where they must be.
     #[error("no export tables found: {0}")]
     NoExports(String),
+    /// A kernel configuration (`.config`, CONFIG_IKCONFIG data) that cannot be read.
+    #[error("kernel configuration: {0}")]
+    Config(String),
     /// A Module.symvers line that does not parse.
     #[error("{line}: {detail}")]
     Symvers {

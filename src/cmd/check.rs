@@ -114,7 +114,7 @@ pub fn load_kernel(
 
 /// The kernel's vermagic as its own modules record it: every module built with the kernel
 /// carries the same VERMAGIC_STRING. The first few modules are tried.
-fn tree_vermagic(files: &[modtree::ModuleFile], limit: u64) -> Option<String> {
+pub fn tree_vermagic(files: &[modtree::ModuleFile], limit: u64) -> Option<String> {
     let mut buffer = Vec::new();
     files.iter().take(8).find_map(|f| {
         modtree::with_module_bytes(&f.path, limit, &mut buffer, |elf| {

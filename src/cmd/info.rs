@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+use symvers::banner::{self, Banner};
 use symvers::elf::{Class, Elf, Endian};
 use symvers::exports::vmlinux;
 use symvers::exports::{CrcStorage, KsymtabLayout};
@@ -23,8 +24,9 @@ Examples:
   symvers info --image /boot/vmlinuz-6.1.0-50-arm64 --format json
 
 Reports the image container and compression, the kernel inside (ELF or raw, word size, byte
-order), its export-table layout and sizes, whether it has CRCs (CONFIG_MODVERSIONS), and the
-modules folder's files by compression.
+order), the compiler and linker its banner names (\"Linux version REL (…) (COMPILER, LINKER)\";
+build external modules with the same compiler), its export-table layout and sizes, whether it
+has CRCs (CONFIG_MODVERSIONS), and the modules folder's files by compression.
 
 Exit codes:
   0  success (also when the exports could not be read: the report says why)
@@ -87,7 +89,10 @@ struct ModuleFacts {
 #[derive(Serialize)]
 struct Info {
     schema: u32,
+    /// The release: as located, else the banner's.
     release: Option<String>,
+    /// The kernel's banner (init/version.c): release, builder, compiler, linker, version.
+    banner: Option<Banner>,
     image: std::path::PathBuf,
     image_size: u64,
     unwrap_ms: f64,
@@ -152,9 +157,14 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, super::CliError> {
         None => None,
     };
 
+    let banner = banner::find(&unwrapped.bytes);
     let info = Info {
         schema: SCHEMA_VERSION,
-        release: located.release.clone(),
+        release: located
+            .release
+            .clone()
+            .or_else(|| banner.as_ref().map(|b| b.release.clone())),
+        banner,
         image: located.image.clone(),
         image_size: data.len() as u64,
         unwrap_ms,
@@ -201,6 +211,20 @@ fn text_report(info: &Info) -> String {
     );
     if let Some(rel) = &info.release {
         let _ = writeln!(s, "release:     {rel}");
+    }
+    match &info.banner {
+        Some(b) => {
+            let _ = writeln!(s, "compiler:    {}", b.compiler);
+            if let Some(linker) = &b.linker {
+                let _ = writeln!(s, "linker:      {linker}");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "compiler:    unknown (no \"Linux version\" banner found)"
+            );
+        }
     }
     let _ = writeln!(s, "container:   {}", image::container_name(k.container));
     for (i, l) in k.layers.iter().enumerate() {

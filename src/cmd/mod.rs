@@ -1,10 +1,12 @@
 //! Subcommands of the binary, and what they share (source options, output, thread pool).
 
 pub mod check;
+pub mod config;
 pub mod diff;
 pub mod dump;
 pub mod generate;
 pub mod info;
+pub mod prepare;
 pub mod progress;
 pub mod verify;
 pub mod versions;
@@ -84,6 +86,14 @@ pub fn verbosity() -> u8 {
 pub fn warn(message: impl std::fmt::Display) {
     if verbosity() >= 1 {
         eprintln!("symvers: warning: {message}");
+    }
+}
+
+/// Print a note on standard error unless `--quiet`: what the user should know even when all
+/// went well (which source was used).
+pub fn note(message: impl std::fmt::Display) {
+    if verbosity() >= 1 {
+        eprintln!("symvers: {message}");
     }
 }
 

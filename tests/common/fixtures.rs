@@ -1446,3 +1446,53 @@ pub fn uimage_multi_data(files: &[&[u8]]) -> Vec<u8> {
     }
     out
 }
+
+// Kernel configuration (CONFIG_IKCONFIG) and banner.
+
+/// A small `.config` as kbuild writes it, for release `6.1.0-test`.
+pub const SAMPLE_CONFIG: &str = "\
+#
+# Automatically generated file; DO NOT EDIT.
+# Linux/x86 6.1.0 Kernel Configuration
+#
+CONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian 12.2.0-14) 12.2.0\"
+CONFIG_CC_IS_GCC=y
+CONFIG_LOCALVERSION=\"\"
+# CONFIG_LOCALVERSION_AUTO is not set
+CONFIG_IKCONFIG=y
+CONFIG_MODULES=y
+CONFIG_MODVERSIONS=y
+# CONFIG_MODULE_FORCE_LOAD is not set
+";
+
+/// kernel/configs.c's block: `IKCFG_ST`, the gzip'd configuration, `IKCFG_ED`.
+pub fn ikconfig_block(config: &str) -> Vec<u8> {
+    let mut out = b"IKCFG_ST".to_vec();
+    out.extend(compress("gzip", config.as_bytes()));
+    out.extend_from_slice(b"IKCFG_ED");
+    out
+}
+
+/// The init/version.c banner of a 5.8+ kernel built with gcc-12 and GNU ld, NUL-terminated.
+pub fn banner(release: &str) -> Vec<u8> {
+    format!(
+        "Linux version {release} (builder@host) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.0-1 (2023-01-01)\n\0"
+    )
+    .into_bytes()
+}
+
+/// A vmlinux (of `spec`) with `extra` as one more allocated section (`.rodata.extra`), such as
+/// a banner or an IKCONFIG block.
+pub fn build_vmlinux_with(spec: &Spec, extra: &[u8]) -> Vec<u8> {
+    let mut elf = build_vmlinux_elf(spec);
+    elf.add(Sec::progbits(".rodata.extra", extra.to_vec()));
+    elf.build()
+}
+
+/// A module (of `spec`) with `extra` as one more allocated section, like `configs.ko`'s
+/// `.rodata` with its IKCONFIG block.
+pub fn build_module_with(spec: &Spec, extra: &[u8]) -> Vec<u8> {
+    let mut elf = build_module_elf(spec);
+    elf.add(Sec::progbits(".rodata.extra", extra.to_vec()));
+    elf.build()
+}
