@@ -151,8 +151,8 @@ fn only_used_by_keeps_the_undefined_symbols() {
     assert_eq!(stdout(&out), format!("{alpha}\n{HELPER}\n"));
     assert_eq!(
         stderr(&out),
-        "symvers: warning: 1 of the symbols asked for are not exported by this kernel \
-         (modpost will call them undefined unless another object provides them): missing_sym\n"
+        "symvers: warning: 1 of the symbols asked for is not exported by this kernel \
+         (modpost will call it undefined unless another object provides it): missing_sym\n"
     );
     // --quiet silences the warning, not the table.
     let out = symvers(&[

@@ -53,17 +53,24 @@ pub const SHELLS: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];
 pub fn run(args: GenerateArgs, cli: clap::Command) -> Result<ExitCode, Error> {
     match args.what {
         What::Man { dir } => {
-            man_pages(cli, &dir)?;
+            report_written(&man_pages(cli, &dir)?);
         }
         What::Completions { dir } => {
-            completions(cli, &dir)?;
+            report_written(&completions(cli, &dir)?);
         }
         What::All { dir } => {
-            man_pages(cli.clone(), &dir.join("man"))?;
-            completions(cli, &dir.join("completions"))?;
+            report_written(&man_pages(cli.clone(), &dir.join("man"))?);
+            report_written(&completions(cli, &dir.join("completions"))?);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `--verbose`: each file written.
+fn report_written(files: &[PathBuf]) {
+    for f in files {
+        super::info(format_args!("wrote {}", f.display()));
+    }
 }
 
 /// Write `NAME.1` for the top command and every visible subcommand (`symvers-dump.1`, …).
