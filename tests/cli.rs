@@ -515,10 +515,14 @@ fn clap_subcommands() -> Vec<String> {
         .nth(1)
         .unwrap_or("")
         .lines()
-        .map_while(|l| l.strip_prefix("  "))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // A wrapped description continues on a line indented further.
+        .filter(|l| !l[2..].starts_with(' '))
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .filter(|s| s != "help")
         .collect();
+    assert!(subs.contains(&"dump".to_string()), "{help}");
     subs.push("generate".into());
     subs
 }
