@@ -205,9 +205,9 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, Error> {
             .entries
             .retain(|e| !listed.contains(e.symbol.as_str()));
         super::info(format_args!(
-            "{}: left out {} symbols it lists",
+            "{}: left out {} it lists",
             path.display(),
-            before - result.table.entries.len()
+            super::count(before - result.table.entries.len(), "symbol", "symbols")
         ));
     }
     let text = match args.format {
@@ -252,9 +252,9 @@ fn wanted_symbols(args: &DumpArgs) -> Result<Option<BTreeSet<String>>, Error> {
     for module in &args.only_used_by {
         let names = symvers::restrict::undefined_symbols_of(module, limit)?;
         super::info(format_args!(
-            "{}: {} undefined symbols",
+            "{}: {}",
             module.display(),
-            names.len()
+            super::count(names.len(), "undefined symbol", "undefined symbols")
         ));
         wanted.extend(names);
     }

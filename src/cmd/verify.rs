@@ -22,14 +22,14 @@ pub fn verify_imports(result: &Dump) -> Result<bool, Error> {
     // the run stopped before here); they still make the verification incomplete.
     let unreadable = result.failures.len();
     eprintln!(
-        "symvers: verify: {} modules ({} without versions), {} versioned imports: {} agree, {} disagree, {} missing from the table, {} modules unreadable",
-        v.modules,
+        "symvers: verify: {} ({} without versions), {}: {} agree, {} disagree, {} missing from the table, {} unreadable",
+        super::count(v.modules, "module", "modules"),
         v.modules_without_versions,
-        v.imports,
+        super::count(v.imports, "versioned import", "versioned imports"),
         v.agree,
         v.disagreements.len(),
         v.missing.len(),
-        unreadable
+        super::count(unreadable, "module", "modules")
     );
     for d in v.disagreements.iter().take(LIST_LIMIT) {
         eprintln!(
