@@ -171,15 +171,29 @@ pub struct Finding {
     pub message: String,
 }
 
-/// Counts of a module's imports by outcome.
+/// A module's imports by outcome: every import has exactly one, so `not_exported +
+/// gpl_refused + unversioned + versions_match + versions_differ + versions_missing ==
+/// imports`. The `module_layout` check is not an import and is not counted (a failure of it is a
+/// finding).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
-    /// Undefined symbols resolved against the table (weak ones included when found).
+    /// Undefined symbols the loader looks up in the export tables, weak ones included: the
+    /// module's own list, the same whatever the kernel (`.TOC.` and the like, which the loader
+    /// resolves itself, are left out).
     pub imports: usize,
-    /// Imports whose CRC matched the kernel's.
-    pub versions_match: usize,
-    /// Imports of exports without a CRC (the kernel skips the version check for them).
+    /// Exported by nobody in the kernel ("Unknown symbol", unless the import is weak).
+    pub not_exported: usize,
+    /// GPL-only exports a module with a non-GPL-compatible license may not use (no version
+    /// check then).
+    pub gpl_refused: usize,
+    /// Exported without a CRC: the kernel skips the version check.
     pub unversioned: usize,
+    /// Versioned, and the module's CRC is the kernel's.
+    pub versions_match: usize,
+    /// Versioned, and the module's CRC differs ("disagrees about version of symbol").
+    pub versions_differ: usize,
+    /// Versioned, and the module records no CRC for it (or has no version table at all).
+    pub versions_missing: usize,
 }
 
 /// The verdict on one module.
@@ -306,6 +320,7 @@ pub fn check(info: &ModuleInfo, name: &str, kernel: &Kernel, policy: Policy) -> 
             return;
         };
         if !has_crcs {
+            counts.versions_missing += 1;
             if !no_versions_reported {
                 no_versions_reported = true;
                 push(forced, Issue::NoVersions);
@@ -314,20 +329,26 @@ pub fn check(info: &ModuleInfo, name: &str, kernel: &Kernel, policy: Policy) -> 
         }
         match info.version_of(symbol) {
             Some(crc) if crc == kernel_crc => counts.versions_match += 1,
-            Some(crc) => push(
-                Severity::Error,
-                Issue::Disagrees {
-                    symbol: symbol.to_string(),
-                    module_crc: crc,
-                    kernel_crc,
-                },
-            ),
-            None => push(
-                missing_version,
-                Issue::NoSymbolVersion {
-                    symbol: symbol.to_string(),
-                },
-            ),
+            Some(crc) => {
+                counts.versions_differ += 1;
+                push(
+                    Severity::Error,
+                    Issue::Disagrees {
+                        symbol: symbol.to_string(),
+                        module_crc: crc,
+                        kernel_crc,
+                    },
+                )
+            }
+            None => {
+                counts.versions_missing += 1;
+                push(
+                    missing_version,
+                    Issue::NoSymbolVersion {
+                        symbol: symbol.to_string(),
+                    },
+                )
+            }
         }
     };
 
@@ -338,7 +359,8 @@ pub fn check(info: &ModuleInfo, name: &str, kernel: &Kernel, policy: Policy) -> 
         .find_map(|s| kernel.export(s))
     {
         let crc = kernel.crc_of(layout);
-        check_version(&layout.symbol, crc, &mut counts, &mut push);
+        // Not an import: its outcome is a finding, not a count.
+        check_version(&layout.symbol, crc, &mut Counts::default(), &mut push);
     }
 
     for import in &info.imports {
@@ -346,7 +368,9 @@ pub fn check(info: &ModuleInfo, name: &str, kernel: &Kernel, policy: Policy) -> 
         if ARCH_SPECIAL.contains(&symbol) {
             continue;
         }
+        counts.imports += 1;
         let Some(export) = kernel.export(symbol) else {
+            counts.not_exported += 1;
             if !import.weak {
                 push(
                     Severity::Error,
@@ -357,8 +381,8 @@ pub fn check(info: &ModuleInfo, name: &str, kernel: &Kernel, policy: Policy) -> 
             }
             continue;
         };
-        counts.imports += 1;
         if export.kind.is_gpl_only() && !gpl_ok {
+            counts.gpl_refused += 1;
             push(
                 Severity::Error,
                 Issue::GplOnly {

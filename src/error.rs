@@ -48,7 +48,7 @@ pub enum Error {
         releases: Vec<String>,
     },
     /// Some modules of a tree could not be read.
-    #[error("{} of {total} modules could not be read:\n{}", failures.len(), list_failures(failures))]
+    #[error("{} of {total} {} could not be read (`symvers dump --keep-going` writes the table of the others, exit code 3):\n{}", failures.len(), if *total == 1 { "module" } else { "modules" }, list_failures(failures))]
     Modules {
         /// How many modules the tree has.
         total: usize,

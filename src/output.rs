@@ -35,6 +35,68 @@ fn target(path: &Path) -> Result<Target> {
     }
 }
 
+/// Check, before any work, that [`write_atomic`] can write `path` (and [`backup_existing`] keep
+/// the old file beside it): the folder exists and a new file can be created in it. Devices and
+/// FIFOs are written in place and are not checked.
+///
+/// # Errors
+/// [`Error::Io`] naming the folder when it is missing, not a folder, or refuses new files (no
+/// permission, a read-only file system, `/proc` or `/sys`, whose files can only be written in
+/// place); naming `path` when it is a folder.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let path = match target(path)? {
+        Target::File(resolved) => resolved,
+        Target::Special => return Ok(()),
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let plain = |kind: std::io::ErrorKind, message: String| {
+        Error::io(&dir, std::io::Error::new(kind, message))
+    };
+    match fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(plain(
+                std::io::ErrorKind::NotADirectory,
+                "the output's folder is not a folder".into(),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(plain(
+                std::io::ErrorKind::NotFound,
+                "the output folder does not exist".into(),
+            ))
+        }
+        Err(e) => return Err(Error::io(&dir, e)),
+    }
+    let file_name = path.file_name().ok_or_else(|| {
+        Error::io(
+            &path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+        )
+    })?;
+    // The one sure test is to make a file: permissions, a read-only mount, ACLs and pseudo file
+    // systems all answer it. A file in /proc or /sys exists but its folder takes no new file.
+    match create_temp(&dir, file_name) {
+        Ok((file, tmp, armed)) => {
+            drop(file);
+            let _ = fs::remove_file(&tmp);
+            disarm_signal_cleanup(armed);
+            Ok(())
+        }
+        Err(Error::Io { source, .. }) => Err(plain(
+            source.kind(),
+            format!(
+                "no new file can be created in this folder ({source}); the output {} is written as a new file here that is then renamed over it, so it cannot be written there",
+                path.display()
+            ),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 /// Replace `path` with `contents` atomically: write a temporary file in the same folder, flush it
 /// to disk, then rename it over `path`. On any failure the temporary file is removed and an
 /// existing `path` is left as it was. An existing file's permissions are kept; a symbolic link
@@ -216,7 +278,18 @@ pub fn backup_existing(path: &Path, new_contents: &[u8]) -> Result<Option<PathBu
             .create_new(true)
             .open(&candidate)
             .and_then(|mut f| f.write_all(&old).and_then(|_| f.sync_all()))
-            .map_err(|e| Error::io(&candidate, e))?;
+            .map_err(|e| {
+                Error::io(
+                    path,
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot keep the old file as {} ({e}); nothing was written (--no-backup replaces it without keeping it)",
+                            candidate.display()
+                        ),
+                    ),
+                )
+            })?;
     }
     Ok(Some(candidate))
 }

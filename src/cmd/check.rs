@@ -93,13 +93,20 @@ pub fn load_kernel(
     module_limit: u64,
 ) -> Result<KernelTable, Error> {
     if let Some(path) = against {
+        let table = symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT)?;
+        super::info(format_args!(
+            "{}: {} read",
+            path.display(),
+            super::count(table.entries.len(), "record", "records")
+        ));
         return Ok(KernelTable {
-            table: symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT)?,
+            table,
             origin: path.display().to_string(),
             vermagic: None,
         });
     }
     let result = super::rebuild(source.source(), module_limit)?;
+    super::dump::describe(&result);
     let vermagic = tree_vermagic(&result.module_files, module_limit);
     let origin = match &result.located.release {
         Some(rel) => format!("{rel} ({})", result.located.image.display()),
@@ -141,7 +148,17 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, super::CliError> {
     // Read the modules first: a typo in a module path should not cost a whole kernel read.
     let mut infos: Vec<ModuleInfo> = Vec::with_capacity(args.files.len());
     for path in &args.files {
-        infos.push(super::versions::read_info(path, args.module_limit)?);
+        let info = super::versions::read_info(path, args.module_limit)?;
+        super::info(format_args!(
+            "{}: {}, version table {}, vermagic {}, license {}",
+            path.display(),
+            super::count(info.imports.len(), "undefined symbol", "undefined symbols"),
+            super::json_name(&info.version_format()),
+            info.get("vermagic")
+                .map_or("none".into(), |v| format!("\"{v}\"")),
+            info.get("license").unwrap_or("unspecified")
+        ));
+        infos.push(info);
     }
     let mut kernel_side = load_kernel(args.against.as_deref(), &args.source, limit)?;
     if args.vermagic.is_some() {
@@ -166,9 +183,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, super::CliError> {
     let text = match args.format {
         Format::Text => {
             let mut out = format!(
-                "kernel: {} ({} exports{}{})\n",
+                "kernel: {} ({}{}{})\n",
                 kernel_side.origin,
-                kernel_side.table.entries.len(),
+                super::count(kernel_side.table.entries.len(), "export", "exports"),
                 if kernel.modversions() {
                     ""
                 } else {
@@ -181,16 +198,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, super::CliError> {
             );
             for (path, (_, v)) in args.files.iter().zip(&verdicts) {
                 out.push_str(&format!(
-                    "{}: {} ({} imports, {} versions match, {} unversioned)\n",
+                    "{}: {} ({})\n",
                     path.display(),
                     if v.would_load {
                         "would load"
                     } else {
                         "would NOT load"
                     },
-                    v.counts.imports,
-                    v.counts.versions_match,
-                    v.counts.unversioned
+                    counts_text(&v.counts)
                 ));
                 for f in &v.findings {
                     let level = match f.severity {
@@ -212,7 +227,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, super::CliError> {
                         "path": path,
                         "name": name,
                         "would_load": v.would_load,
-                        "versions": v.versions,
+                        "version_table": v.versions,
                         "counts": v.counts,
                         "findings": v.findings,
                     })
@@ -222,7 +237,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, super::CliError> {
                 "schema": crate::report::SCHEMA_VERSION,
                 "kernel": {
                     "origin": kernel_side.origin,
-                    "exports": kernel_side.table.entries.len(),
+                    "symbol_count": kernel_side.table.entries.len(),
                     "modversions": kernel.modversions(),
                     "vermagic": kernel_side.vermagic,
                 },
@@ -238,4 +253,39 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, super::CliError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `7 imports: 5 versions match, 1 version differs, 1 not exported`: every outcome that occurs,
+/// adding up to the imports (see [`check::Counts`]).
+fn counts_text(c: &check::Counts) -> String {
+    use super::count;
+    let parts: Vec<String> = [
+        (c.versions_match, "version matches", "versions match"),
+        (c.versions_differ, "version differs", "versions differ"),
+        (
+            c.versions_missing,
+            "has no version in the module",
+            "have no version in the module",
+        ),
+        (
+            c.unversioned,
+            "is exported without a CRC",
+            "are exported without a CRC",
+        ),
+        (c.gpl_refused, "is GPL-only", "are GPL-only"),
+        (c.not_exported, "is not exported", "are not exported"),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| count(n, one, many))
+    .collect();
+    if parts.is_empty() {
+        count(c.imports, "import", "imports")
+    } else {
+        format!(
+            "{}: {}",
+            count(c.imports, "import", "imports"),
+            parts.join(", ")
+        )
+    }
 }

@@ -42,9 +42,13 @@ pub struct ConfigArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub positional: ReleaseArg,
-    /// Write to FILE (atomically) instead of standard output.
+    /// Write to FILE (atomically; `-`: standard output) instead of standard output; an existing
+    /// FILE with other contents is kept as FILE.orig (or FILE.orig.N).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace --output without keeping the old file.
+    #[arg(long, requires = "output")]
+    pub no_backup: bool,
     /// Limit on the decompressed size of the kernel image, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
     pub image_limit: u64,
@@ -140,6 +144,20 @@ impl Installed {
         let running = source.root.is_none()
             && std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .is_ok_and(|r| r.trim() == release);
+        super::info(format_args!(
+            "release {release}; image {} ({}, banner: {}); modules {}",
+            image
+                .as_deref()
+                .map_or("none".into(), |p| p.display().to_string()),
+            kernel.as_ref().map_or("not read".into(), |k| format!(
+                "{} bytes unwrapped",
+                k.len()
+            )),
+            found_banner.as_ref().map_or("none", |b| b.release.as_str()),
+            modules
+                .as_deref()
+                .map_or("none".into(), |p| p.display().to_string())
+        ));
         Ok(Installed {
             release,
             image,
@@ -188,6 +206,7 @@ pub fn read_kernel(path: &Path, limit: u64) -> Result<(Vec<u8>, Option<Arch>), C
 
 /// Run `symvers config`.
 pub fn run(args: ConfigArgs) -> Result<ExitCode, CliError> {
+    super::check_output(args.output.as_deref())?;
     let source = args.positional.apply(args.source.source());
     let limit = args.image_limit.saturating_mul(1 << 20);
     let installed = Installed::inspect(&source, limit, false)?;
@@ -201,6 +220,10 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode, CliError> {
             super::warn(format_args!("{m}: is it this kernel's configuration?"));
         }
     }
-    super::emit(args.output.as_deref(), found.text.as_bytes())?;
+    super::write_output(
+        args.output.as_deref(),
+        found.text.as_bytes(),
+        args.no_backup,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

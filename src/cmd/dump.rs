@@ -57,11 +57,11 @@ pub struct DumpArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub release: ReleaseArg,
-    /// Write to FILE atomically instead of standard output; an existing FILE with other contents
-    /// is kept as FILE.orig (or FILE.orig.N when that exists).
+    /// Write to FILE atomically instead of standard output (`-`: standard output); an existing
+    /// FILE with other contents is kept as FILE.orig (or FILE.orig.N when that exists).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Replace --output without keeping the old file.
+    /// Replace --output without keeping the old file as FILE.orig.
     #[arg(long, requires = "output")]
     pub no_backup: bool,
     /// Keep only the symbols that MODULE (a .ko, compressed or not, or a .o) leaves undefined.
@@ -115,7 +115,9 @@ pub struct DumpArgs {
 /// Run `symvers dump`.
 pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     super::set_jobs(args.jobs)?;
-    // Files named by options are read first: a typo should not cost a whole kernel read.
+    // The output and the files named by options are checked first: a typo should not cost a
+    // whole kernel read.
+    super::check_output(args.output.as_deref())?;
     let wanted = wanted_symbols(&args)?;
     let not_in = match &args.not_in {
         Some(path) => Some(symvers::symvers::read_file(
@@ -183,8 +185,11 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
                 "this kernel"
             };
             super::warn(format_args!(
-                "{} of the symbols asked for are not exported by {scope} (modpost will call them undefined unless another object provides them): {}",
+                "{} of the symbols asked for {} not exported by {scope} (modpost will call {} undefined unless another object provides {}): {}",
                 missing.len(),
+                super::is_are(missing.len()),
+                if missing.len() == 1 { "it" } else { "them" },
+                if missing.len() == 1 { "it" } else { "them" },
                 missing.join(", ")
             ));
         }
@@ -200,9 +205,9 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
             .entries
             .retain(|e| !listed.contains(e.symbol.as_str()));
         super::info(format_args!(
-            "{}: left out {} symbols it lists",
+            "{}: left out {} it lists",
             path.display(),
-            before - result.table.entries.len()
+            super::count(before - result.table.entries.len(), "symbol", "symbols")
         ));
     }
     let text = match args.format {
@@ -212,26 +217,20 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         ),
         Format::Json => report::dump_json(&result),
     };
-    if let Some(path) = &args.output {
-        if !args.no_backup {
-            if let Some(backup) = symvers::output::backup_existing(path, text.as_bytes())? {
-                super::info(format_args!(
-                    "kept the previous {} as {}",
-                    path.display(),
-                    backup.display()
-                ));
-            }
-        }
-    }
-    super::emit(args.output.as_deref(), text.as_bytes())?;
+    super::write_output(args.output.as_deref(), text.as_bytes(), args.no_backup)?;
     if !result.failures.is_empty() {
         for failure in &result.failures {
             eprintln!("symvers: {failure}");
         }
         eprintln!(
-            "symvers: {} of {} modules could not be read; the table lacks their exports",
+            "symvers: {} of {} could not be read; the table lacks {} exports",
             result.failures.len(),
-            result.module_files.len()
+            super::count(result.module_files.len(), "module", "modules"),
+            if result.failures.len() == 1 {
+                "its"
+            } else {
+                "their"
+            }
         );
     }
     Ok(if !agrees {
@@ -253,9 +252,9 @@ fn wanted_symbols(args: &DumpArgs) -> Result<Option<BTreeSet<String>>, Error> {
     for module in &args.only_used_by {
         let names = symvers::restrict::undefined_symbols_of(module, limit)?;
         super::info(format_args!(
-            "{}: {} undefined symbols",
+            "{}: {}",
             module.display(),
-            names.len()
+            super::count(names.len(), "undefined symbol", "undefined symbols")
         ));
         wanted.extend(names);
     }
@@ -269,8 +268,9 @@ fn wanted_symbols(args: &DumpArgs) -> Result<Option<BTreeSet<String>>, Error> {
     Ok(Some(wanted))
 }
 
-/// With `--verbose`: what was read and what was detected.
-fn describe(result: &dump::Dump) {
+/// With `--verbose`: what was read and what was detected (also for the kernels `check` and
+/// `diff` rebuild).
+pub fn describe(result: &dump::Dump) {
     let k = &result.kernel;
     super::info(format_args!(
         "release {}",
@@ -288,14 +288,14 @@ fn describe(result: &dump::Dump) {
     ));
     if let Some(dir) = &result.located.modules {
         super::info(format_args!(
-            "modules {} ({} files)",
+            "modules {} ({})",
             dir.display(),
-            result.module_files.len()
+            super::count(result.module_files.len(), "file", "files")
         ));
     }
     super::info(format_args!(
-        "{} exports from vmlinux, {} in total",
-        k.vmlinux.exports.len(),
+        "{} from vmlinux, {} in total",
+        super::count(k.vmlinux.exports.len(), "export", "exports"),
         result.table.entries.len()
     ));
 }

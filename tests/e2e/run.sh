@@ -101,8 +101,8 @@ pass "kernel $KRELEASE fetched with headers and kbuild"
 
 # --- 2. symvers dump and the build tree -----------------------------------------------------
 cd "$repo" || die "cannot enter $repo"
-cargo build --quiet 2>"$work/cargo.log" || { tail -20 "$work/cargo.log"; die "cargo build failed"; }
-symvers="$repo/target/debug/symvers"
+cargo build --release 2>"$work/cargo.log" || { tail -20 "$work/cargo.log"; die "cargo build failed"; }
+symvers="$repo/target/release/symvers"   # the build scripts/test made
 "$symvers" dump --image "$KIMAGE" --modules "$KMODULES" -o "$work/Module.symvers" ||
   die "symvers dump failed"
 if diff -q <(sort "$work/Module.symvers") <(sort "$KSYMVERS") >/dev/null; then
