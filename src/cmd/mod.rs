@@ -8,6 +8,7 @@ pub mod generate;
 pub mod info;
 pub mod prepare;
 pub mod progress;
+pub mod signals;
 pub mod verify;
 pub mod versions;
 
@@ -141,8 +142,7 @@ pub fn check_output(option: Option<&Path>) -> Result<(), Error> {
     match output_file(option) {
         Some(path) => {
             // The check makes (and removes) a file there: a signal must not leave it behind.
-            symvers::output::remove_temp_on_signal();
-            symvers::output::check_writable(path)
+            symvers::output::check_writable(path, &signals::RemoveOnSignal)
         }
         None => Ok(()),
     }
@@ -170,8 +170,9 @@ pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
     match output {
         Some(path) => {
             // Ctrl-C or a package manager's SIGTERM must not leave a stray temporary file.
-            symvers::output::remove_temp_on_signal();
-            symvers::output::write_atomic(path, bytes)
+            symvers::output::write_atomic_with(path, &signals::RemoveOnSignal, |file| {
+                file.write_all(bytes)
+            })
         }
         None => {
             let mut stdout = std::io::stdout().lock();

@@ -557,7 +557,11 @@ fn get_localversion(path: &Path) -> Result<String, CliError> {
 
 /// Write a file of the build folder atomically.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    Ok(symvers::output::write_atomic(path, bytes)?)
+    Ok(symvers::output::write_atomic_with(
+        path,
+        &super::signals::RemoveOnSignal,
+        |file| file.write_all(bytes),
+    )?)
 }
 
 /// Refuse the build folder `dir` when it holds something other than a kbuild output folder, or
