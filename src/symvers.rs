@@ -53,18 +53,15 @@ impl Entry {
 }
 
 /// The column order of a Module.symvers file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Columns {
     /// 5.6+: crc, symbol, module, export, namespace.
     #[default]
-    #[value(name = "5.6")]
     Modern,
     /// 5.4–5.5: crc, symbol, namespace, module, export.
-    #[value(name = "5.4")]
     NamespaceSecond,
     /// 2.6.18–5.3: crc, symbol, module, export.
-    #[value(name = "4col")]
     NoNamespace,
 }
 

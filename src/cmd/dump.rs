@@ -50,6 +50,30 @@ pub enum Format {
     Json,
 }
 
+/// `--symvers-format`: the column orders of Module.symvers, by the first kernel that wrote each.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum ColumnOrder {
+    /// 5.6+: crc, symbol, module, export, namespace.
+    #[value(name = "5.6")]
+    Modern,
+    /// 5.4–5.5: crc, symbol, namespace, module, export.
+    #[value(name = "5.4")]
+    NamespaceSecond,
+    /// 2.6.18–5.3: crc, symbol, module, export.
+    #[value(name = "4col")]
+    NoNamespace,
+}
+
+impl From<ColumnOrder> for Columns {
+    fn from(order: ColumnOrder) -> Self {
+        match order {
+            ColumnOrder::Modern => Columns::Modern,
+            ColumnOrder::NamespaceSecond => Columns::NamespaceSecond,
+            ColumnOrder::NoNamespace => Columns::NoNamespace,
+        }
+    }
+}
+
 /// Arguments of `symvers dump`.
 #[derive(Args, Debug)]
 pub struct DumpArgs {
@@ -88,7 +112,7 @@ pub struct DumpArgs {
     /// Column order of the Module.symvers text [default: from the kernel: 4col before 5.4,
     /// else 5.6].
     #[arg(long, value_enum, value_name = "ORDER")]
-    pub symvers_format: Option<Columns>,
+    pub symvers_format: Option<ColumnOrder>,
     /// Write the table of the modules that could be read even if some could not (exit code 3).
     #[arg(long)]
     pub keep_going: bool,
@@ -213,6 +237,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     let text = match args.format {
         Format::Symvers => result.table.to_text(
             args.symvers_format
+                .map(Columns::from)
                 .unwrap_or_else(|| Columns::for_layout(result.kernel.vmlinux.layout)),
         ),
         Format::Json => report::dump_json(&result),

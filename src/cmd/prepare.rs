@@ -347,7 +347,10 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
             if dump.kernel.modversions() { "has" } else { "has no" }
         ));
     }
-    let table = dump.table.to_text(Columns::Modern);
+    // The column order the tree's own modpost reads (4 columns before 5.4).
+    let table = dump
+        .table
+        .to_text(Columns::for_layout(dump.kernel.vmlinux.layout));
     let symbols = dump.table.entries.len();
     dump.table.entries.clear();
 
