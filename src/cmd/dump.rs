@@ -219,19 +219,14 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         }
     }
     if args.modules_only {
-        result.table.entries.retain(|e| e.module != "vmlinux");
+        symvers::restrict::retain_modules(&mut result.table);
     }
     if let (Some(path), Some(listed)) = (&args.not_in, &not_in) {
-        let listed: BTreeSet<&str> = listed.entries.iter().map(|e| e.symbol.as_str()).collect();
-        let before = result.table.entries.len();
-        result
-            .table
-            .entries
-            .retain(|e| !listed.contains(e.symbol.as_str()));
+        let dropped = symvers::restrict::remove_listed(&mut result.table, listed);
         super::info(format_args!(
             "{}: left out {} it lists",
             path.display(),
-            super::count(before - result.table.entries.len(), "symbol", "symbols")
+            super::count(dropped, "symbol", "symbols")
         ));
     }
     let text = match args.format {
