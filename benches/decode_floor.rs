@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use symvers::decompress::{self, Compression};
-use symvers::image::Want;
+use symvers::image::Unwrapping;
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -46,11 +46,17 @@ fn main() {
 
     let start = Instant::now();
     let _ = std::fs::read(image);
-    let _ = symvers::image::unwrap_early(&image_bytes, limit, |prefix| match decoded {
-        Some(n) if prefix.len() < n => Want::Bytes(n),
-        Some(_) => Want::Stop,
-        None => Want::All,
-    });
+    match symvers::image::open(&image_bytes, limit) {
+        Ok(Unwrapping::Streaming(mut stream)) => match decoded {
+            Some(n) => {
+                let _ = stream.fill_to(n);
+            }
+            None => {
+                let _ = stream.finish();
+            }
+        },
+        Ok(Unwrapping::Kernel(_)) | Err(_) => {}
+    }
     let image_secs = start.elapsed().as_secs_f64();
     let mut buffer = Vec::new();
     for f in &files {

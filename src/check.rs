@@ -426,16 +426,31 @@ pub struct Finding {
     pub depends_on: Option<String>,
 }
 
-/// Counts of a module's imports by outcome.
+/// A module's imports by outcome: every import has exactly one, so `not_exported +
+/// gpl_refused + unversioned + versions_match + versions_differ + versions_missing ==
+/// imports`. The `module_layout` check is not an import and is not counted (a failure of it is a
+/// finding). Imports the loader never reaches (it stopped at the ELF header, `module_layout` or
+/// vermagic) are counted in `imports` only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
-    /// Undefined symbols resolved against the table or the set (weak ones included when found).
+    /// Undefined symbols the loader looks up in the export tables, weak ones included: the
+    /// module's own list, the same whatever the kernel (`.TOC.` and the like, which the loader
+    /// resolves itself, are left out).
     pub imports: usize,
-    /// Imports whose CRC matched the kernel's.
-    pub versions_match: usize,
-    /// Imports of exports without a CRC (the kernel skips the version check for them).
+    /// Exported by nobody in the kernel or the set ("Unknown symbol", unless the import is weak).
+    pub not_exported: usize,
+    /// GPL-only exports a module with a non-GPL-compatible license may not use (no version
+    /// check then).
+    pub gpl_refused: usize,
+    /// Exported without a CRC: the kernel skips the version check.
     pub unversioned: usize,
-    /// Imports resolved by another module of the set.
+    /// Versioned, and the module's CRC is the exporter's.
+    pub versions_match: usize,
+    /// Versioned, and the module's CRC differs ("disagrees about version of symbol").
+    pub versions_differ: usize,
+    /// Versioned, and the module records no CRC for it (or has no version table at all).
+    pub versions_missing: usize,
+    /// Of all these, imports resolved by another module of the set.
     pub from_set: usize,
 }
 
@@ -728,12 +743,20 @@ fn check_one<'t, 'a>(
     let m = &members[me];
     let info = m.info;
     let format = info.version_format();
+    let imports = info
+        .imports
+        .iter()
+        .filter(|i| !ARCH_SPECIAL.contains(&i.name.as_str()))
+        .count();
     let mut v = Verdict {
         would_load: false,
         outcome: Outcome::Refused,
         stopped_at: None,
         versions: format,
-        counts: Counts::default(),
+        counts: Counts {
+            imports,
+            ..Counts::default()
+        },
         needs: Vec::new(),
         findings: Vec::new(),
     };
@@ -775,40 +798,54 @@ fn check_one<'t, 'a>(
         versions.entry(record.name.as_str()).or_insert(record.crc);
     }
     let mut no_versions_reported = false;
-    let mut check_version = |v: &mut Verdict, symbol: &str, exporter_crc: Option<u32>| {
-        let Some(kernel_crc) = exporter_crc else {
-            v.counts.unversioned += 1;
-            return;
-        };
-        if !has_crcs {
-            if !no_versions_reported {
-                no_versions_reported = true;
-                push(v, forced, Issue::NoVersions, forced_why.clone());
+    // `count`: false for module_layout, which is no import.
+    let mut check_version =
+        |v: &mut Verdict, symbol: &str, exporter_crc: Option<u32>, count: bool| {
+            let mut tally = Counts::default();
+            match exporter_crc {
+                None => tally.unversioned += 1,
+                Some(_) if !has_crcs => {
+                    tally.versions_missing += 1;
+                    if !no_versions_reported {
+                        no_versions_reported = true;
+                        push(v, forced, Issue::NoVersions, forced_why.clone());
+                    }
+                }
+                Some(kernel_crc) => match versions.get(symbol) {
+                    Some(&crc) if crc == kernel_crc => tally.versions_match += 1,
+                    Some(&crc) => {
+                        tally.versions_differ += 1;
+                        push(
+                            v,
+                            Severity::Error,
+                            Issue::Disagrees {
+                                symbol: symbol.to_string(),
+                                module_crc: crc,
+                                kernel_crc,
+                            },
+                            None,
+                        )
+                    }
+                    None => {
+                        tally.versions_missing += 1;
+                        push(
+                            v,
+                            missing,
+                            Issue::NoSymbolVersion {
+                                symbol: symbol.to_string(),
+                            },
+                            missing_why.clone(),
+                        )
+                    }
+                },
             }
-            return;
-        }
-        match versions.get(symbol) {
-            Some(&crc) if crc == kernel_crc => v.counts.versions_match += 1,
-            Some(&crc) => push(
-                v,
-                Severity::Error,
-                Issue::Disagrees {
-                    symbol: symbol.to_string(),
-                    module_crc: crc,
-                    kernel_crc,
-                },
-                None,
-            ),
-            None => push(
-                v,
-                missing,
-                Issue::NoSymbolVersion {
-                    symbol: symbol.to_string(),
-                },
-                missing_why.clone(),
-            ),
-        }
-    };
+            if count {
+                v.counts.unversioned += tally.unversioned;
+                v.counts.versions_match += tally.versions_match;
+                v.counts.versions_differ += tally.versions_differ;
+                v.counts.versions_missing += tally.versions_missing;
+            }
+        };
 
     // 2. check_modstruct_version: `module_layout` since 2.6.30, `struct_module` before; kernels
     // whose tables have neither (7.x dropped it) skip the check.
@@ -816,7 +853,7 @@ fn check_one<'t, 'a>(
         .into_iter()
         .find_map(|s| kernel.export(s))
     {
-        check_version(&mut v, &layout.symbol, kernel.crc_of(layout));
+        check_version(&mut v, &layout.symbol, kernel.crc_of(layout), false);
         if refused(&v) {
             v.stopped_at = Some(Stage::ModuleLayout);
             v.settle();
@@ -865,6 +902,7 @@ fn check_one<'t, 'a>(
             continue;
         }
         let Some(provider) = resolve(symbol, me) else {
+            v.counts.not_exported += 1;
             if !import.weak {
                 push(
                     &mut v,
@@ -888,8 +926,8 @@ fn check_one<'t, 'a>(
                 (export.kind, export.namespace.as_str(), export.crc)
             }
         };
-        v.counts.imports += 1;
         if kind.is_gpl_only() && !gpl_ok {
+            v.counts.gpl_refused += 1;
             push(
                 &mut v,
                 Severity::Error,
@@ -913,7 +951,7 @@ fn check_one<'t, 'a>(
                 None,
             );
         }
-        check_version(&mut v, symbol, crc);
+        check_version(&mut v, symbol, crc, true);
         if let Provider::Kernel(entry) = provider {
             if let Some(lines) = kernel.conflicts.get(symbol) {
                 push(

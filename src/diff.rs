@@ -118,6 +118,13 @@ pub struct Summary {
     pub new_symbols: usize,
     /// Symbols in both with nothing changed.
     pub unchanged: usize,
+    /// Symbols in both with at least one change: `unchanged + changed + removed == old_symbols`
+    /// and `unchanged + changed + added == new_symbols`.
+    pub changed: usize,
+    /// Of the `changed` symbols, those with more than one change (CRC and namespace, …): each
+    /// is counted under every kind it has, so the kinds add up to `changed + several_changes`
+    /// at least.
+    pub several_changes: usize,
     /// Only in NEW.
     pub added: usize,
     /// Only in OLD.
@@ -254,6 +261,16 @@ pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Result<Diff> {
             .cmp(&b.symbol)
             .then(a.change.name().cmp(b.change.name()))
     });
+    // Sorted by symbol: a symbol's changes are neighbours.
+    for run in changes.chunk_by(|a, b| a.symbol == b.symbol) {
+        if matches!(run[0].change, Change::Added | Change::Removed) {
+            continue;
+        }
+        summary.changed += 1;
+        if run.len() > 1 {
+            summary.several_changes += 1;
+        }
+    }
     for c in &changes {
         match c.change {
             Change::Added => summary.added += 1,

@@ -10,7 +10,7 @@ use object::read::elf::{FileHeader, SectionHeader};
 use object::{Endian as _, Endianness, ReadRef};
 
 pub use crate::bytes::Endian;
-use crate::bytes::{c_str, read_uint, sign_extend};
+use crate::bytes::{read_uint, sign_extend};
 use crate::error::Problem;
 
 /// Word size of the ELF file (and of the kernel's `unsigned long`).
@@ -185,8 +185,21 @@ pub struct Import {
 pub struct Symbol {
     /// `st_value` (section offset in ET_REL, address otherwise).
     pub value: u64,
-    /// `st_shndx`.
-    pub shndx: u16,
+    /// The section it is defined in, with `SHN_XINDEX` resolved through `SHT_SYMTAB_SHNDX`.
+    pub section: SymbolSection,
+}
+
+/// Where a symbol is defined (`st_shndx`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymbolSection {
+    /// `SHN_UNDEF`: defined elsewhere.
+    Undefined,
+    /// `SHN_ABS`: an absolute value (modversions' `__crc_*` in 4.10–5.18 modules).
+    Absolute,
+    /// `SHN_COMMON` or another reserved index.
+    Reserved(u16),
+    /// A section of the file, by index.
+    Section(usize),
 }
 
 /// A relocation, with its addend made explicit (read from the field for SHT_REL).
@@ -233,26 +246,10 @@ pub mod consts {
     pub const ELFCLASS64: u8 = 2;
     /// Relocatable file (a `.ko`).
     pub const ET_REL: u16 = 1;
-    /// MIPS machine.
-    pub const EM_MIPS: u16 = 8;
-    /// Symbol table section.
-    pub const SHT_SYMTAB: u32 = 2;
-    /// Relocations with addends.
-    pub const SHT_RELA: u32 = 4;
     /// Section without file data.
     pub const SHT_NOBITS: u32 = 8;
-    /// Relocations without addends.
-    pub const SHT_REL: u32 = 9;
     /// Section occupies memory at run time.
     pub const SHF_ALLOC: u64 = 2;
-    /// Undefined section index.
-    pub const SHN_UNDEF: u16 = 0;
-    /// Absolute symbol.
-    pub const SHN_ABS: u16 = 0xfff1;
-    /// Global symbol binding.
-    pub const STB_GLOBAL: u8 = 1;
-    /// Weak symbol binding.
-    pub const STB_WEAK: u8 = 2;
     /// 64-bit PowerPC machine.
     pub const EM_PPC64: u16 = 21;
     /// Loadable segment.
@@ -393,28 +390,13 @@ impl<'d> Elf<'d> {
         self.read_uint(bytes, at, self.class.word_size())
     }
 
-    /// Symbols of the `.symtab` section (index 0 included, as in the file).
+    /// Symbols of the `.symtab` section (index 0 included, as in the file), read through
+    /// `object`'s typed symbol table (extended section indices included).
     pub fn symbols(&self) -> Result<Vec<Symbol>, Problem> {
-        let Some(index) = self.sections.iter().position(|s| s.kind == SHT_SYMTAB) else {
-            return Ok(Vec::new());
-        };
-        let data = self.section_data(index)?;
-        let size = match self.class {
-            Class::Elf32 => 16,
-            Class::Elf64 => 24,
-        };
-        let mut out = Vec::with_capacity(data.len() / size);
-        for entry in data.chunks_exact(size) {
-            let (value, shndx) = match self.class {
-                Class::Elf32 => (self.read_uint(entry, 4, 4), self.read_uint(entry, 14, 2)),
-                Class::Elf64 => (self.read_uint(entry, 8, 8), self.read_uint(entry, 6, 2)),
-            };
-            out.push(Symbol {
-                value: value.unwrap_or(0),
-                shndx: shndx.unwrap_or(0) as u16,
-            });
-        }
-        Ok(out)
+        self.by_class(
+            symbols_as::<elf::FileHeader32<Endianness>>,
+            symbols_as::<elf::FileHeader64<Endianness>>,
+        )
     }
 
     /// The global and weak undefined symbols of `.symtab`, in table order, each name once: the
@@ -424,113 +406,31 @@ impl<'d> Elf<'d> {
     /// On 64-bit PowerPC with the ELFv1 ABI function symbols carry a leading `.` (the entry
     /// point, distinct from the function descriptor); modpost strips it, and so does this.
     pub fn undefined_symbols(&self) -> Result<Vec<Import>, Problem> {
-        let Some(index) = self.sections.iter().position(|s| s.kind == SHT_SYMTAB) else {
-            return Ok(Vec::new());
-        };
-        let data = self.section_data(index)?;
-        let strtab_index = self.sections.get(index).map_or(0, |s| s.link as usize);
-        let strtab = self.section_data(strtab_index)?;
-        let size = match self.class {
-            Class::Elf32 => 16,
-            Class::Elf64 => 24,
-        };
-        // Elf32_Sym: name(4) value(4) size(4) info(1) other(1) shndx(2);
-        // Elf64_Sym: name(4) info(1) other(1) shndx(2) value(8) size(8).
-        let (info_at, shndx_at) = match self.class {
-            Class::Elf32 => (12, 14),
-            Class::Elf64 => (4, 6),
-        };
-        let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for entry in data.chunks_exact(size) {
-            let (Some(name_at), Some(&info), Some(shndx)) = (
-                self.read_uint(entry, 0, 4),
-                entry.get(info_at),
-                self.read_uint(entry, shndx_at, 2),
-            ) else {
-                continue;
-            };
-            let bind = info >> 4;
-            if shndx != u64::from(SHN_UNDEF) || (bind != STB_GLOBAL && bind != STB_WEAK) {
-                continue;
-            }
-            let at = usize::try_from(name_at).unwrap_or(usize::MAX);
-            let name = c_str(strtab, at).ok_or_else(|| {
-                Problem::Elf(format!(
-                    "symbol name offset {name_at:#x} outside the string table"
-                ))
-            })?;
-            let mut name = String::from_utf8_lossy(name).into_owned();
-            if self.machine == EM_PPC64 && name.starts_with('.') {
-                name.remove(0);
-            }
-            if !name.is_empty() && seen.insert(name.clone()) {
-                out.push(Import {
-                    name,
-                    weak: bind == STB_WEAK,
-                });
-            }
-        }
-        Ok(out)
+        self.by_class(
+            undefined_as::<elf::FileHeader32<Endianness>>,
+            undefined_as::<elf::FileHeader64<Endianness>>,
+        )
     }
 
     /// All relocations that apply to section `target`, sorted by offset.
     ///
     /// `field_size` is used to read implicit addends of SHT_REL relocations from the target.
     pub fn relocations_for(&self, target: usize, field_size: usize) -> Result<Vec<Reloc>, Problem> {
-        let mut out = Vec::new();
-        for (index, s) in self.sections.iter().enumerate() {
-            if s.info as usize != target || (s.kind != SHT_RELA && s.kind != SHT_REL) {
-                continue;
-            }
-            let rela = s.kind == SHT_RELA;
-            let entry_size = match (self.class, rela) {
-                (Class::Elf32, false) => 8,
-                (Class::Elf32, true) => 12,
-                (Class::Elf64, false) => 16,
-                (Class::Elf64, true) => 24,
-            };
-            let data = self.section_data(index)?;
-            let target_data = if rela {
-                &[][..]
-            } else {
-                self.section_data(target)?
-            };
-            let w = self.class.word_size();
-            for entry in data.chunks_exact(entry_size) {
-                let offset = self.read_uint(entry, 0, w).unwrap_or(0);
-                let info = self.read_uint(entry, w, w).unwrap_or(0);
-                let (sym, kind) = self.split_r_info(info);
-                let addend = if rela {
-                    let raw = self.read_uint(entry, 2 * w, w).unwrap_or(0);
-                    sign_extend(raw, w)
-                } else {
-                    let at = usize::try_from(offset).unwrap_or(usize::MAX);
-                    let raw = self.read_uint(target_data, at, field_size).ok_or_else(|| {
-                        Problem::Elf(format!("relocation offset {offset:#x} outside its section"))
-                    })?;
-                    sign_extend(raw, field_size)
-                };
-                out.push(Reloc {
-                    offset,
-                    sym,
-                    kind,
-                    addend,
-                });
-            }
-        }
-        out.sort_by_key(|r| r.offset);
-        Ok(out)
+        self.by_class(
+            |elf| relocations_as::<elf::FileHeader32<Endianness>>(elf, target, field_size),
+            |elf| relocations_as::<elf::FileHeader64<Endianness>>(elf, target, field_size),
+        )
     }
 
-    fn split_r_info(&self, info: u64) -> (u32, u32) {
+    /// Run the reader for this file's class.
+    fn by_class<T>(
+        &self,
+        read32: impl FnOnce(&Self) -> Result<T, Problem>,
+        read64: impl FnOnce(&Self) -> Result<T, Problem>,
+    ) -> Result<T, Problem> {
         match self.class {
-            Class::Elf32 => ((info >> 8) as u32, (info & 0xff) as u32),
-            // mips64el stores r_sym as a little-endian u32 followed by the type bytes.
-            Class::Elf64 if self.machine == EM_MIPS && self.endian == Endian::Little => {
-                ((info & 0xffff_ffff) as u32, (info >> 56) as u32)
-            }
-            Class::Elf64 => ((info >> 32) as u32, (info & 0xffff_ffff) as u32),
+            Class::Elf32 => read32(self),
+            Class::Elf64 => read64(self),
         }
     }
 
@@ -552,4 +452,141 @@ impl<'d> Elf<'d> {
             .find(|p| addr >= p.vaddr && addr - p.vaddr < p.filesz)
             .and_then(|p| p.offset.checked_add(addr - p.vaddr))
     }
+}
+
+/// The typed header, its byte order and section table of `elf`'s file.
+fn typed<'d, H>(
+    elf: &Elf<'d>,
+) -> Result<(&'d H, Endianness, object::read::elf::SectionTable<'d, H>), Problem>
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    let bad = |e: object::Error| Problem::Elf(e.to_string());
+    let header = H::parse(elf.data).map_err(bad)?;
+    let endian = header.endian().map_err(bad)?;
+    let sections = header.sections(endian, elf.data).map_err(bad)?;
+    Ok((header, endian, sections))
+}
+
+/// The `.symtab` of `elf` (an empty table when there is none).
+fn symbol_table<'d, H>(
+    elf: &Elf<'d>,
+) -> Result<(Endianness, object::read::elf::SymbolTable<'d, H>), Problem>
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    let (_, endian, sections) = typed::<H>(elf)?;
+    let table = sections
+        .symbols(endian, elf.data, elf::SHT_SYMTAB)
+        .map_err(|e| Problem::Elf(format!(".symtab: {e}")))?;
+    Ok((endian, table))
+}
+
+fn symbols_as<H>(elf: &Elf) -> Result<Vec<Symbol>, Problem>
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    use object::read::elf::Sym as _;
+    let (endian, table) = symbol_table::<H>(elf)?;
+    let mut out = Vec::with_capacity(table.len());
+    for (index, sym) in table.enumerate() {
+        let shndx = sym.st_shndx(endian).0;
+        let section = match shndx {
+            n if n == elf::SHN_UNDEF.0 => SymbolSection::Undefined,
+            n if n == elf::SHN_ABS.0 => SymbolSection::Absolute,
+            n if n == elf::SHN_XINDEX.0 => match table.shndx(endian, index) {
+                Some(i) => SymbolSection::Section(i as usize),
+                None => {
+                    return Err(Problem::Elf(format!(
+                        "symbol {} has an extended section index but there is no SHT_SYMTAB_SHNDX entry for it",
+                        index.0
+                    )))
+                }
+            },
+            n if n >= elf::SHN_LORESERVE => SymbolSection::Reserved(n),
+            n => SymbolSection::Section(usize::from(n)),
+        };
+        out.push(Symbol {
+            value: sym.st_value(endian).into(),
+            section,
+        });
+    }
+    Ok(out)
+}
+
+fn undefined_as<H>(elf: &Elf) -> Result<Vec<Import>, Problem>
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    use object::read::elf::Sym as _;
+    let (endian, table) = symbol_table::<H>(elf)?;
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for sym in table.symbols() {
+        let bind = sym.st_bind();
+        if sym.st_shndx(endian) != elf::SHN_UNDEF
+            || (bind != elf::STB_GLOBAL && bind != elf::STB_WEAK)
+        {
+            continue;
+        }
+        let name = sym.name(endian, table.strings()).map_err(|_| {
+            Problem::Elf(format!(
+                "symbol name offset {:#x} outside the string table",
+                sym.st_name(endian)
+            ))
+        })?;
+        let mut name = String::from_utf8_lossy(name).into_owned();
+        if elf.machine == EM_PPC64 && name.starts_with('.') {
+            name.remove(0);
+        }
+        if !name.is_empty() && seen.insert(name.clone()) {
+            out.push(Import {
+                name,
+                weak: bind == elf::STB_WEAK,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn relocations_as<H>(elf: &Elf, target: usize, field_size: usize) -> Result<Vec<Reloc>, Problem>
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    use object::read::elf::{Rel as _, Rela as _};
+    let (header, endian, sections) = typed::<H>(elf)?;
+    let mips64el = header.is_mips64el(endian);
+    let bad = |e: object::Error| Problem::Elf(e.to_string());
+    let mut out = Vec::new();
+    for section in sections.iter() {
+        if section.sh_info(endian) as usize != target {
+            continue;
+        }
+        if let Some((relas, _)) = section.rela(endian, elf.data).map_err(bad)? {
+            out.extend(relas.iter().map(|r| Reloc {
+                offset: r.r_offset(endian).into(),
+                sym: r.r_sym(endian, mips64el),
+                kind: r.r_type(endian, mips64el).0,
+                addend: r.r_addend(endian).into(),
+            }));
+        } else if let Some((rels, _)) = section.rel(endian, elf.data).map_err(bad)? {
+            // SHT_REL: the addend is the relocated field's content.
+            let target_data = elf.section_data(target)?;
+            for r in rels {
+                let offset: u64 = r.r_offset(endian).into();
+                let at = usize::try_from(offset).unwrap_or(usize::MAX);
+                let raw = read_uint(target_data, at, field_size, elf.endian).ok_or_else(|| {
+                    Problem::Elf(format!("relocation offset {offset:#x} outside its section"))
+                })?;
+                out.push(Reloc {
+                    offset,
+                    sym: r.r_sym(endian),
+                    kind: r.r_type(endian).0,
+                    addend: sign_extend(raw, field_size),
+                });
+            }
+        }
+    }
+    out.sort_by_key(|r| r.offset);
+    Ok(out)
 }

@@ -48,7 +48,7 @@ pub enum Error {
         releases: Vec<String>,
     },
     /// Some modules of a tree could not be read.
-    #[error("{} of {total} modules could not be read:\n{}", failures.len(), list_failures(failures))]
+    #[error("{} of {total} {} could not be read (`symvers dump --keep-going` writes the table of the others, exit code 3):\n{}", failures.len(), if *total == 1 { "module" } else { "modules" }, list_failures(failures))]
     Modules {
         /// How many modules the tree has.
         total: usize,
@@ -117,6 +117,18 @@ pub enum Problem {
         field: &'static str,
         /// Its value.
         value: u64,
+    },
+    /// A container's checksum that does not match its bytes: the file is damaged.
+    #[error("{container}: {what} CRC is {actual:#010x}, the header says {expected:#010x} (a damaged file)")]
+    ChecksumMismatch {
+        /// The container's name.
+        container: &'static str,
+        /// What the checksum covers.
+        what: &'static str,
+        /// The checksum the header records.
+        expected: u32,
+        /// The checksum of the bytes.
+        actual: u32,
     },
     /// A payload whose bytes carry no known compression magic.
     #[error("{container} payload at {offset:#x} has no known compression magic (first bytes {first_bytes})")]
@@ -191,6 +203,9 @@ pub enum Problem {
     /// No export tables were found where they must be.
     #[error("no export tables found: {0}")]
     NoExports(String),
+    /// A kernel configuration (`.config`, CONFIG_IKCONFIG data) that cannot be read.
+    #[error("kernel configuration: {0}")]
+    Config(String),
     /// A Module.symvers line that does not parse.
     #[error("{line}: {detail}")]
     Symvers {

@@ -6,10 +6,10 @@ use serde::Serialize;
 
 use crate::elf::{Class, Elf, Endian};
 use crate::error::{Error, Problem, Result};
-use crate::exports::prefix::PrefixReader;
-use crate::exports::raw;
+use crate::exports::prefix::{PrefixReader, Want};
+use crate::exports::raw::{self, RawExports};
 use crate::exports::vmlinux::{self, VmlinuxExports};
-use crate::image::{self, Unwrapped, Unwrapping, Want};
+use crate::image::{self, Streaming, Unwrapped, Unwrapping};
 
 /// How the export tables were located in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,10 +55,10 @@ pub struct KernelExports {
     pub vmlinux: VmlinuxExports,
     /// `e_machine` of an ELF kernel (`None` for a raw image: see `image.arch`).
     pub machine: Option<u16>,
-    /// The kernel's `linux_banner` (init/version.c), when the bytes read hold it: "Linux version
-    /// RELEASE (BUILDER) (COMPILER) #N FLAGS VERSION", which says who built the kernel (Debian's
-    /// builds: "(debian-kernel@lists.debian.org) … Debian 6.1.176-1 (…)").
-    pub banner: Option<String>,
+    /// The kernel's `linux_banner` (init/version.c), when the bytes read hold it: it says who
+    /// built the kernel (Debian's builds: "(debian-kernel@lists.debian.org) … Debian 6.1.176-1
+    /// (…)"), which tells a loader patched by the distribution.
+    pub banner: Option<crate::banner::Banner>,
 }
 
 impl KernelExports {
@@ -92,41 +92,37 @@ pub fn read_image_bytes(data: &[u8], limit: u64) -> Result<KernelExports, Proble
 }
 
 /// Like [`read_image_bytes`], deciding how much of a compressed ELF kernel to decode.
+///
+/// This is where the stages meet: [`image::open`] resolves the containers, and a kernel still
+/// being decompressed is decoded only as far as the export reader asks
+/// ([`PrefixReader::want`]), then either stopped or decoded whole and read by its sections.
 pub fn read_image_bytes_with(
     data: &[u8],
     limit: u64,
     decode: Decode,
 ) -> Result<KernelExports, Problem> {
-    let mut prefix = PrefixReader::new();
-    let mut prefix_banner = None;
-    let unwrapped = image::unwrap_early(data, limit, |bytes| match decode {
-        Decode::UpToTables => {
-            let want = prefix.want(bytes);
-            if want == Want::Stop {
-                // The banner is in .rodata, before the export tables the prefix ends after.
-                prefix_banner = banner(bytes);
+    let kernel = match image::open(data, limit) {
+        Ok(Unwrapping::Kernel(kernel)) => kernel,
+        Ok(Unwrapping::Streaming(mut stream)) => {
+            if decode == Decode::UpToTables {
+                if let Some(exports) = read_while_decoding(&mut stream)? {
+                    let (header, found) = exports;
+                    // The banner is in .rodata, before the export tables the prefix ends after.
+                    let banner = crate::banner::find(stream.decoded());
+                    return Ok(KernelExports {
+                        image: stream.stop(),
+                        class: header.class,
+                        endian: header.endian,
+                        tables_located_by: TableSource::PrefixScan,
+                        load_base: found.load_base,
+                        relocations: 0,
+                        vmlinux: found.vmlinux,
+                        machine: Some(header.machine),
+                        banner,
+                    });
+                }
             }
-            want
-        }
-        Decode::Whole => Want::All,
-    });
-    let kernel = match unwrapped {
-        Ok(Unwrapping::Whole(kernel)) => kernel,
-        Ok(Unwrapping::Stopped(info)) => {
-            let (header, found) = prefix.into_found().ok_or_else(|| {
-                Problem::Truncated("the kernel's decoding stopped before its export tables".into())
-            })?;
-            return Ok(KernelExports {
-                image: info,
-                class: header.class,
-                endian: header.endian,
-                tables_located_by: TableSource::PrefixScan,
-                load_base: found.load_base,
-                relocations: 0,
-                vmlinux: found.vmlinux,
-                machine: Some(header.machine),
-                banner: prefix_banner,
-            });
+            stream.finish()?
         }
         // Bytes of no known container may be a bare raw kernel (arm64 `Image`, a payload
         // unpacked by hand): the scan decides, and the original error stands if it fails.
@@ -136,6 +132,31 @@ pub fn read_image_bytes_with(
         Err(e) => return Err(e),
     };
     read_kernel_bytes(&kernel.bytes, kernel.info)
+}
+
+/// Decode `stream` as far as a [`PrefixReader`] wants; the exports when it found them with
+/// certainty before the end, `None` when the kernel must be decoded whole.
+fn read_while_decoding(
+    stream: &mut Streaming<'_>,
+) -> Result<Option<(crate::elf::Header, RawExports)>, Problem> {
+    let mut reader = PrefixReader::new();
+    let mut want = reader.want(stream.decoded());
+    loop {
+        match want {
+            Want::Bytes(len) => {
+                let before = stream.decoded().len();
+                let now = stream.fill_to(len)?.len();
+                // Asking for no more than is there would ask forever; a stream that ended is
+                // read whole, by its sections.
+                if now <= before || stream.ended() {
+                    return Ok(None);
+                }
+                want = reader.want(stream.decoded());
+            }
+            Want::Stop => return Ok(reader.into_found()),
+            Want::All => return Ok(None),
+        }
+    }
 }
 
 /// The exports of kernel bytes already unwrapped (see [`image::unwrap`]): by section name for an
@@ -155,7 +176,7 @@ pub fn read_kernel_bytes(bytes: &[u8], info: Unwrapped) -> Result<KernelExports,
         relocations: 0,
         vmlinux: exports,
         machine: Some(elf.machine),
-        banner: banner(bytes),
+        banner: crate::banner::find(bytes),
     })
 }
 
@@ -164,7 +185,7 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
     let found = raw::read(bytes)?;
     // Self-relative tables do not show the word size; a container or image header may.
     let class = match info.class_hint {
-        Some(hint) if found.vmlinux.layout.is_relative() => hint,
+        Some(hint) if found.vmlinux.layout.ksymtab.is_relative() => hint,
         _ => found.class,
     };
     Ok(KernelExports {
@@ -176,24 +197,6 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
         relocations: found.relocations,
         vmlinux: found.vmlinux,
         machine: None,
-        banner: banner(bytes),
-    })
-}
-
-/// The first `linux_banner` in `data`: "Linux version " and a digit, up to the line's end (at
-/// most 512 bytes).
-pub fn banner(data: &[u8]) -> Option<String> {
-    const START: &[u8] = b"Linux version ";
-    memchr::memmem::find_iter(data, START).find_map(|at| {
-        let rest = data.get(at..)?;
-        if !rest.get(START.len())?.is_ascii_digit() {
-            return None;
-        }
-        let end = rest
-            .iter()
-            .take(512)
-            .position(|&b| b == 0 || b == b'\n')
-            .unwrap_or(rest.len().min(512));
-        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+        banner: crate::banner::find(bytes),
     })
 }

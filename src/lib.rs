@@ -8,7 +8,9 @@
 //! 4. [`symvers`]: records → Module.symvers text.
 //!
 //! [`kernel`], [`modtree`] and [`dump`] tie the stages together for a whole kernel;
-//! [`restrict`] cuts a table down to what one module needs.
+//! [`restrict`] cuts a table down to what one module needs. [`banner`] and [`config`] read what
+//! an external module's build needs besides the table (compiler, `.config`), and [`prepare`]
+//! turns a kernel source tree into a build tree for an installed kernel.
 //!
 //! # Example
 //!
@@ -49,8 +51,10 @@
 //! # Ok::<(), symvers::Error>(())
 //! ```
 
+pub mod banner;
 pub mod bytes;
 pub mod check;
+pub mod config;
 pub mod decompress;
 pub mod diff;
 pub mod dump;
@@ -64,6 +68,7 @@ pub mod locate;
 pub mod modinfo;
 pub mod modtree;
 pub mod output;
+pub mod prepare;
 pub mod restrict;
 pub mod rules;
 pub mod symlist;

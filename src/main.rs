@@ -61,6 +61,12 @@ enum Command {
     /// Write man pages or shell completions (a packaging step).
     #[command(hide = true, after_help = cmd::generate::AFTER_HELP)]
     Generate(cmd::generate::GenerateArgs),
+    /// Write the kernel's configuration (.config): CONFIG_IKCONFIG data, or the installed file.
+    #[command(after_help = cmd::config::AFTER_HELP)]
+    Config(cmd::config::ConfigArgs),
+    /// Turn a kernel source tree into a build tree for an installed kernel (external modules).
+    #[command(after_help = cmd::prepare::AFTER_HELP)]
+    Prepare(cmd::prepare::PrepareArgs),
     /// Show how the kernel image and modules are stored (container, compression, layout).
     #[command(after_help = cmd::info::AFTER_HELP)]
     Info(cmd::info::InfoArgs),
@@ -82,6 +88,8 @@ fn main() -> ExitCode {
         Command::SymbolList(args) => cmd::symbol_list::run(args),
         Command::Generate(args) => cmd::generate::run(args, Cli::command()),
         Command::Info(args) => cmd::info::run(args),
+        Command::Config(args) => cmd::config::run(args),
+        Command::Prepare(args) => cmd::prepare::run(args),
     };
     match result {
         Ok(code) => code,

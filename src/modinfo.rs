@@ -11,7 +11,7 @@ use crate::elf::{Class, Elf, Endian};
 use crate::error::Problem;
 
 /// One imported symbol version: the CRC the module was built against. In JSON:
-/// `{"crc": number, "crc_hex": "0x%08x", "name": …}`, like `dump`'s records.
+/// `{"crc": number, "crc_hex": "0x%08x", "symbol": …}`, like `dump`'s records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
     /// The CRC recorded at build time (`Module.symvers` of the kernel it was built against).
@@ -26,7 +26,7 @@ impl Serialize for Version {
         let mut record = serializer.serialize_struct("Version", 3)?;
         record.serialize_field("crc", &self.crc)?;
         record.serialize_field("crc_hex", &format!("0x{:08x}", self.crc))?;
-        record.serialize_field("name", &self.name)?;
+        record.serialize_field("symbol", &self.name)?;
         record.end()
     }
 }

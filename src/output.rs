@@ -1,12 +1,8 @@
 //! Writing output files so that an existing file is never left truncated or half-written.
 
-use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::Once;
 
 use crate::error::{Error, Result};
 
@@ -35,18 +31,81 @@ fn target(path: &Path) -> Result<Target> {
     }
 }
 
+/// Check, before any work, that [`write_atomic`] can write `path` (and [`backup_existing`] keep
+/// the old file beside it): the folder exists and a new file can be created in it. Devices and
+/// FIFOs are written in place and are not checked.
+///
+/// # Errors
+/// [`Error::Io`] naming the folder when it is missing, not a folder, or refuses new files (no
+/// permission, a read-only file system, `/proc` or `/sys`, whose files can only be written in
+/// place); naming `path` when it is a folder.
+pub fn check_writable(path: &Path, watch: &dyn TempWatch) -> Result<()> {
+    let path = match target(path)? {
+        Target::File(resolved) => resolved,
+        Target::Special => return Ok(()),
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let plain = |kind: std::io::ErrorKind, message: String| {
+        Error::io(&dir, std::io::Error::new(kind, message))
+    };
+    match fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(plain(
+                std::io::ErrorKind::NotADirectory,
+                "the output's folder is not a folder".into(),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(plain(
+                std::io::ErrorKind::NotFound,
+                "the output folder does not exist".into(),
+            ))
+        }
+        Err(e) => return Err(Error::io(&dir, e)),
+    }
+    let file_name = path.file_name().ok_or_else(|| {
+        Error::io(
+            &path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+        )
+    })?;
+    // The one sure test is to make a file: permissions, a read-only mount, ACLs and pseudo file
+    // systems all answer it. A file in /proc or /sys exists but its folder takes no new file.
+    match create_temp(&dir, file_name, watch) {
+        Ok((file, tmp)) => {
+            drop(file);
+            let _ = fs::remove_file(&tmp);
+            watch.gone();
+            Ok(())
+        }
+        Err(Error::Io { source, .. }) => Err(plain(
+            source.kind(),
+            format!(
+                "no new file can be created in this folder ({source}); the output {} is written as a new file here that is then renamed over it, so it cannot be written there",
+                path.display()
+            ),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 /// Replace `path` with `contents` atomically: write a temporary file in the same folder, flush it
 /// to disk, then rename it over `path`. On any failure the temporary file is removed and an
 /// existing `path` is left as it was. An existing file's permissions are kept; a symbolic link
 /// is followed and stays a link; a device or FIFO is written in place.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    write_atomic_with(path, |file| file.write_all(contents))
+    write_atomic_with(path, &NoWatch, |file| file.write_all(contents))
 }
 
 /// Like [`write_atomic`], with the contents written by `write` into the temporary file (or into
-/// the device or FIFO itself).
+/// the device or FIFO itself), and `watch` told about the temporary file.
 pub fn write_atomic_with(
     path: &Path,
+    watch: &dyn TempWatch,
     write: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<()> {
     let path = match target(path)? {
@@ -70,9 +129,8 @@ pub fn write_atomic_with(
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
         )
     })?;
-    // A SIGINT/SIGTERM/SIGHUP (see `remove_temp_on_signal`) from the moment the file is created
-    // removes it: create_temp publishes each name before creating it.
-    let (mut file, tmp, armed) = create_temp(&dir, file_name)?;
+    // `watch` hears of each name before it is created.
+    let (mut file, tmp) = create_temp(&dir, file_name, watch)?;
 
     let result = (|| {
         if let Ok(meta) = fs::metadata(path) {
@@ -91,15 +149,18 @@ pub fn write_atomic_with(
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    disarm_signal_cleanup(armed);
+    watch.gone();
     result
 }
 
 /// Create `.NAME.tmpPID[-N]` in `dir` with O_EXCL (which also refuses to follow a symlink planted
-/// under that name). A name left by a crashed run with the same process id is skipped. Each name
-/// is armed for the signal handler before it is created, so no signal can fall between the two;
-/// returns whether arming worked (see [`arm_signal_cleanup`]).
-fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> Result<(File, PathBuf, bool)> {
+/// under that name). A name left by a crashed run with the same process id is skipped. `watch`
+/// hears of each name before it is created, and of its end when creating fails.
+fn create_temp(
+    dir: &Path,
+    file_name: &std::ffi::OsStr,
+    watch: &dyn TempWatch,
+) -> Result<(File, PathBuf)> {
     let mut attempt = 0u32;
     loop {
         let mut tmp_name = std::ffi::OsString::from(".");
@@ -109,70 +170,38 @@ fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> Result<(File, PathBuf
             tmp_name.push(format!("-{attempt}"));
         }
         let tmp = dir.join(tmp_name);
-        let armed = arm_signal_cleanup(&tmp);
+        watch.creating(&tmp);
         match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-            Ok(file) => return Ok((file, tmp, armed)),
+            Ok(file) => return Ok((file, tmp)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
                 attempt += 1;
             }
             Err(e) => {
-                disarm_signal_cleanup(armed);
+                watch.gone();
                 return Err(Error::io(&tmp, e));
             }
         }
     }
 }
 
-/// The temporary file being written, for the signal handler: a leaked C string, or null.
-static TEMP_PATH: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
-static INSTALL: Once = Once::new();
-
-/// Make SIGINT, SIGTERM and SIGHUP remove the temporary file of a [`write_atomic`] in progress
-/// before the process dies of the signal as it would have. Without this, an interrupted write
-/// leaves the target intact but a `.NAME.tmpPID` file beside it. For binaries: a library should
-/// not change a process's signal handling on its own.
-pub fn remove_temp_on_signal() {
-    INSTALL.call_once(|| {
-        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            // SAFETY: the handler only calls async-signal-safe functions (unlink, signal, raise)
-            // and reads an atomic pointer to a string that is never freed.
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
-                libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(sig, &action, std::ptr::null_mut());
-            }
-        }
-    });
+/// Told about the temporary file of a write in progress, so that a program can remove it when a
+/// signal ends the process first (the `symvers` binary's SIGINT/SIGTERM/SIGHUP handler does).
+/// The library itself never touches the process's signal handling.
+pub trait TempWatch {
+    /// `path` is about to be created (announced before, so that no signal falls between the
+    /// creation and the announcement); it may exist until [`TempWatch::gone`].
+    fn creating(&self, path: &Path);
+    /// The file last announced was renamed into place, removed, or never created.
+    fn gone(&self);
 }
 
-extern "C" fn on_signal(sig: libc::c_int) {
-    let path = TEMP_PATH.load(Ordering::SeqCst);
-    // SAFETY: async-signal-safe calls only; `path` is null or a NUL-terminated string that lives
-    // for the rest of the process.
-    unsafe {
-        if !path.is_null() {
-            libc::unlink(path);
-        }
-        libc::signal(sig, libc::SIG_DFL);
-        libc::raise(sig);
-    }
-}
+/// A [`TempWatch`] that does nothing, for callers without signal handling.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoWatch;
 
-/// Publish `tmp` to the signal handler. The string is leaked on purpose: the handler may run at
-/// any moment, so it must never see freed memory (a few bytes per output file).
-fn arm_signal_cleanup(tmp: &Path) -> bool {
-    let Ok(c) = CString::new(tmp.as_os_str().as_bytes()) else {
-        return false;
-    };
-    TEMP_PATH.store(c.into_raw(), Ordering::SeqCst);
-    true
-}
-
-fn disarm_signal_cleanup(armed: bool) {
-    if armed {
-        TEMP_PATH.store(std::ptr::null_mut(), Ordering::SeqCst);
-    }
+impl TempWatch for NoWatch {
+    fn creating(&self, _path: &Path) {}
+    fn gone(&self) {}
 }
 
 /// Before `path` is replaced by `new_contents`, keep its current contents as `PATH.orig` (or
@@ -216,7 +245,18 @@ pub fn backup_existing(path: &Path, new_contents: &[u8]) -> Result<Option<PathBu
             .create_new(true)
             .open(&candidate)
             .and_then(|mut f| f.write_all(&old).and_then(|_| f.sync_all()))
-            .map_err(|e| Error::io(&candidate, e))?;
+            .map_err(|e| {
+                Error::io(
+                    path,
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot keep the old file as {} ({e}); nothing was written (--no-backup replaces it without keeping it)",
+                            candidate.display()
+                        ),
+                    ),
+                )
+            })?;
     }
     Ok(Some(candidate))
 }

@@ -1,13 +1,104 @@
 //! JSON reports of the binary (schemas documented in docs/json.md).
 
-use serde::Serialize;
-use serde_json::json;
+use std::collections::BTreeMap;
 
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use symvers::decompress::Compression;
 use symvers::dump::Dump;
+use symvers::elf::{Class, Endian};
+use symvers::image::{Arch, Container, KernelKind, Layer, Unwrapped};
 use symvers::symvers::Entry;
 
-/// Version of the JSON schemas; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the JSON schemas; bumped on incompatible changes (2: one name per field across
+/// commands, `kernel_size` split from `decoded_size`).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// How far the kernel inside an image was decoded, in JSON.
+#[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decoded {
+    /// All of it.
+    Whole,
+    /// Up to the end of its export tables (a streamed ELF kernel; docs/performance.md).
+    UpToExportTables,
+}
+
+/// What an image unwrapped to, as `dump` and `info` both report it (`kernel` object of
+/// docs/json.md). Built from the library's [`Unwrapped`] here, so the JSON names stay put when
+/// the library's types change.
+#[derive(Serialize)]
+pub struct ImageFacts<'a> {
+    container: Container,
+    compression: Option<Compression>,
+    payload_offset: u64,
+    payload_size: u64,
+    decoded: Decoded,
+    /// Bytes of the kernel decoded.
+    decoded_size: u64,
+    /// The whole kernel's size; unknown (null) when decoding stopped early.
+    kernel_size: Option<u64>,
+    is_elf: bool,
+    kind: KernelKind,
+    arch: Option<Arch>,
+    class_hint: Option<Class>,
+    endian_hint: Option<Endian>,
+    layers: &'a [Layer],
+}
+
+impl<'a> From<&'a Unwrapped> for ImageFacts<'a> {
+    fn from(u: &'a Unwrapped) -> Self {
+        ImageFacts {
+            container: u.container,
+            compression: u.compression,
+            payload_offset: u.payload_offset,
+            payload_size: u.payload_size,
+            decoded: if u.partial {
+                Decoded::UpToExportTables
+            } else {
+                Decoded::Whole
+            },
+            decoded_size: u.kernel_size,
+            kernel_size: (!u.partial).then_some(u.kernel_size),
+            is_elf: u.is_elf,
+            kind: u.kind,
+            arch: u.arch,
+            class_hint: u.class_hint,
+            endian_hint: u.endian_hint,
+            layers: &u.layers,
+        }
+    }
+}
+
+/// The JSON name of a module file's compression from its name's ending (`zst` → `zstd`, `gz`
+/// → `gzip`, `none`), so that modules and images name a format the same way.
+pub fn module_compression_name(suffix: &str) -> String {
+    let format = match suffix {
+        "xz" => Compression::Xz,
+        "zst" => Compression::Zstd,
+        "gz" => Compression::Gzip,
+        "bz2" => Compression::Bzip2,
+        other => return other.to_string(),
+    };
+    crate::cmd::json_name(&format)
+}
+
+/// Module files per compression, under [`module_compression_name`]s.
+pub fn module_compressions<'a>(
+    by_suffix: impl IntoIterator<Item = (&'a str, usize)>,
+) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (suffix, n) in by_suffix {
+        *counts.entry(module_compression_name(suffix)).or_insert(0) += n;
+    }
+    counts
+}
+
+/// A duration in milliseconds, rounded to a tenth: more digits are noise.
+pub fn milliseconds(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
+}
 
 #[derive(Serialize)]
 struct Record<'a> {
@@ -37,32 +128,37 @@ impl<'a> From<&'a Entry> for Record<'a> {
 pub fn dump_json(dump: &Dump, checks: serde_json::Map<String, serde_json::Value>) -> String {
     let k = &dump.kernel;
     let vmlinux_count = k.vmlinux.exports.len();
+    let mut kernel = match serde_json::to_value(ImageFacts::from(&k.image)) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let exports = json!({
+        "tables_located_by": k.tables_located_by,
+        "load_base": k.load_base.map(|b| format!("{b:#x}")),
+        "relocations_applied": k.relocations,
+        "class": k.class,
+        "endian": k.endian,
+        "layout": k.vmlinux.layout.ksymtab,
+        "crc_storage": k.vmlinux.layout.crcs,
+        "table_kinds": k.vmlinux.layout.tables,
+        "flags_table": k.vmlinux.layout.tables.has_flags(),
+        "modversions": k.modversions(),
+    });
+    if let Value::Object(exports) = exports {
+        kernel.extend(exports);
+    }
     let doc = json!({
         "schema": SCHEMA_VERSION,
         "release": dump.located.release,
         "image": dump.located.image,
         "modules_dir": dump.located.modules,
-        "kernel": {
-            "container": k.image.container,
-            "compression": k.image.compression,
-            "payload_size": k.image.payload_size,
-            "kernel_size": k.image.kernel_size,
-            "partial": k.image.partial,
-            "elf": k.image.is_elf,
-            "tables_located_by": k.tables_located_by,
-            "load_base": k.load_base.map(|b| format!("{b:#x}")),
-            "relocations_applied": k.relocations,
-            "class": k.class,
-            "endian": k.endian,
-            "layout": k.vmlinux.layout,
-            "crc_storage": k.vmlinux.crc_storage,
-            "flags_table": k.vmlinux.flags_table,
-            "modversions": k.modversions(),
-        },
+        "kernel": kernel,
         "counts": {
             "vmlinux_exports": vmlinux_count,
             "module_files": dump.module_files.len(),
-            "module_compressions": dump.module_compressions,
+            "module_compressions": module_compressions(
+                dump.module_compressions.iter().map(|(s, n)| (s.as_str(), *n))
+            ),
             // Counted from the records: dump's filters (--only-used-by, …) may have removed some.
             "module_exports": dump.table.entries.iter().filter(|e| e.module != "vmlinux").count(),
             "total": dump.table.entries.len(),

@@ -1,4 +1,5 @@
-//! Restricting a table to the symbols one external module needs.
+//! Restricting a table: to the symbols one external module needs, to the modules' exports, or
+//! to what another table does not already list.
 //!
 //! kbuild reads `KBUILD_EXTRA_SYMBOLS` files in addition to the headers tree's own
 //! Module.symvers; a symbol listed in both is reported by modpost as "exported twice"
@@ -75,6 +76,38 @@ pub fn retain_symbols(table: &mut Table, wanted: &BTreeSet<String>) -> Vec<Strin
         .filter(|name| !present.contains(name.as_str()))
         .cloned()
         .collect()
+}
+
+/// Drop vmlinux's entries: a table of the modules' exports alone, for `KBUILD_EXTRA_SYMBOLS`
+/// (modpost reports "exported twice" for a vmlinux symbol the headers tree's table lists too).
+/// Returns how many entries were dropped.
+pub fn retain_modules(table: &mut Table) -> usize {
+    let before = table.entries.len();
+    table.entries.retain(|e| e.module != "vmlinux");
+    before - table.entries.len()
+}
+
+/// Drop every entry whose symbol `listed` also has (the headers tree's own Module.symvers, say:
+/// modpost refuses a symbol listed in both). Returns how many entries were dropped.
+///
+/// ```
+/// use std::path::Path;
+/// use symvers::symvers::Table;
+///
+/// let mut ours = Table::parse(
+///     "0x1\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n0x2\tcrc_itu_t\tlib/crc-itu-t\tEXPORT_SYMBOL\t\n",
+///     Path::new("ours"),
+/// )?;
+/// let headers = Table::parse("0x1\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n", Path::new("theirs"))?;
+/// assert_eq!(symvers::restrict::remove_listed(&mut ours, &headers), 1);
+/// assert_eq!(ours.entries[0].symbol, "crc_itu_t");
+/// # Ok::<(), symvers::Error>(())
+/// ```
+pub fn remove_listed(table: &mut Table, listed: &Table) -> usize {
+    let names: BTreeSet<&str> = listed.entries.iter().map(|e| e.symbol.as_str()).collect();
+    let before = table.entries.len();
+    table.entries.retain(|e| !names.contains(e.symbol.as_str()));
+    before - table.entries.len()
 }
 
 #[cfg(test)]

@@ -53,30 +53,27 @@ impl Entry {
 }
 
 /// The column order of a Module.symvers file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Columns {
     /// 5.6+: crc, symbol, module, export, namespace.
     #[default]
-    #[value(name = "5.6")]
     Modern,
     /// 5.4–5.5: crc, symbol, namespace, module, export.
-    #[value(name = "5.4")]
     NamespaceSecond,
     /// 2.6.18–5.3: crc, symbol, module, export.
-    #[value(name = "4col")]
     NoNamespace,
 }
 
 impl Columns {
-    /// The column order modpost of the kernel with this `struct kernel_symbol` layout reads.
+    /// The column order modpost of a kernel whose tables have this era's layout reads.
     ///
     /// A layout without a namespace field is a kernel before 5.4: four columns. A namespaced
     /// layout is 5.4 or later; the data cannot tell 5.4–5.5 (namespace second) from 5.6+
     /// (namespace last, also backported to 5.4.y stable), so the current order is chosen:
     /// pass `--symvers-format 5.4` for an early 5.4/5.5 build tree.
-    pub fn for_layout(layout: crate::exports::KsymtabLayout) -> Self {
-        if layout.has_namespace() {
+    pub fn for_layout(layout: crate::exports::TableLayout) -> Self {
+        if layout.ksymtab.has_namespace() {
             Columns::Modern
         } else {
             Columns::NoNamespace

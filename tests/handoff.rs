@@ -151,8 +151,8 @@ fn only_used_by_keeps_the_undefined_symbols() {
     assert_eq!(stdout(&out), format!("{alpha}\n{HELPER}\n"));
     assert_eq!(
         stderr(&out),
-        "symvers: warning: 1 of the symbols asked for are not exported by this kernel \
-         (modpost will call them undefined unless another object provides them): missing_sym\n"
+        "symvers: warning: 1 of the symbols asked for is not exported by this kernel \
+         (modpost will call it undefined unless another object provides it): missing_sym\n"
     );
     // --quiet silences the warning, not the table.
     let out = symvers(&[
@@ -264,6 +264,53 @@ fn generate_writes_man_pages_and_completions() {
     assert!(bash.contains("--only-used-by") && bash.contains("complete -F _symvers"));
     assert!(dir.join("completions/_symvers").is_file());
     assert!(dir.join("completions/symvers.fish").is_file());
+}
+
+/// Man pages: the synopsis names each option's value (`--release REL`, not `[--release]`), and
+/// the text after --help (the examples) is in no-fill mode with hyphenation off, so that an
+/// example is printed as written and can be copied: no path reflowed or hyphenated.
+#[test]
+fn man_pages_have_value_placeholders_and_copyable_examples() {
+    let t = Tree::new("manpages");
+    let dir = t.path("man");
+    let out = symvers(&["generate", "man", dir.to_str().unwrap()]);
+    stdout(&out);
+    for page in ["symvers-dump.1", "symvers-check.1", "symvers-info.1"] {
+        let man = std::fs::read_to_string(dir.join(page)).unwrap();
+        assert!(man.contains("\n.nh\n"), "{page}: hyphenation is on");
+        let synopsis = man
+            .split(".SH SYNOPSIS\n")
+            .nth(1)
+            .and_then(|s| s.lines().next())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            synopsis.contains("[\\fB\\-\\-release\\fR\\ \\fIREL\\fR]"),
+            "{page}: {synopsis}"
+        );
+        // The examples block: every line of --help's examples, verbatim but for roff's escapes.
+        let block = man
+            .split("\n.nf\n")
+            .nth(1)
+            .and_then(|b| b.split("\n.fi\n").next())
+            .unwrap_or_default()
+            .to_string();
+        let name = page.trim_end_matches(".1").trim_start_matches("symvers-");
+        let help = stdout(&symvers(&[name, "--help"]));
+        let examples = help.split("Examples:").nth(1).unwrap_or_default();
+        let mut seen = 0;
+        for line in examples.lines().filter(|l| l.starts_with("  symvers ")) {
+            let roff = line.replace('\\', "\\e").replace('-', "\\-");
+            assert!(
+                block.lines().any(|l| l == roff),
+                "{page}: {line:?} not kept as one line"
+            );
+            seen += 1;
+        }
+        assert!(seen > 0, "{page}: no examples found in --help");
+    }
+    let dump = std::fs::read_to_string(dir.join("symvers-dump.1")).unwrap();
+    assert!(dump.contains("[\\fB\\-o\\fR|\\fB\\-\\-output\\fR\\ \\fIFILE\\fR]"));
 }
 
 #[test]

@@ -90,8 +90,8 @@ fn bzimage_text_and_json() {
     assert_eq!(doc["elf"]["class"], "elf64");
     assert_eq!(doc["exports"]["total"], 5);
     assert_eq!(doc["exports"]["modversions"], true);
-    assert_eq!(doc["modules"]["files"], 3);
-    assert_eq!(doc["modules"]["by_compression"]["xz"], 2);
+    assert_eq!(doc["module_files"], 3);
+    assert_eq!(doc["module_compressions"]["xz"], 2);
 }
 
 #[test]

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 fn kernels() -> Vec<PathBuf> {
     let list = std::env::var("SYMVERS_TEST_KERNELS").unwrap_or_default();
@@ -63,11 +64,12 @@ fn dump(args: &[&str]) -> Result<String, String> {
     String::from_utf8(out.stdout).map_err(|e| e.to_string())
 }
 
-/// Describe how `got` differs from `want`, or `None` when equal.
-fn compare(got: &str, want: &BTreeSet<String>) -> Option<String> {
+/// How many lines of `got` and `want` differ (missing plus extra), and a description of the
+/// difference when there is one.
+fn compare(got: &str, want: &BTreeSet<String>) -> (usize, Option<String>) {
     let got = lines(got);
     if &got == want {
-        return None;
+        return (0, None);
     }
     let missing: Vec<&String> = want.difference(&got).collect();
     let extra: Vec<&String> = got.difference(want).collect();
@@ -82,13 +84,14 @@ fn compare(got: &str, want: &BTreeSet<String>) -> Option<String> {
     for l in extra.iter().take(10) {
         report += &format!("\n  + {l}");
     }
-    Some(report)
+    (missing.len() + extra.len(), Some(report))
 }
 
 #[test]
 #[ignore = "needs real kernels: run scripts/test (sets SYMVERS_TEST_KERNELS) or pass --include-ignored"]
 fn dump_reproduces_the_distribution_module_symvers() {
     let mut failures = Vec::new();
+    let (mut compared, mut differing_kernels) = (0, 0);
     for root in kernels() {
         let (release, reference) = reference(&root);
         let want = lines(&std::fs::read_to_string(&reference).unwrap());
@@ -99,29 +102,70 @@ fn dump_reproduces_the_distribution_module_symvers() {
         }
         .locate()
         .unwrap();
-        let variants: [(&str, Vec<String>); 2] = [
-            ("--root", vec!["--root".into(), root_str.into()]),
+        let image = located.image.display().to_string();
+        let vmlinux_lines: BTreeSet<String> = want
+            .iter()
+            .filter(|l| l.split('\t').nth(2) == Some("vmlinux"))
+            .cloned()
+            .collect();
+        // Every kernel: the whole table through --root, and vmlinux's part through --vmlinux-only
+        // --image (the image named directly, no modules folder). The whole table through
+        // --image/--modules reads every module a second time for the same result whatever the
+        // kernel (only locating differs): the first kernel is enough, and the other 17 reads
+        // were 80 s of scripts/test.
+        let mut variants: Vec<(&str, Vec<String>, &BTreeSet<String>)> = vec![
+            ("--root", vec!["--root".into(), root_str.into()], &want),
             (
+                "--vmlinux-only --image",
+                vec!["--vmlinux-only".into(), "--image".into(), image.clone()],
+                &vmlinux_lines,
+            ),
+        ];
+        if compared == 0 {
+            variants.push((
                 "--image/--modules",
                 vec![
                     "--image".into(),
-                    located.image.display().to_string(),
+                    image.clone(),
                     "--modules".into(),
                     located.modules.unwrap().display().to_string(),
                 ],
-            ),
-        ];
-        for (name, args) in variants {
+                &want,
+            ));
+        }
+        // One line per kernel, printed as it is compared (scripts/test runs this test with
+        // --nocapture): release, lines, lines differing, and the time of each way of naming it.
+        let failures_before = failures.len();
+        let mut line = format!("{release}: {} lines in its Module.symvers", want.len());
+        for (name, args, want) in variants {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            match dump(&args) {
-                Ok(text) => match compare(&text, &want) {
-                    None => eprintln!("{release} ({name}): {} lines, identical", want.len()),
-                    Some(diff) => failures.push(format!("{release} ({name}): {diff}")),
-                },
-                Err(e) => failures.push(format!("{release} ({name}): {e}")),
+            let started = Instant::now();
+            let result = dump(&args);
+            let seconds = started.elapsed().as_secs_f64();
+            match result {
+                Ok(text) => {
+                    let (differing, diff) = compare(&text, want);
+                    line += &format!(
+                        "; {name}: {} lines, {differing} differing, {seconds:.2} s",
+                        want.len()
+                    );
+                    if let Some(diff) = diff {
+                        failures.push(format!("{release} ({name}): {diff}"));
+                    }
+                }
+                Err(e) => {
+                    line += &format!("; {name}: FAILED");
+                    failures.push(format!("{release} ({name}): {e}"));
+                }
             }
         }
+        eprintln!("{line}");
+        compared += 1;
+        if failures.len() > failures_before {
+            differing_kernels += 1;
+        }
     }
+    eprintln!("compared {compared} kernels, {differing_kernels} with differences or errors");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::banner::Banner;
 use crate::error::{Error, Problem, Result};
 
 /// Largest kernel config read (Debian's are 250–300 KiB).
@@ -129,26 +130,23 @@ pub struct Fact {
     pub source: String,
 }
 
-/// The Debian version in a banner of Debian's own build ("Debian 6.1.176-1"), recognised by the
+/// The Debian version in the banner of Debian's own build ("Debian 6.1.176-1"), recognised by the
 /// builder Debian's packaging sets (KBUILD_BUILD_USER/HOST "debian-kernel@lists.debian.org")
 /// and the version it writes after the build number (KBUILD_BUILD_VERSION_TIMESTAMP).
-pub fn debian_build(banner: &str) -> Option<&str> {
-    if !banner.contains("(debian-kernel@lists.debian.org)") {
+pub fn debian_build(banner: &Banner) -> Option<String> {
+    if banner.builder != "debian-kernel@lists.debian.org" {
         return None;
     }
-    let at = banner.find(" Debian ")? + 1;
-    let rest = &banner[at..];
-    let end = rest["Debian ".len()..]
-        .find(' ')
-        .map_or(rest.len(), |i| i + "Debian ".len());
-    let version = &rest[..end];
-    version["Debian ".len()..]
+    let mut words = banner.version.split_whitespace();
+    words.find(|w| *w == "Debian")?;
+    let version = words.next()?;
+    version
         .starts_with(|c: char| c.is_ascii_digit())
-        .then_some(version)
+        .then(|| format!("Debian {version}"))
 }
 
 /// Whether the kernel refuses a module that lacks one symbol's version, from its banner.
-pub fn strict_versions(banner: Option<&str>) -> Fact {
+pub fn strict_versions(banner: Option<&Banner>) -> Fact {
     let Some(banner) = banner else {
         return Fact {
             value: None,
@@ -183,8 +181,8 @@ pub fn strict_versions(banner: Option<&str>) -> Fact {
         None => Fact {
             value: None,
             source: format!(
-                "the banner (\"{}\") names no build known to patch this (Debian's kernels refuse, mainline warns)",
-                banner.chars().take(120).collect::<String>()
+                "the banner (built by {}, {}) names no build known to patch this (Debian's kernels refuse, mainline warns)",
+                banner.builder, banner.version
             ),
         },
     }

@@ -187,9 +187,9 @@ impl KernelSide {
     /// The header lines of a text report.
     pub fn describe(&self, kernel: &Kernel) -> String {
         let mut out = format!(
-            "kernel: {} ({} exports{}{})\n",
+            "kernel: {} ({}{}{})\n",
             self.origin,
-            self.table.entries.len(),
+            super::count(self.table.entries.len(), "export", "exports"),
             if kernel.modversions() {
                 ""
             } else {
@@ -240,7 +240,7 @@ impl KernelSide {
     pub fn json(&self, kernel: &Kernel) -> serde_json::Value {
         json!({
             "origin": self.origin,
-            "exports": self.table.entries.len(),
+            "symbol_count": self.table.entries.len(),
             "modversions": kernel.modversions(),
             "vermagic": self.vermagic,
             "elf": self.elf,
@@ -259,6 +259,11 @@ pub fn load_kernel(
 ) -> Result<KernelSide, Error> {
     if let Some(path) = against {
         let table = super::diff::read_table(path)?;
+        super::info(format_args!(
+            "{}: {} read",
+            path.display(),
+            super::count(table.entries.len(), "record", "records")
+        ));
         let not_said = "a Module.symvers file does not say";
         return Ok(KernelSide {
             table,
@@ -277,6 +282,7 @@ pub fn load_kernel(
         });
     }
     let result = super::rebuild(source.source(), module_limit)?;
+    super::dump::describe(&result);
     installed_side(result, source.root.as_deref(), module_limit)
 }
 
@@ -336,7 +342,7 @@ pub fn installed_side(
         None => result.located.image.display().to_string(),
     };
     Ok(KernelSide {
-        strict_versions: facts::strict_versions(k.banner.as_deref()),
+        strict_versions: facts::strict_versions(k.banner.as_ref()),
         force_load: facts::force_load(config.as_ref(), &searched),
         table: result.table,
         origin,
@@ -375,6 +381,11 @@ fn tree_identity(
         ),
         None => (None, None),
     }
+}
+
+/// The kernel's vermagic as its own modules record it (see `tree_identity`).
+pub fn tree_vermagic(files: &[modtree::ModuleFile], limit: u64) -> Option<String> {
+    tree_identity(files, limit).0
 }
 
 /// The file stem of a module path (`hello` for `hello.ko.xz`).
@@ -440,6 +451,20 @@ pub fn judge(set: &[SetModule], kernel: &Kernel, policy: &Policy) -> Result<SetV
     Ok(check::check_set(&members, kernel, policy))
 }
 
+/// The counts of a verdict line: `counts_text`, then `; 1 from the set: needs base` when some
+/// imports resolve in the set.
+pub fn verdict_counts(v: &check::Verdict) -> String {
+    match v.needs.as_slice() {
+        [] => counts_text(&v.counts),
+        needs => format!(
+            "{}; {} from the set: needs {}",
+            counts_text(&v.counts),
+            v.counts.from_set,
+            needs.join(", ")
+        ),
+    }
+}
+
 /// The words of an outcome in text reports.
 pub fn outcome_words(outcome: Outcome) -> &'static str {
     match outcome {
@@ -456,7 +481,22 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
     // Read the modules and lists first: a typo in a path should not cost a whole kernel read.
     let mut set = Vec::with_capacity(args.files.len());
     for path in &args.files {
-        set.push(read_set_module(path, limit)?);
+        let m = read_set_module(path, limit)?;
+        super::info(format_args!(
+            "{}: {}, version table {}, vermagic {}, license {}",
+            path.display(),
+            super::count(
+                m.info.imports.len(),
+                "undefined symbol",
+                "undefined symbols"
+            ),
+            super::json_name(&m.info.version_format()),
+            m.info
+                .get("vermagic")
+                .map_or("none".into(), |v| format!("\"{v}\"")),
+            m.info.get("license").unwrap_or("unspecified")
+        ));
+        set.push(m);
     }
     let mut lists = Vec::new();
     for path in &args.symbol_list {
@@ -489,21 +529,11 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
         Format::Text => {
             let mut out = side.describe(&kernel);
             for ((m, v), outside) in set.iter().zip(&verdict.verdicts).zip(&outside) {
-                let from_set = match v.needs.as_slice() {
-                    [] => String::new(),
-                    needs => format!(
-                        ", {} from the set: needs {}",
-                        v.counts.from_set,
-                        needs.join(", ")
-                    ),
-                };
                 out.push_str(&format!(
-                    "{}: {} ({} imports, {} versions match, {} unversioned{from_set})\n",
+                    "{}: {} ({})\n",
                     m.path.display(),
                     outcome_words(v.outcome),
-                    v.counts.imports,
-                    v.counts.versions_match,
-                    v.counts.unversioned
+                    verdict_counts(v)
                 ));
                 out.push_str(&finding_lines(v));
                 for s in outside {
@@ -527,7 +557,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
                         "would_load": v.would_load,
                         "outcome": v.outcome,
                         "stopped_at": v.stopped_at,
-                        "versions": v.versions,
+                        "version_table": v.versions,
                         "counts": v.counts,
                         "needs": v.needs,
                         "findings": v.findings,
@@ -579,4 +609,39 @@ fn list_names(lists: &[SymbolList]) -> String {
         .map(|l| l.path.display().to_string())
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+/// `7 imports: 5 versions match, 1 version differs, 1 not exported`: every outcome that occurs,
+/// adding up to the imports (see [`check::Counts`]).
+fn counts_text(c: &check::Counts) -> String {
+    use super::count;
+    let parts: Vec<String> = [
+        (c.versions_match, "version matches", "versions match"),
+        (c.versions_differ, "version differs", "versions differ"),
+        (
+            c.versions_missing,
+            "has no version in the module",
+            "have no version in the module",
+        ),
+        (
+            c.unversioned,
+            "is exported without a CRC",
+            "are exported without a CRC",
+        ),
+        (c.gpl_refused, "is GPL-only", "are GPL-only"),
+        (c.not_exported, "is not exported", "are not exported"),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| count(n, one, many))
+    .collect();
+    if parts.is_empty() {
+        count(c.imports, "import", "imports")
+    } else {
+        format!(
+            "{}: {}",
+            count(c.imports, "import", "imports"),
+            parts.join(", ")
+        )
+    }
 }

@@ -114,11 +114,23 @@ impl Side {
         })
     }
 
-    fn load(&self) -> Result<symvers::symvers::Table, Error> {
+    fn load(&self, which: &str) -> Result<symvers::symvers::Table, Error> {
         match self {
-            Side::File(path) => read_table(path),
+            Side::File(path) => {
+                let table = read_table(path)?;
+                super::info(format_args!(
+                    "{which}: {}: {}",
+                    path.display(),
+                    super::count(table.entries.len(), "record", "records")
+                ));
+                Ok(table)
+            }
             Side::Kernel(source) => {
-                Ok(super::rebuild(source.source(), symvers::modtree::DEFAULT_MODULE_LIMIT)?.table)
+                let result =
+                    super::rebuild(source.source(), symvers::modtree::DEFAULT_MODULE_LIMIT)?;
+                super::info(format_args!("{which}: rebuilt from an installed kernel:"));
+                super::dump::describe(&result);
+                Ok(result.table)
             }
         }
     }
@@ -157,7 +169,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
         Some(path) => Rules::read(path)?,
         None => Rules::default(),
     };
-    let (old_table, new_table) = rayon::join(|| old.load(), || new.load());
+    let (old_table, new_table) = rayon::join(|| old.load("old"), || new.load("new"));
     let (old_table, new_table) = (old_table?, new_table?);
     let result = diff::diff(&old_table, &new_table, &rules)?;
     for u in &result.unused_rules {
@@ -291,20 +303,32 @@ fn change_line(c: &diff::SymbolChange) -> String {
     )
 }
 
+/// The counts line. Symbols add up (`unchanged + changed + removed` = old and
+/// `unchanged + changed + added` = new); a symbol with several changes is counted under each
+/// kind, and the line says how many such symbols there are.
 fn summary(d: &Diff) -> String {
     let s = &d.summary;
+    let several = if s.several_changes > 0 {
+        format!(
+            " ({} more than one, counted under each)",
+            super::count(s.several_changes, "symbol has", "symbols have")
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "old {} symbols, new {}: {} unchanged, {} added, {} removed, {} crc changed, {} export changed, {} namespace changed, {} moved; {} breaking, {} tolerated\n",
-        s.old_symbols,
+        "old {}, new {}: {} unchanged, {} changed, {} removed, {} added; changes: {} crc, {} export, {} namespace, {} moved{several}; {}, {} tolerated\n",
+        super::count(s.old_symbols, "symbol", "symbols"),
         s.new_symbols,
         s.unchanged,
-        s.added,
+        s.changed,
         s.removed,
+        s.added,
         s.crc_changed,
         s.export_changed,
         s.namespace_changed,
         s.moved,
-        s.breaking,
+        super::count(s.breaking, "breaking change", "breaking changes"),
         s.tolerated
     )
 }

@@ -50,6 +50,30 @@ pub enum Format {
     Json,
 }
 
+/// `--symvers-format`: the column orders of Module.symvers, by the first kernel that wrote each.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum ColumnOrder {
+    /// 5.6+: crc, symbol, module, export, namespace.
+    #[value(name = "5.6")]
+    Modern,
+    /// 5.4–5.5: crc, symbol, namespace, module, export.
+    #[value(name = "5.4")]
+    NamespaceSecond,
+    /// 2.6.18–5.3: crc, symbol, module, export.
+    #[value(name = "4col")]
+    NoNamespace,
+}
+
+impl From<ColumnOrder> for Columns {
+    fn from(order: ColumnOrder) -> Self {
+        match order {
+            ColumnOrder::Modern => Columns::Modern,
+            ColumnOrder::NamespaceSecond => Columns::NamespaceSecond,
+            ColumnOrder::NoNamespace => Columns::NoNamespace,
+        }
+    }
+}
+
 /// Arguments of `symvers dump`.
 #[derive(Args, Debug)]
 pub struct DumpArgs {
@@ -57,11 +81,11 @@ pub struct DumpArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub release: ReleaseArg,
-    /// Write to FILE atomically instead of standard output; an existing FILE with other contents
-    /// is kept as FILE.orig (or FILE.orig.N when that exists).
+    /// Write to FILE atomically instead of standard output (`-`: standard output); an existing
+    /// FILE with other contents is kept as FILE.orig (or FILE.orig.N when that exists).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Replace --output without keeping the old file.
+    /// Replace --output without keeping the old file as FILE.orig.
     #[arg(long, requires = "output")]
     pub no_backup: bool,
     /// Keep only the symbols that MODULE (a .ko, compressed or not, or a .o) leaves undefined.
@@ -88,7 +112,7 @@ pub struct DumpArgs {
     /// Column order of the Module.symvers text [default: from the kernel: 4col before 5.4,
     /// else 5.6].
     #[arg(long, value_enum, value_name = "ORDER")]
-    pub symvers_format: Option<Columns>,
+    pub symvers_format: Option<ColumnOrder>,
     /// Write the table of the modules that could be read even if some could not (exit code 3).
     #[arg(long)]
     pub keep_going: bool,
@@ -115,7 +139,9 @@ pub struct DumpArgs {
 /// Run `symvers dump`.
 pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     super::set_jobs(args.jobs)?;
-    // Files named by options are read first: a typo should not cost a whole kernel read.
+    // The output and the files named by options are checked first: a typo should not cost a
+    // whole kernel read.
+    super::check_output(args.output.as_deref())?;
     let wanted = wanted_symbols(&args)?;
     let not_in = match &args.not_in {
         Some(path) => Some(symvers::symvers::read_file(
@@ -190,55 +216,48 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
                 "this kernel"
             };
             super::warn(format_args!(
-                "{} of the symbols asked for are not exported by {scope} (modpost will call them undefined unless another object provides them): {}",
+                "{} of the symbols asked for {} not exported by {scope} (modpost will call {} undefined unless another object provides {}): {}",
                 missing.len(),
+                super::is_are(missing.len()),
+                if missing.len() == 1 { "it" } else { "them" },
+                if missing.len() == 1 { "it" } else { "them" },
                 missing.join(", ")
             ));
         }
     }
     if args.modules_only {
-        result.table.entries.retain(|e| e.module != "vmlinux");
+        symvers::restrict::retain_modules(&mut result.table);
     }
     if let (Some(path), Some(listed)) = (&args.not_in, &not_in) {
-        let listed: BTreeSet<&str> = listed.entries.iter().map(|e| e.symbol.as_str()).collect();
-        let before = result.table.entries.len();
-        result
-            .table
-            .entries
-            .retain(|e| !listed.contains(e.symbol.as_str()));
+        let dropped = symvers::restrict::remove_listed(&mut result.table, listed);
         super::info(format_args!(
-            "{}: left out {} symbols it lists",
+            "{}: left out {} it lists",
             path.display(),
-            before - result.table.entries.len()
+            super::count(dropped, "symbol", "symbols")
         ));
     }
     let text = match args.format {
         Format::Symvers => result.table.to_text(
             args.symvers_format
+                .map(Columns::from)
                 .unwrap_or_else(|| Columns::for_layout(result.kernel.vmlinux.layout)),
         ),
         Format::Json => report::dump_json(&result, checks),
     };
-    if let Some(path) = &args.output {
-        if !args.no_backup {
-            if let Some(backup) = symvers::output::backup_existing(path, text.as_bytes())? {
-                super::info(format_args!(
-                    "kept the previous {} as {}",
-                    path.display(),
-                    backup.display()
-                ));
-            }
-        }
-    }
-    super::emit(args.output.as_deref(), text.as_bytes())?;
+    super::write_output(args.output.as_deref(), text.as_bytes(), args.no_backup)?;
     if !result.failures.is_empty() {
         for failure in &result.failures {
             eprintln!("symvers: {failure}");
         }
         eprintln!(
-            "symvers: {} of {} modules could not be read; the table lacks their exports",
+            "symvers: {} of {} could not be read; the table lacks {} exports",
             result.failures.len(),
-            result.module_files.len()
+            super::count(result.module_files.len(), "module", "modules"),
+            if result.failures.len() == 1 {
+                "its"
+            } else {
+                "their"
+            }
         );
     }
     Ok(if !agrees {
@@ -260,9 +279,9 @@ fn wanted_symbols(args: &DumpArgs) -> Result<Option<BTreeSet<String>>, Error> {
     for module in &args.only_used_by {
         let names = symvers::restrict::undefined_symbols_of(module, limit)?;
         super::info(format_args!(
-            "{}: {} undefined symbols",
+            "{}: {}",
             module.display(),
-            names.len()
+            super::count(names.len(), "undefined symbol", "undefined symbols")
         ));
         wanted.extend(names);
     }
@@ -276,8 +295,9 @@ fn wanted_symbols(args: &DumpArgs) -> Result<Option<BTreeSet<String>>, Error> {
     Ok(Some(wanted))
 }
 
-/// With `--verbose`: what was read and what was detected.
-fn describe(result: &dump::Dump) {
+/// With `--verbose`: what was read and what was detected (also for the kernels `check` and
+/// `diff` rebuild).
+pub fn describe(result: &dump::Dump) {
     let k = &result.kernel;
     super::info(format_args!(
         "release {}",
@@ -290,19 +310,19 @@ fn describe(result: &dump::Dump) {
         k.image.compression.map_or("uncompressed", |c| c.name()),
         super::json_name(&k.class),
         super::json_name(&k.endian),
-        super::json_name(&k.vmlinux.layout),
-        super::json_name(&k.vmlinux.crc_storage)
+        super::json_name(&k.vmlinux.layout.ksymtab),
+        super::json_name(&k.vmlinux.layout.crcs)
     ));
     if let Some(dir) = &result.located.modules {
         super::info(format_args!(
-            "modules {} ({} files)",
+            "modules {} ({})",
             dir.display(),
-            result.module_files.len()
+            super::count(result.module_files.len(), "file", "files")
         ));
     }
     super::info(format_args!(
-        "{} exports from vmlinux, {} in total",
-        k.vmlinux.exports.len(),
+        "{} from vmlinux, {} in total",
+        super::count(k.vmlinux.exports.len(), "export", "exports"),
         result.table.entries.len()
     ));
 }

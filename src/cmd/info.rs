@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+use symvers::banner::{self, Banner};
 use symvers::elf::{Class, Elf, Endian};
 use symvers::exports::vmlinux;
 use symvers::exports::{CrcStorage, KsymtabLayout};
@@ -14,7 +15,7 @@ use symvers::image::{self, Unwrapped};
 use symvers::{kernel, modtree, Error};
 
 use super::SourceArgs;
-use crate::report::SCHEMA_VERSION;
+use crate::report::{ImageFacts, SCHEMA_VERSION};
 
 /// Text after `symvers info --help`.
 pub const AFTER_HELP: &str = "\
@@ -23,8 +24,9 @@ Examples:
   symvers info --image /boot/vmlinuz-6.1.0-50-arm64 --format json
 
 Reports the image container and compression, the kernel inside (ELF or raw, word size, byte
-order), its export-table layout and sizes, whether it has CRCs (CONFIG_MODVERSIONS), and the
-modules folder's files by compression.
+order), the compiler and linker its banner names (\"Linux version REL (…) (COMPILER, LINKER)\";
+build external modules with the same compiler), its export-table layout and sizes, whether it
+has CRCs (CONFIG_MODVERSIONS), and the modules folder's files by compression.
 
 Exit codes:
   0  success (also when the exports could not be read: the report says why)
@@ -50,9 +52,13 @@ pub struct InfoArgs {
     /// Limit on the decompressed size of the kernel image, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
     pub image_limit: u64,
-    /// Also write the unwrapped kernel bytes (ELF vmlinux or raw image) to FILE.
+    /// Also write the unwrapped kernel bytes (ELF vmlinux or raw image) to FILE, atomically; an
+    /// existing FILE with other contents is kept as FILE.orig (or FILE.orig.N).
     #[arg(long, value_name = "FILE")]
     pub extract: Option<std::path::PathBuf>,
+    /// Replace the --extract FILE without keeping the old file as FILE.orig.
+    #[arg(long, requires = "extract")]
+    pub no_backup: bool,
 }
 
 /// The kernel's export tables, when they could be read.
@@ -77,30 +83,36 @@ struct ElfHeader {
     machine: u16,
 }
 
+/// Named as in `dump --format json` (`modules_dir`, `counts.module_files`,
+/// `counts.module_compressions`).
 #[derive(Serialize)]
-struct ModuleFacts {
-    dir: std::path::PathBuf,
-    files: usize,
-    by_compression: BTreeMap<&'static str, usize>,
-}
-
-#[derive(Serialize)]
-struct Info {
+struct Info<'a> {
     schema: u32,
+    /// The release: as located, else the banner's.
     release: Option<String>,
+    /// The kernel's banner (init/version.c): release, builder, compiler, linker, version.
+    banner: Option<Banner>,
     image: std::path::PathBuf,
     image_size: u64,
     unwrap_ms: f64,
-    kernel: Unwrapped,
+    kernel: ImageFacts<'a>,
     /// ELF header facts, also when the exports cannot be read.
     elf: Option<ElfHeader>,
     exports: Option<ExportFacts>,
     exports_error: Option<String>,
-    modules: Option<ModuleFacts>,
+    modules_dir: Option<std::path::PathBuf>,
+    module_files: Option<usize>,
+    module_compressions: Option<BTreeMap<String, usize>>,
 }
 
 /// Run `symvers info`.
 pub fn run(args: InfoArgs) -> Result<ExitCode, super::CliError> {
+    if args.extract.as_deref() == Some(std::path::Path::new("-")) {
+        return Err(super::CliError::Usage(
+            "--extract -: standard output carries the report; give --extract a file".into(),
+        ));
+    }
+    super::check_output(args.extract.as_deref())?;
     // `--image` alone describes just that file: no modules folder is searched for.
     let source = args.source.source();
     let located = match (&source.image, &source.modules) {
@@ -110,11 +122,20 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, super::CliError> {
     let limit = args.image_limit.saturating_mul(1 << 20);
     let path = &located.image;
     let data = symvers::input::read_regular(path, limit)?;
+    super::info(format_args!(
+        "image {} ({} bytes){}",
+        path.display(),
+        data.len(),
+        located
+            .release
+            .as_deref()
+            .map_or(String::new(), |r| format!(", release {r}"))
+    ));
     let started = Instant::now();
     let unwrapped = image::unwrap(&data, limit).map_err(|p| Error::format(path, p))?;
-    let unwrap_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let unwrap_ms = crate::report::milliseconds(started.elapsed());
     if let Some(out) = &args.extract {
-        super::emit(Some(out), &unwrapped.bytes)?;
+        super::write_output(Some(out), &unwrapped.bytes, args.no_backup)?;
     }
 
     // The ELF header's facts are reported even when the exports cannot be read.
@@ -127,46 +148,64 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, super::CliError> {
     } else {
         None
     };
-    let exports = kernel::read_kernel_bytes(&unwrapped.bytes, unwrapped.info.clone())
-        .map(|k| export_facts(k.class, k.endian, &k.vmlinux));
+    let exports = kernel::read_kernel_bytes(&unwrapped.bytes, unwrapped.info.clone()).map(|k| {
+        super::info(format_args!(
+            "export tables located by {}{}{}",
+            super::json_name(&k.tables_located_by),
+            k.load_base
+                .map_or(String::new(), |b| format!(", load base {b:#x}")),
+            if k.relocations > 0 {
+                format!(
+                    ", after {}",
+                    super::count(k.relocations, "RELATIVE relocation", "RELATIVE relocations")
+                )
+            } else {
+                String::new()
+            }
+        ));
+        export_facts(k.class, k.endian, &k.vmlinux)
+    });
     let (exports, exports_error) = match exports {
         Ok(e) => (Some(e), None),
         Err(p) => (None, Some(p.to_string())),
     };
 
-    let modules = match &located.modules {
+    let (module_files, module_compressions) = match &located.modules {
         Some(dir) => {
             let files = modtree::list_modules(dir)?;
-            let mut by_compression = BTreeMap::new();
-            for f in &files {
-                *by_compression
-                    .entry(modtree::suffix_compression(&f.path))
-                    .or_insert(0) += 1;
-            }
-            Some(ModuleFacts {
-                dir: dir.clone(),
-                files: files.len(),
-                by_compression,
-            })
+            let by_suffix = files
+                .iter()
+                .map(|f| (modtree::suffix_compression(&f.path), 1));
+            (
+                Some(files.len()),
+                Some(crate::report::module_compressions(by_suffix)),
+            )
         }
-        None => None,
+        None => (None, None),
     };
 
+    let banner = banner::find(&unwrapped.bytes);
     let info = Info {
         schema: SCHEMA_VERSION,
-        release: located.release.clone(),
+        release: located
+            .release
+            .clone()
+            .or_else(|| banner.as_ref().map(|b| b.release.clone())),
+        banner,
         image: located.image.clone(),
         image_size: data.len() as u64,
         unwrap_ms,
-        kernel: unwrapped.info,
+        kernel: ImageFacts::from(&unwrapped.info),
         elf: elf_facts,
         exports,
         exports_error,
-        modules,
+        modules_dir: located.modules.clone(),
+        module_files,
+        module_compressions,
     };
     let text = match args.format {
         Format::Json => crate::report::json_text(&info),
-        Format::Text => text_report(&info),
+        Format::Text => text_report(&info, &unwrapped.info),
     };
     super::emit(None, text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
@@ -180,18 +219,17 @@ fn export_facts(class: Class, endian: Endian, v: &vmlinux::VmlinuxExports) -> Ex
     ExportFacts {
         class,
         endian,
-        layout: v.layout,
-        crc_storage: v.crc_storage,
-        flags_table: v.flags_table,
+        layout: v.layout.ksymtab,
+        crc_storage: v.layout.crcs,
+        flags_table: v.layout.tables.has_flags(),
         modversions: v.modversions(),
         tables,
         total: v.exports.len(),
     }
 }
 
-fn text_report(info: &Info) -> String {
+fn text_report(info: &Info, k: &Unwrapped) -> String {
     use std::fmt::Write as _;
-    let k = &info.kernel;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -201,6 +239,20 @@ fn text_report(info: &Info) -> String {
     );
     if let Some(rel) = &info.release {
         let _ = writeln!(s, "release:     {rel}");
+    }
+    match &info.banner {
+        Some(b) => {
+            let _ = writeln!(s, "compiler:    {}", b.compiler);
+            if let Some(linker) = &b.linker {
+                let _ = writeln!(s, "linker:      {linker}");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "compiler:    unknown (no \"Linux version\" banner found)"
+            );
+        }
     }
     let _ = writeln!(s, "container:   {}", image::container_name(k.container));
     for (i, l) in k.layers.iter().enumerate() {
@@ -269,17 +321,17 @@ fn text_report(info: &Info) -> String {
         }
         (None, None) => {}
     }
-    if let Some(m) = &info.modules {
-        let counts: Vec<String> = m
-            .by_compression
-            .iter()
-            .map(|(c, n)| format!("{n} {c}"))
-            .collect();
+    if let (Some(dir), Some(files), Some(by)) = (
+        &info.modules_dir,
+        info.module_files,
+        &info.module_compressions,
+    ) {
+        let counts: Vec<String> = by.iter().map(|(c, n)| format!("{n} {c}")).collect();
         let _ = writeln!(
             s,
-            "modules:     {} files in {} ({})",
-            m.files,
-            m.dir.display(),
+            "modules:     {} in {} ({})",
+            super::count(files, "file", "files"),
+            dir.display(),
             counts.join(", ")
         );
     }

@@ -1,11 +1,14 @@
 //! Subcommands of the binary, and what they share (source options, output, thread pool).
 
 pub mod check;
+pub mod config;
 pub mod diff;
 pub mod dump;
 pub mod generate;
 pub mod info;
+pub mod prepare;
 pub mod progress;
+pub mod signals;
 pub mod symbol_list;
 pub mod verify;
 pub mod versions;
@@ -89,6 +92,14 @@ pub fn warn(message: impl std::fmt::Display) {
     }
 }
 
+/// Print a note on standard error unless `--quiet`: something the user should know that is not a
+/// problem (which source was used, a backup kept, an empty answer explained).
+pub fn note(message: impl std::fmt::Display) {
+    if verbosity() >= 1 {
+        eprintln!("symvers: {message}");
+    }
+}
+
 /// Print a note on standard error with `--verbose`.
 pub fn info(message: impl std::fmt::Display) {
     if verbosity() >= 2 {
@@ -122,13 +133,48 @@ pub fn set_jobs(jobs: Option<usize>) -> Result<(), CliError> {
     Ok(())
 }
 
+/// An output file option (`-o FILE`, `--extract FILE`): `-` is standard output.
+pub fn output_file(option: Option<&Path>) -> Option<&Path> {
+    option.filter(|p| *p != Path::new("-"))
+}
+
+/// Check an output file option before any work starts (see [`symvers::output::check_writable`]):
+/// a missing or read-only folder should not cost a whole kernel read.
+pub fn check_output(option: Option<&Path>) -> Result<(), Error> {
+    match output_file(option) {
+        Some(path) => {
+            // The check makes (and removes) a file there: a signal must not leave it behind.
+            symvers::output::check_writable(path, &signals::RemoveOnSignal)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Write `bytes` where an output file option says (`None` or `-`: standard output). An existing
+/// file with other contents is kept as FILE.orig (FILE.orig.N) unless `no_backup`, and the
+/// backup is announced on standard error.
+pub fn write_output(option: Option<&Path>, bytes: &[u8], no_backup: bool) -> Result<(), Error> {
+    let file = output_file(option);
+    if let (Some(path), false) = (file, no_backup) {
+        if let Some(backup) = symvers::output::backup_existing(path, bytes)? {
+            note(format_args!(
+                "kept the previous {} as {} (--no-backup: keep none)",
+                path.display(),
+                backup.display()
+            ));
+        }
+    }
+    emit(file, bytes)
+}
+
 /// Write `bytes` to `output` atomically, or to standard output.
 pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
     match output {
         Some(path) => {
             // Ctrl-C or a package manager's SIGTERM must not leave a stray temporary file.
-            symvers::output::remove_temp_on_signal();
-            symvers::output::write_atomic(path, bytes)
+            symvers::output::write_atomic_with(path, &signals::RemoveOnSignal, |file| {
+                file.write_all(bytes)
+            })
         }
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -158,6 +204,20 @@ pub fn rebuild(source: Source, module_limit: u64) -> Result<symvers::dump::Dump,
     let mut result = result?;
     result.check_complete()?;
     Ok(result)
+}
+
+/// `n` with the noun in the right number: `1 module`, `2 modules`, `0 modules`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The verb that agrees with a count: `1 is`, `2 are`.
+pub fn is_are(n: usize) -> &'static str {
+    if n == 1 {
+        "is"
+    } else {
+        "are"
+    }
 }
 
 /// The name a value has in the JSON output (`bz-image`, `prel32-namespaced`, `elf64`, …), so that

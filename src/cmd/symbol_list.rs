@@ -68,6 +68,11 @@ pub fn run(args: SymbolListArgs) -> Result<ExitCode, CliError> {
         set.iter()
             .map(|m| (&m.info, m.exports.as_deref().unwrap_or(&[]))),
     );
+    super::info(format_args!(
+        "{} imported from the kernel by {}",
+        super::count(imports.len(), "symbol", "symbols"),
+        super::count(set.len(), "module", "modules")
+    ));
     let text = match args.format {
         Format::Plain => symlist::to_plain(&imports),
         Format::Android => symlist::to_android(&imports),

@@ -25,14 +25,14 @@ pub fn verify_imports(result: &Dump) -> Result<(bool, Value), Error> {
     // the run stopped before here); they still make the verification incomplete.
     let unreadable = result.failures.len();
     eprintln!(
-        "symvers: verify: {} modules ({} without versions), {} versioned imports: {} agree, {} disagree, {} missing from the table, {} modules unreadable",
-        v.modules,
+        "symvers: verify: {} ({} without versions), {}: {} agree, {} disagree, {} missing from the table, {} unreadable",
+        super::count(v.modules, "module", "modules"),
         v.modules_without_versions,
-        v.imports,
+        super::count(v.imports, "versioned import", "versioned imports"),
         v.agree,
         v.disagreements.len(),
         v.missing.len(),
-        unreadable
+        super::count(unreadable, "module", "modules")
     );
     for d in v.disagreements.iter().take(LIST_LIMIT) {
         eprintln!(
@@ -111,17 +111,26 @@ pub fn compare_with(result: &Dump, path: &Path) -> Result<(bool, Value), Error> 
     let d = diff::diff(&theirs, &result.table, &diff::Rules::default())?;
     let s = &d.summary;
     eprintln!(
-        "symvers: compare: {}: {} symbols there, {} rebuilt: {} identical, {} only there, {} only rebuilt, {} crc, {} export, {} namespace, {} module differences",
+        "symvers: compare: {}: {} there, {} rebuilt: {} identical, {} only there, {} only rebuilt, {} differing ({} crc, {} export, {} namespace, {} module differences{})",
         path.display(),
-        s.old_symbols,
+        super::count(s.old_symbols, "symbol", "symbols"),
         s.new_symbols,
         s.unchanged,
         s.removed,
         s.added,
+        s.changed,
         s.crc_changed,
         s.export_changed,
         s.namespace_changed,
-        s.moved
+        s.moved,
+        if s.several_changes > 0 {
+            format!(
+                "; {} more than one",
+                super::count(s.several_changes, "symbol has", "symbols have")
+            )
+        } else {
+            String::new()
+        }
     );
     for c in d.changes.iter().take(LIST_LIMIT) {
         eprintln!(

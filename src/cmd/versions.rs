@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use symvers::modinfo::{self, ModuleInfo};
+use symvers::modinfo::{self, ModuleInfo, VersionFormat};
 use symvers::{modtree, Error};
 
 /// Text after `symvers versions --help`.
@@ -78,6 +78,14 @@ pub fn run(args: VersionsArgs) -> Result<ExitCode, super::CliError> {
     for path in &args.modules {
         infos.push(read_info(path, args.module_limit)?);
     }
+    for (path, info) in args.modules.iter().zip(&infos) {
+        describe(path, info);
+        if args.format == Format::Text {
+            if let Some(why) = empty_answer(info, args.table) {
+                super::note(format_args!("{}: {why}", path.display()));
+            }
+        }
+    }
     let text = match args.format {
         Format::Text => {
             let mut out = String::new();
@@ -85,12 +93,7 @@ pub fn run(args: VersionsArgs) -> Result<ExitCode, super::CliError> {
                 if args.modules.len() > 1 {
                     out.push_str(&format!("# {}\n", path.display()));
                 }
-                let list: &[modinfo::Version] = match args.table {
-                    WhichTable::Effective => info.effective_versions(),
-                    WhichTable::Basic => &info.versions,
-                    WhichTable::Extended => info.ext_versions.as_deref().unwrap_or(&[]),
-                };
-                for v in list {
+                for v in chosen(info, args.table) {
                     out.push_str(&format!("0x{:08x}\t{}\n", v.crc, v.name));
                 }
             }
@@ -106,7 +109,7 @@ pub fn run(args: VersionsArgs) -> Result<ExitCode, super::CliError> {
                         "path": path,
                         "class": info.class,
                         "endian": info.endian,
-                        "format": info.version_format(),
+                        "version_table": info.version_format(),
                         "versions": info.versions,
                         "ext_versions": info.ext_versions,
                         "vermagic": info.get("vermagic"),
@@ -119,4 +122,49 @@ pub fn run(args: VersionsArgs) -> Result<ExitCode, super::CliError> {
     };
     super::emit(None, text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The records `--table` chooses.
+fn chosen(info: &ModuleInfo, table: WhichTable) -> &[modinfo::Version] {
+    match table {
+        WhichTable::Effective => info.effective_versions(),
+        WhichTable::Basic => &info.versions,
+        WhichTable::Extended => info.ext_versions.as_deref().unwrap_or(&[]),
+    }
+}
+
+/// Why the chosen table prints nothing, or `None` when it has records.
+fn empty_answer(info: &ModuleInfo, table: WhichTable) -> Option<String> {
+    if !chosen(info, table).is_empty() {
+        return None;
+    }
+    let basic = info.versions.len();
+    Some(match (table, info.version_format()) {
+        (_, VersionFormat::None) => "no symbol versions: the module has no __versions section (built without CONFIG_MODVERSIONS, or stripped of it); a kernel with CONFIG_MODVERSIONS refuses it unless CONFIG_MODULE_FORCE_LOAD".into(),
+        (WhichTable::Extended, _) => format!(
+            "no extended version table (__version_ext_crcs/__version_ext_names, written by 6.14+ kernels with CONFIG_EXTENDED_MODVERSIONS); its __versions has {} (--table basic)",
+            super::count(basic, "record", "records")
+        ),
+        (WhichTable::Basic, VersionFormat::Extended) => format!(
+            "__versions is empty or absent; the kernel checks the extended table instead, which has {} (--table extended)",
+            super::count(info.effective_versions().len(), "record", "records")
+        ),
+        _ => "the version table is there but empty: the module imports no versioned symbol".into(),
+    })
+}
+
+/// With `--verbose`: which tables a module has.
+fn describe(path: &std::path::Path, info: &ModuleInfo) {
+    super::info(format_args!(
+        "{}: {} {}, version table the kernel checks: {} (__versions: {}; extended: {})",
+        path.display(),
+        super::json_name(&info.class),
+        super::json_name(&info.endian),
+        super::json_name(&info.version_format()),
+        super::count(info.versions.len(), "record", "records"),
+        match &info.ext_versions {
+            Some(ext) => super::count(ext.len(), "record", "records"),
+            None => "none".into(),
+        }
+    ));
 }

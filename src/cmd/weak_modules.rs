@@ -170,6 +170,11 @@ pub fn run(args: WeakModulesArgs) -> Result<ExitCode, CliError> {
         modules.push(checking::read_set_module(&path, limit)?);
         relatives.push(relative);
     }
+    super::info(format_args!(
+        "{} modules outside kernel/ in {}",
+        modules.len(),
+        from_dir.display()
+    ));
     if modules.is_empty() {
         // Nothing to judge: no kernel needs to be read.
         let text = match args.format {
@@ -204,11 +209,6 @@ pub fn run(args: WeakModulesArgs) -> Result<ExitCode, CliError> {
         )));
     }
     let from_name = args.from.clone();
-    super::info(format_args!(
-        "{} modules outside kernel/ in {}",
-        modules.len(),
-        from_dir.display()
-    ));
     let mut columns = Vec::with_capacity(targets.len());
     for release in &targets {
         let started = std::time::Instant::now();

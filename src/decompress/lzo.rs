@@ -31,7 +31,12 @@ const MAX_BLOCK: usize = 64 << 20;
 
 /// Decode an lzop file starting at `data[0]` into `out`, at most `limit` bytes.
 /// Data after the end-of-file block (the kernel's size trailer, padding) is ignored.
-pub fn decompress_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), Problem> {
+pub(super) fn decode_into(
+    data: &[u8],
+    limit: u64,
+    _hint: Option<usize>,
+    out: &mut Vec<u8>,
+) -> Result<(), Problem> {
     let start = out.len();
     let result = decode_file(data, limit, out, start);
     if result.is_err() {

@@ -1,10 +1,22 @@
 //! One interface in front of every compression the kernel uses for images and modules.
 //!
-//! The format is always sniffed from magic bytes, never taken from a file name. Every decoder
-//! is bounded by a caller-given limit on the decompressed size, so a "zip bomb" fails fast.
+//! The format is always sniffed from magic bytes, never taken from a file name. Every format has
+//! one back-end file (`gzip`, `bzip2`, `xz` for xz and LZMA-alone, `zstd`, `lz4`, `lzo`), and one
+//! decoder, [`Decoder`], drives them all: it decodes as far as asked ([`Decoder::fill_to`]) or to
+//! the end ([`Decoder::finish`]), bounded by a caller-given limit on the decompressed size, so a
+//! "zip bomb" fails fast. Formats read through a stream (gzip, bzip2, xz, lzma) really stop
+//! where asked; the others decode whole on the first call.
+//!
+//! Adding a compression: a variant of [`Compression`] with its magic and name, a back-end file
+//! with either a `reader` (a [`std::io::Read`] over the data) or a `decode_into` (one call),
+//! and one arm in [`Decoder::with_buffer`].
 
-mod lz4_legacy;
+mod bzip2;
+mod gzip;
+mod lz4;
 mod lzo;
+mod xz;
+mod zstd;
 
 use std::io::Read;
 
@@ -120,103 +132,55 @@ fn lzma_header_plausible(data: &[u8]) -> bool {
     ]);
     dict >= 4096 && (pow2 || pow2_and_half) && (size == u64::MAX || size < (1 << 32))
 }
-/// Memory the xz/lzma decoders may use, mostly the dictionary a stream's header asks for. The
-/// kernel's builds ask for at most 64 MiB (`lzma -9`; scripts/xz_wrap.sh uses 32 MiB, module
-/// compression 1 MiB), while a crafted 13-byte header may ask for 4 GiB.
-const LZMA_MEMLIMIT: u64 = 256 << 20;
 
 /// Decompress `data` (which starts with a `format` stream) into a new buffer of at most `limit`
 /// bytes. Data after the end of the stream (size trailers, padding) is ignored.
 pub fn decompress(data: &[u8], format: Compression, limit: u64) -> Result<Vec<u8>, Problem> {
-    decompress_sized(data, format, limit, None)
+    Decoder::new(data, format, limit, None)?.finish()
 }
 
-/// Like [`decompress`], with a hint of the decompressed size (such as the 4-byte trailer the
-/// kernel's build appends to compressed images). A right hint saves memory and time; a wrong one
-/// costs only a slower path, never a wrong result.
-pub fn decompress_sized(
-    data: &[u8],
-    format: Compression,
-    limit: u64,
-    size_hint: Option<u64>,
-) -> Result<Vec<u8>, Problem> {
-    let hint = usable_hint(size_hint, limit);
-    if format == Compression::Zstd {
-        if let Some(size) = hint {
-            if let Some(out) = zstd_bulk(data, size as u64)? {
-                return Ok(out);
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(hint.unwrap_or(0));
-    decompress_into(data, format, limit, &mut out)?;
-    Ok(out)
-}
-
-/// A size hint worth reserving: non-zero and within `limit`.
-fn usable_hint(size_hint: Option<u64>, limit: u64) -> Option<usize> {
-    size_hint
-        .filter(|&h| h > 0 && h <= limit)
-        .and_then(|h| usize::try_from(h).ok())
-}
-
-/// Like [`decompress`], appending to `out` so that a caller can reuse one buffer.
+/// Like [`decompress`], appending to `out` so that a caller can reuse one buffer. On failure
+/// `out` holds what it held before.
 pub fn decompress_into(
     data: &[u8],
     format: Compression,
     limit: u64,
     out: &mut Vec<u8>,
 ) -> Result<(), Problem> {
-    match format {
-        Compression::Zstd => zstd_into(data, limit, out),
-        Compression::Lz4Legacy => lz4_legacy::decompress_into(data, limit, out),
-        Compression::Lzo => lzo::decompress_into(data, limit, out),
-        Compression::Gzip | Compression::Bzip2 | Compression::Xz | Compression::Lzma => {
-            let reader = stream_reader(data, format)?.ok_or(Problem::Decompress {
-                format: format.name(),
-                detail: "no streaming decoder".into(),
-            })?;
-            let stream = StreamDecoder::with_reader(reader, format, limit, std::mem::take(out));
-            let (buffer, result) = stream.finish_keeping();
-            *out = buffer;
-            result
-        }
-    }
+    let decoder = Decoder::with_buffer(data, format, limit, None, std::mem::take(out))?;
+    let (buffer, result) = decoder.finish_keeping();
+    *out = buffer;
+    result
 }
 
-/// A reader decoding `data`, for the formats decoded through a stream.
-fn stream_reader<'a>(
-    data: &'a [u8],
-    format: Compression,
-) -> Result<Option<Box<dyn Read + 'a>>, Problem> {
-    let fail = |detail: String| Problem::Decompress {
-        format: format.name(),
-        detail,
-    };
-    Ok(Some(match format {
-        Compression::Gzip => Box::new(flate2::bufread::GzDecoder::new(data)),
-        Compression::Bzip2 => Box::new(bzip2::bufread::BzDecoder::new(data)),
-        Compression::Xz => {
-            let stream = liblzma::stream::Stream::new_stream_decoder(LZMA_MEMLIMIT, 0)
-                .map_err(|e| fail(e.to_string()))?;
-            Box::new(liblzma::bufread::XzDecoder::new_stream(data, stream))
-        }
-        Compression::Lzma => {
-            let stream = liblzma::stream::Stream::new_lzma_decoder(LZMA_MEMLIMIT)
-                .map_err(|e| fail(e.to_string()))?;
-            Box::new(liblzma::bufread::XzDecoder::new_stream(data, stream))
-        }
-        Compression::Zstd | Compression::Lz4Legacy | Compression::Lzo => return Ok(None),
-    }))
+/// A size hint worth acting on: non-zero and within `limit`.
+fn usable_hint(size_hint: Option<u64>, limit: u64) -> Option<usize> {
+    size_hint
+        .filter(|&h| h > 0 && h <= limit)
+        .and_then(|h| usize::try_from(h).ok())
 }
+
+/// Where a [`Decoder`] gets its bytes from.
+enum Source<'a> {
+    /// A format read through a stream: decoding stops where asked.
+    Stream(Box<dyn Read + 'a>),
+    /// A format decoded in one call, on the first [`Decoder::fill_to`].
+    Whole {
+        data: &'a [u8],
+        decode: OneCall,
+        hint: Option<usize>,
+    },
+}
+
+/// A back-end that decodes all of `data` into `out` (appending) at once, at most `limit` bytes,
+/// with an optional hint of the decoded size. On failure it may leave partial output behind:
+/// the [`Decoder`] cuts it.
+type OneCall = fn(&[u8], u64, Option<usize>, &mut Vec<u8>) -> Result<(), Problem>;
 
 /// A decompression that runs only as far as asked: the kernel's export tables lie in the first
 /// third of an image, and a serial xz decode of the rest costs as much as all the modules.
-///
-/// Offered for the formats decoded through a reader (gzip, bzip2, xz, lzma). zstd, lz4 and lzo
-/// are decoded in one call (see [`decompress_sized`]).
-pub struct StreamDecoder<'a> {
-    reader: Box<dyn Read + 'a>,
+pub struct Decoder<'a> {
+    source: Source<'a>,
     format: Compression,
     limit: u64,
     out: Vec<u8>,
@@ -225,36 +189,55 @@ pub struct StreamDecoder<'a> {
     ended: bool,
 }
 
-impl<'a> StreamDecoder<'a> {
-    /// Start decoding `data` (a `format` stream), with room reserved for `size_hint` bytes, or
-    /// `None` when the format is not decoded through a stream.
-    pub fn open(
+impl<'a> Decoder<'a> {
+    /// Start decoding `data` (a `format` stream). `size_hint` is the decompressed size if known
+    /// (the 4-byte trailer the kernel's build appends to compressed images): a right hint saves
+    /// memory and time, a wrong one costs only a slower path, never a wrong result.
+    pub fn new(
         data: &'a [u8],
         format: Compression,
         limit: u64,
         size_hint: Option<u64>,
-    ) -> Result<Option<Self>, Problem> {
-        let Some(reader) = stream_reader(data, format)? else {
-            return Ok(None);
-        };
-        let out = Vec::with_capacity(usable_hint(size_hint, limit).unwrap_or(0));
-        Ok(Some(Self::with_reader(reader, format, limit, out)))
+    ) -> Result<Self, Problem> {
+        Self::with_buffer(data, format, limit, size_hint, Vec::new())
     }
 
-    fn with_reader(
-        reader: Box<dyn Read + 'a>,
+    /// Like [`Decoder::new`], appending to `buffer` (whose bytes are kept before the decoded
+    /// ones and do not count against the limit).
+    pub fn with_buffer(
+        data: &'a [u8],
         format: Compression,
         limit: u64,
-        out: Vec<u8>,
-    ) -> Self {
-        StreamDecoder {
-            reader,
+        size_hint: Option<u64>,
+        mut buffer: Vec<u8>,
+    ) -> Result<Self, Problem> {
+        let hint = usable_hint(size_hint, limit);
+        let whole = |decode: OneCall| Source::Whole { data, decode, hint };
+        let source = match format {
+            Compression::Gzip => Source::Stream(gzip::reader(data)),
+            Compression::Bzip2 => Source::Stream(bzip2::reader(data)),
+            Compression::Xz => Source::Stream(xz::xz_reader(data)?),
+            Compression::Lzma => Source::Stream(xz::lzma_reader(data)?),
+            Compression::Zstd => whole(zstd::decode_into),
+            Compression::Lz4Legacy => whole(lz4::decode_into),
+            Compression::Lzo => whole(lzo::decode_into),
+        };
+        if let (Source::Stream(_), Some(h)) = (&source, hint) {
+            buffer.reserve(h);
+        }
+        Ok(Decoder {
+            source,
             format,
             limit,
-            skip: out.len(),
-            out,
+            skip: buffer.len(),
+            out: buffer,
             ended: false,
-        }
+        })
+    }
+
+    /// The compression being decoded.
+    pub fn format(&self) -> Compression {
+        self.format
     }
 
     /// The bytes decoded so far.
@@ -273,22 +256,30 @@ impl<'a> StreamDecoder<'a> {
         let want = (len as u64).min(self.limit.saturating_add(1));
         let have = self.decoded().len() as u64;
         if !self.ended && have < want {
-            let missing = want - have;
-            self.out
-                .reserve(usize::try_from(missing).unwrap_or(usize::MAX));
-            let read = (&mut self.reader)
-                .take(missing)
-                .read_to_end(&mut self.out)
-                .map_err(|e| Problem::Decompress {
-                    format: self.format.name(),
-                    detail: e.to_string(),
-                })?;
-            self.ended = (read as u64) < missing;
-            if self.decoded().len() as u64 > self.limit {
-                return Err(Problem::TooLarge {
-                    format: self.format.name(),
-                    limit: self.limit,
-                });
+            match &mut self.source {
+                Source::Stream(reader) => {
+                    let missing = want - have;
+                    self.out
+                        .reserve(usize::try_from(missing).unwrap_or(usize::MAX));
+                    let read = reader
+                        .take(missing)
+                        .read_to_end(&mut self.out)
+                        .map_err(|e| Problem::Decompress {
+                            format: self.format.name(),
+                            detail: e.to_string(),
+                        })?;
+                    self.ended = (read as u64) < missing;
+                    if self.decoded().len() as u64 > self.limit {
+                        return Err(Problem::TooLarge {
+                            format: self.format.name(),
+                            limit: self.limit,
+                        });
+                    }
+                }
+                Source::Whole { data, decode, hint } => {
+                    decode(data, self.limit, *hint, &mut self.out)?;
+                    self.ended = true;
+                }
             }
         }
         Ok(self.decoded())
@@ -314,100 +305,6 @@ impl<'a> StreamDecoder<'a> {
         }
         (self.out, Ok(()))
     }
-}
-
-/// zstd: decode in one call straight into a buffer of `size` bytes, or `None` when the data
-/// turns out larger. The streaming decoder would also allocate a window as large as the kernel
-/// (`zstd -22 --ultra`), doubling peak memory.
-fn zstd_bulk(data: &[u8], size: u64) -> Result<Option<Vec<u8>>, Problem> {
-    let fail = |detail: String| Problem::Decompress {
-        format: "zstd",
-        detail,
-    };
-    let frame_len = zstd::zstd_safe::find_frame_compressed_size(data)
-        .map_err(|code| fail(zstd::zstd_safe::get_error_name(code).to_string()))?;
-    let mut decoder = zstd::bulk::Decompressor::new().map_err(|e| fail(e.to_string()))?;
-    decoder
-        .set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(31))
-        .map_err(|e| fail(e.to_string()))?;
-    let mut out = Vec::new();
-    if out
-        .try_reserve_exact(usize::try_from(size).unwrap_or(usize::MAX))
-        .is_err()
-    {
-        return Ok(None);
-    }
-    match decoder.decompress_to_buffer(&data[..frame_len], &mut out) {
-        Ok(_) => Ok(Some(out)),
-        // Most likely "destination buffer too small": the hint was wrong; stream instead.
-        Err(_) => Ok(None),
-    }
-}
-
-/// Inputs from this size on are decoded in one call even without a recorded content size.
-const ZSTD_BULK_MIN_INPUT: usize = 1 << 20;
-
-/// zstd with the frame's own content size when it records one, else streaming.
-fn zstd_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), Problem> {
-    let fail = |detail: String| Problem::Decompress {
-        format: "zstd",
-        detail,
-    };
-    if let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(data) {
-        if size > limit {
-            return Err(Problem::TooLarge {
-                format: "zstd",
-                limit,
-            });
-        }
-        if let Some(frame) = zstd_bulk(data, size)? {
-            out.extend_from_slice(&frame);
-            return Ok(());
-        }
-    } else if data.len() >= ZSTD_BULK_MIN_INPUT && out.is_empty() {
-        // A kernel payload with no recorded size (s390's, say): reserve the limit as address
-        // space, which costs no memory until written, and decode in one call. Streaming would
-        // allocate the frame's whole window (128 MiB for `zstd -22 --ultra`) besides the output.
-        if let Some(mut frame) = zstd_bulk(data, limit)? {
-            frame.shrink_to_fit();
-            *out = frame;
-            return Ok(());
-        }
-        // Too large or damaged: the streaming decoder below says which, precisely.
-    }
-    let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
-        .map_err(|e| fail(e.to_string()))?
-        .single_frame();
-    // The kernel compresses images with `zstd -22 --ultra`, whose window exceeds the decoder's
-    // default limit.
-    decoder
-        .window_log_max(31)
-        .map_err(|e| fail(e.to_string()))?;
-    read_limited(decoder, Compression::Zstd, limit, out)
-}
-
-fn read_limited(
-    reader: impl Read,
-    format: Compression,
-    limit: u64,
-    out: &mut Vec<u8>,
-) -> Result<(), Problem> {
-    let start = out.len();
-    reader
-        .take(limit.saturating_add(1))
-        .read_to_end(out)
-        .map_err(|e| Problem::Decompress {
-            format: format.name(),
-            detail: e.to_string(),
-        })?;
-    if (out.len() - start) as u64 > limit {
-        out.truncate(start);
-        return Err(Problem::TooLarge {
-            format: format.name(),
-            limit,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,13 +1,16 @@
 //! Export records and the kernel's export-table layouts.
 //!
 //! `vmlinux` (a linked kernel, ELF or raw) and `module` (a relocatable `.ko`) read the same tables
-//! in two different address models; this module holds what they share: the record they produce,
-//! the export kinds, and the layouts of `struct kernel_symbol` across kernel eras.
+//! in two different address models; this module holds what they share: the record they produce
+//! and the export kinds. The layouts of the tables across kernel eras are in [`era`].
 
+pub mod era;
 pub mod module;
 pub mod prefix;
 pub mod raw;
 pub mod vmlinux;
+
+pub use era::{CrcStorage, KsymtabLayout, TableKinds, TableLayout};
 
 use serde::Serialize;
 
@@ -98,86 +101,6 @@ impl ExportKind {
     }
 }
 
-/// The layout of `struct kernel_symbol`, detected from the data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KsymtabLayout {
-    /// `{int value_offset; int name_offset; int namespace_offset;}`: 5.4+ on architectures with
-    /// HAVE_ARCH_PREL32_RELOCATIONS (8651ec01daed). In 5.4 a zero namespace offset means none.
-    Prel32Namespaced,
-    /// `{int value_offset; int name_offset;}`: 4.19–5.3 on PREL32 architectures (7290d5809571).
-    Prel32,
-    /// `{unsigned long value; const char *name; const char *namespace;}`: 5.4+ elsewhere.
-    AbsoluteNamespaced,
-    /// `{unsigned long value; const char *name;}`: before 4.19, and before 5.4 elsewhere.
-    Absolute,
-}
-
-impl KsymtabLayout {
-    /// Candidates in the order they are tried.
-    pub const ALL: [KsymtabLayout; 4] = [
-        KsymtabLayout::Prel32Namespaced,
-        KsymtabLayout::Prel32,
-        KsymtabLayout::AbsoluteNamespaced,
-        KsymtabLayout::Absolute,
-    ];
-
-    /// True for self-relative 32-bit offsets, false for absolute pointers.
-    pub fn is_relative(self) -> bool {
-        matches!(
-            self,
-            KsymtabLayout::Prel32Namespaced | KsymtabLayout::Prel32
-        )
-    }
-
-    /// True when the entry has a namespace field.
-    pub fn has_namespace(self) -> bool {
-        matches!(
-            self,
-            KsymtabLayout::Prel32Namespaced | KsymtabLayout::AbsoluteNamespaced
-        )
-    }
-
-    /// Size of one field in bytes for a kernel with `word_size`-byte pointers.
-    pub fn field_size(self, word_size: usize) -> usize {
-        if self.is_relative() {
-            4
-        } else {
-            word_size
-        }
-    }
-
-    /// Size of one entry in bytes.
-    pub fn entry_size(self, word_size: usize) -> usize {
-        let fields = if self.has_namespace() { 3 } else { 2 };
-        fields * self.field_size(word_size)
-    }
-
-    /// Offset of the name field within an entry.
-    pub fn name_offset(self, word_size: usize) -> usize {
-        self.field_size(word_size)
-    }
-
-    /// Offset of the namespace field within an entry, if any.
-    pub fn namespace_offset(self, word_size: usize) -> Option<usize> {
-        self.has_namespace().then(|| 2 * self.field_size(word_size))
-    }
-}
-
-/// How `__kcrctab*` entries store the CRC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CrcStorage {
-    /// No CRC tables: the kernel was built without CONFIG_MODVERSIONS.
-    None,
-    /// One `u32` per symbol: 4.10+ (71810db27c1c).
-    U32,
-    /// One `unsigned long` per symbol: before 4.10.
-    Word,
-    /// A self-relative `s32` offset to the CRC: CONFIG_MODULE_REL_CRCS, 4.10–5.18.
-    Relative,
-}
-
 /// The records of one export table: `entries` are (name, namespace) in table order, `crcs` the
 /// index-parallel `__kcrctab*`, and `flags` the 7.x `__kflagstab`, which is index-parallel to the
 /// plain `__ksymtab` and marks GPL-only exports with bit 0.
@@ -218,25 +141,6 @@ pub(crate) fn is_symbol_name(name: &[u8]) -> bool {
         && name
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
-}
-
-/// Bytes per entry of a `__kcrctab*` of `len` bytes for `count` symbols: 4 (4.10+) or a word
-/// (an `unsigned long`, before), and the storage that size means.
-pub(crate) fn crc_entry_size(
-    len: u64,
-    count: usize,
-    word: usize,
-    name: &str,
-) -> Result<(usize, CrcStorage), crate::error::Problem> {
-    if len == count as u64 * 4 {
-        Ok((4, CrcStorage::U32))
-    } else if len == count as u64 * word as u64 {
-        Ok((word, CrcStorage::Word))
-    } else {
-        Err(crate::error::Problem::Exports(format!(
-            "{name} is {len} bytes, which does not fit {count} symbols"
-        )))
-    }
 }
 
 /// What to do with a symbol exported a second time, identically.

@@ -13,21 +13,26 @@ use std::collections::hash_map::{Entry, HashMap};
 
 use serde::Serialize;
 
-use super::{CrcStorage, Export, ExportKind, KsymtabLayout};
+use super::era::{CrcStorage, KsymtabLayout, TableKinds, TableLayout};
+use super::{Export, ExportKind};
 use crate::bytes::c_str;
-use crate::elf::consts::{SHN_ABS, SHN_UNDEF};
-use crate::elf::{Elf, Reloc, Symbol};
+use crate::elf::{Elf, Reloc, Symbol, SymbolSection};
 use crate::error::Problem;
 
-/// The exports of one module and what was detected while reading them.
+/// The exports of one module and the era of its tables.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModuleExports {
     /// Exports in table order.
     pub exports: Vec<Export>,
-    /// The `struct kernel_symbol` layout, `None` when the module exports nothing.
-    pub layout: Option<KsymtabLayout>,
-    /// How the CRCs are stored.
-    pub crc_storage: CrcStorage,
+    /// The layout of its tables, `None` when the module exports nothing.
+    pub layout: Option<TableLayout>,
+}
+
+impl ModuleExports {
+    /// How the CRCs are stored ([`CrcStorage::None`] for a module that exports nothing).
+    pub fn crc_storage(&self) -> CrcStorage {
+        self.layout.map_or(CrcStorage::None, |l| l.crcs)
+    }
 }
 
 /// Where a relocated pointer field points.
@@ -58,13 +63,18 @@ impl Resolver<'_, '_> {
                 r.sym
             ))
         })?;
-        match sym.shndx {
-            SHN_ABS => Ok(Target::Absolute(sym.value.wrapping_add(r.addend as u64))),
-            SHN_UNDEF => Err(Problem::Exports(format!(
+        match sym.section {
+            SymbolSection::Absolute => {
+                Ok(Target::Absolute(sym.value.wrapping_add(r.addend as u64)))
+            }
+            SymbolSection::Undefined => Err(Problem::Exports(format!(
                 "export table field at {offset:#x} refers to an undefined symbol"
             ))),
-            index => Ok(Target::InSection {
-                index: usize::from(index),
+            SymbolSection::Reserved(n) => Err(Problem::Exports(format!(
+                "export table field at {offset:#x} refers to a symbol in reserved section {n:#x}"
+            ))),
+            SymbolSection::Section(index) => Ok(Target::InSection {
+                index,
                 offset: sym.value.wrapping_add(r.addend as u64),
             }),
         }
@@ -99,7 +109,6 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
         return Ok(ModuleExports {
             exports: Vec::new(),
             layout: None,
-            crc_storage: CrcStorage::None,
         });
     }
     let strings_index = elf
@@ -169,7 +178,7 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
         chosen = Some((layout, decoded));
         break;
     }
-    let (layout, decoded) = chosen.ok_or_else(|| {
+    let (ksymtab, decoded) = chosen.ok_or_else(|| {
         Problem::Exports("no known kernel_symbol layout fits the module's __ksymtab".into())
     })?;
 
@@ -197,10 +206,14 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
         )?);
     }
     super::unique_exports(&mut exports, super::Identical::Refuse)?;
+    let kinds: Vec<ExportKind> = decoded.iter().map(|(kind, _)| *kind).collect();
     Ok(ModuleExports {
         exports,
-        layout: Some(layout),
-        crc_storage,
+        layout: Some(TableLayout {
+            ksymtab,
+            crcs: crc_storage,
+            tables: TableKinds::of_sections(&kinds, flags.is_some()),
+        }),
     })
 }
 
@@ -214,7 +227,14 @@ fn read_crcs(
     let elf = resolver.elf;
     let data = elf.section_data(index)?;
     let word = elf.class.word_size();
-    let (entry, mut storage) = super::crc_entry_size(data.len() as u64, count, word, name)?;
+    let mut storage =
+        CrcStorage::from_table_size(data.len() as u64, count, word).ok_or_else(|| {
+            Problem::Exports(format!(
+                "{name} is {} bytes, which does not fit {count} symbols",
+                data.len()
+            ))
+        })?;
+    let entry = storage.entry_size(word).unwrap_or(4);
     let relocs = elf.relocations_for(index, entry)?;
     let mut crcs = Vec::with_capacity(count);
     for i in 0..count {

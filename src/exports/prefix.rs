@@ -12,7 +12,6 @@
 use super::raw::{self, RawExports};
 use crate::elf::consts::{PT_LOAD, PT_NOTE};
 use crate::elf::Header;
-use crate::image::Want;
 
 /// `e_type` of a kernel: `ET_EXEC`, or `ET_DYN` for one linked `-pie`.
 const KERNEL_FILE_TYPES: [u16; 2] = [2, 3];
@@ -24,6 +23,17 @@ const FIRST_WINDOW: usize = 1 << 20;
 /// end of the first `PT_LOAD`.
 const NOTE_WINDOW: usize = 16 << 20;
 
+/// How far a [`PrefixReader`] wants the kernel decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Decode at least this many bytes of the kernel and ask again.
+    Bytes(usize),
+    /// Enough has been read: stop decoding.
+    Stop,
+    /// Decode the whole kernel.
+    All,
+}
+
 /// A place to stop decoding and look for the tables.
 #[derive(Debug, Clone, Copy)]
 struct Stop {
@@ -33,8 +43,8 @@ struct Stop {
     window: Option<usize>,
 }
 
-/// Decides, for [`crate::image::unwrap_early`], how far to decode an ELF kernel, and keeps
-/// the exports once they are found.
+/// Decides how far to decode an ELF kernel ([`crate::image::Streaming`]), and keeps the exports
+/// once they are found.
 #[derive(Debug, Default)]
 pub struct PrefixReader {
     header: Option<Header>,

@@ -83,8 +83,42 @@ fn module_exports_every_arch_layout_and_crc_storage() {
             // On 32-bit, PREL32 and absolute entries have the same size; a .ko's relocations
             // resolve both alike, so either answer reads the same records.
             if arch.is_64 {
-                assert_eq!(got.layout, Some(expect_layout), "{} {layout:?}", arch.name);
+                assert_eq!(
+                    got.layout.map(|l| l.ksymtab),
+                    Some(expect_layout),
+                    "{} {layout:?}",
+                    arch.name
+                );
             }
+        }
+    }
+}
+
+/// Symbols whose section is `SHN_XINDEX` (a linker writes it past 0xff00 sections) resolve
+/// through `.symtab_shndx`, for the exports (relocation targets, absolute CRCs) and the imports.
+#[test]
+fn module_symbols_with_extended_section_indices() {
+    for arch in [fx::X86_64, fx::ARM, fx::PPC64, fx::MIPS32BE] {
+        for (layout, crcs) in [
+            (Layout::Prel32Namespaced, Crcs::Data),
+            (Layout::Absolute, Crcs::AbsoluteSymbols),
+            (Layout::Prel32, Crcs::Relative),
+        ] {
+            let mut spec = without_namespaces(Spec::new(arch, layout, crcs));
+            spec.imports = vec!["printk".into()];
+            let mut elf = fx::build_module_elf(&spec);
+            elf.extended_indices = true;
+            let ko = elf.build();
+            let got = module::read(&ko)
+                .unwrap_or_else(|e| panic!("{} {layout:?} {crcs:?}: {e}", arch.name));
+            assert_eq!(
+                lines(&got.exports, "m"),
+                fx::expected_lines(&spec.exports, "m", true),
+                "{} {layout:?} {crcs:?}",
+                arch.name
+            );
+            let info = crate::modinfo::read(&ko).unwrap();
+            assert!(info.imports.iter().any(|i| i.name == "printk"));
         }
     }
 }
@@ -119,7 +153,7 @@ fn kflagstab_marks_gpl_exports_in_a_single_table() {
             assert_eq!(lines(&got.exports, "m"), expected);
             let v = fx::build_vmlinux(&spec);
             let got = vmlinux::read_elf(&Elf::parse(&v).unwrap()).unwrap();
-            assert!(got.flags_table);
+            assert!(got.layout.tables.has_flags());
             assert_eq!(
                 lines(&got.exports, "m"),
                 expected,

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::{is_symbol_name, CrcStorage, Export, ExportKind, KsymtabLayout};
+use super::era::{CrcStorage, KsymtabLayout, TableKinds, TableLayout};
+use super::{is_symbol_name, Export, ExportKind};
 use crate::bytes::{c_str, read_uint, sign_extend};
 use crate::elf::{Elf, Endian};
 use crate::error::Problem;
@@ -76,23 +77,20 @@ impl AddressSpace for Elf<'_> {
     }
 }
 
-/// The exports of a linked kernel and what was detected while reading them.
+/// The exports of a linked kernel and the era of its tables.
 #[derive(Debug, Clone, Serialize)]
 pub struct VmlinuxExports {
     /// The exports in table order.
     pub exports: Vec<Export>,
-    /// The detected `struct kernel_symbol` layout.
-    pub layout: KsymtabLayout,
-    /// How the CRCs are stored.
-    pub crc_storage: CrcStorage,
-    /// True when a `__kflagstab` gave the GPL flags (7.x layout).
-    pub flags_table: bool,
+    /// The layout of the tables they were read from.
+    #[serde(flatten)]
+    pub layout: TableLayout,
 }
 
 impl VmlinuxExports {
     /// True when the kernel has CRC tables (CONFIG_MODVERSIONS).
     pub fn modversions(&self) -> bool {
-        self.crc_storage != CrcStorage::None
+        self.layout.modversions()
     }
 }
 
@@ -129,27 +127,26 @@ pub fn read_elf(elf: &Elf) -> Result<VmlinuxExports, Problem> {
             "the ELF file has no __ksymtab sections (not a vmlinux, or a stripped one without section headers)".into(),
         ));
     }
-    decode(elf, &set)
+    let (layout, entries) = detect_layout(elf, &set)?;
+    assemble(elf, &set, layout, &entries)
 }
 
-/// Decode the tables of `set` in `space`: detect the entry layout, then read every entry.
-pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports, Problem> {
-    let strings = set
-        .strings
-        .ok_or_else(|| Problem::NoExports("no __ksymtab_strings".into()))?;
-    let strings_bytes = space
-        .bytes_at(strings.addr, strings.len)
-        .ok_or_else(|| Problem::Exports("__ksymtab_strings lies outside the file".into()))?;
+/// The era of tables found by section name, where nothing but the data says it: the first
+/// `struct kernel_symbol` layout whose tables read sorted (else the first that reads at all),
+/// and the CRC storage ([`crc_storage`]). Returns the entries read with that layout too.
+fn detect_layout<'a>(
+    space: &'a dyn AddressSpace,
+    set: &TableSet,
+) -> Result<(TableLayout, Vec<Vec<RawEntry<'a>>>), Problem> {
+    let (strings, strings_bytes) = strings_of(space, set)?;
     let word = space.word_size();
-
-    // The first layout whose tables read sorted, else the first that reads at all.
     let mut best: Option<(KsymtabLayout, Vec<Vec<RawEntry>>)> = None;
-    for layout in KsymtabLayout::ALL {
-        let Some(tables) = set
+    for ksymtab in KsymtabLayout::ALL {
+        let Ok(tables) = set
             .tables
             .iter()
-            .map(|t| decode_names(space, t.symbols, layout, strings, strings_bytes))
-            .collect::<Option<Vec<_>>>()
+            .map(|t| decode_names(space, t.symbols, ksymtab, strings, strings_bytes))
+            .collect::<Result<Vec<_>, _>>()
         else {
             continue;
         };
@@ -159,17 +156,123 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
             .iter()
             .all(|t| t.windows(2).all(|w| w[0].name <= w[1].name));
         if sorted {
-            best = Some((layout, tables));
+            best = Some((ksymtab, tables));
             break;
         }
-        best.get_or_insert((layout, tables));
+        best.get_or_insert((ksymtab, tables));
     }
-    let (layout, tables) = best.ok_or_else(|| {
+    let (ksymtab, entries) = best.ok_or_else(|| {
         Problem::Exports(format!(
             "no known kernel_symbol layout fits the __ksymtab tables ({word}-byte words)"
         ))
     })?;
+    let crcs = match set
+        .tables
+        .iter()
+        .zip(&entries)
+        .filter_map(|(t, e)| Some((t.crcs?, e.len())))
+        .max_by_key(|&(_, count)| count)
+    {
+        Some((region, count)) => {
+            let by_size =
+                CrcStorage::from_table_size(region.len, count, word).ok_or_else(|| {
+                    Problem::Exports(format!(
+                        "a __kcrctab of {} bytes does not fit {count} symbols",
+                        region.len
+                    ))
+                })?;
+            crc_storage(space, region, count, by_size)
+        }
+        None => CrcStorage::None,
+    };
+    let kinds: Vec<ExportKind> = set.tables.iter().map(|t| t.kind).collect();
+    let layout = TableLayout {
+        ksymtab,
+        crcs,
+        tables: TableKinds::of_sections(&kinds, set.flags.is_some()),
+    };
+    Ok((layout, entries))
+}
 
+/// How a `__kcrctab` at `region` of `count` entries stores its CRCs, given the storage its size
+/// says: a 4-byte table whose every entry, read as a self-relative offset, lands on four mapped
+/// bytes is CONFIG_MODULE_REL_CRCS (random CRCs would almost never all do so, nor would all of
+/// 16); too short a table to tell keeps the size's answer.
+pub fn crc_storage(
+    space: &dyn AddressSpace,
+    region: Region,
+    count: usize,
+    by_size: CrcStorage,
+) -> CrcStorage {
+    if by_size != CrcStorage::U32 || count < 16 {
+        return by_size;
+    }
+    let relative = relative_crcs(space, region, count).is_some();
+    if relative {
+        CrcStorage::Relative
+    } else {
+        by_size
+    }
+}
+
+/// The CRCs of a CONFIG_MODULE_REL_CRCS table (`__crc_sym - .` per entry), `None` when an
+/// entry leads outside the mapped kernel.
+fn relative_crcs(space: &dyn AddressSpace, region: Region, count: usize) -> Option<Vec<u32>> {
+    let bytes = space.bytes_at(region.addr, region.len)?;
+    let endian = space.endian();
+    (0..count)
+        .map(|i| {
+            let raw = read_uint(bytes, i * 4, 4, endian)?;
+            let at = region
+                .addr
+                .wrapping_add((i * 4) as u64)
+                .wrapping_add(sign_extend(raw, 4) as u64);
+            let b = space.bytes_at(at, 4)?;
+            read_uint(b, 0, 4, endian).map(|v| v as u32)
+        })
+        .collect()
+}
+
+/// `__ksymtab_strings` and its bytes.
+fn strings_of<'a>(
+    space: &'a dyn AddressSpace,
+    set: &TableSet,
+) -> Result<(Region, &'a [u8]), Problem> {
+    let strings = set
+        .strings
+        .ok_or_else(|| Problem::NoExports("no __ksymtab_strings".into()))?;
+    let bytes = space
+        .bytes_at(strings.addr, strings.len)
+        .ok_or_else(|| Problem::Exports("__ksymtab_strings lies outside the file".into()))?;
+    Ok((strings, bytes))
+}
+
+/// Decode the tables of `set` in `space` with the era `layout` found by whoever located them.
+pub fn decode(
+    space: &dyn AddressSpace,
+    set: &TableSet,
+    layout: TableLayout,
+) -> Result<VmlinuxExports, Problem> {
+    let (strings, strings_bytes) = strings_of(space, set)?;
+    let entries = set
+        .tables
+        .iter()
+        .map(|t| {
+            decode_names(space, t.symbols, layout.ksymtab, strings, strings_bytes)
+                .map_err(|e| Problem::Exports(format!("{}: {e}", t.kind.ksymtab_section())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    assemble(space, set, layout, &entries)
+}
+
+/// The exports of `set` from its decoded `entries` (one list per table) and its CRC and flag
+/// tables.
+fn assemble(
+    space: &dyn AddressSpace,
+    set: &TableSet,
+    layout: TableLayout,
+    entries: &[Vec<RawEntry>],
+) -> Result<VmlinuxExports, Problem> {
     let flags = match set.flags {
         Some(r) => Some(
             space
@@ -178,18 +281,16 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
         ),
         None => None,
     };
-
-    let mut crc_storage = CrcStorage::None;
-    let mut exports: Vec<Export> = Vec::with_capacity(tables.iter().map(Vec::len).sum());
-    for (spec, entries) in set.tables.iter().zip(&tables) {
+    let mut exports: Vec<Export> = Vec::with_capacity(entries.iter().map(Vec::len).sum());
+    for (spec, entries) in set.tables.iter().zip(entries) {
         let crcs = match spec.crcs {
-            Some(region) => {
-                let (storage, crcs) = read_crcs(space, region, entries.len(), spec.kind)?;
-                if crc_storage == CrcStorage::None {
-                    crc_storage = storage;
-                }
-                Some(crcs)
-            }
+            Some(region) => Some(read_crcs(
+                space,
+                region,
+                entries.len(),
+                spec.kind,
+                layout.crcs,
+            )?),
             None => None,
         };
         let pairs: Vec<(&[u8], &[u8])> = entries.iter().map(|e| (e.name, e.namespace)).collect();
@@ -215,12 +316,7 @@ pub fn decode(space: &dyn AddressSpace, set: &TableSet) -> Result<VmlinuxExports
         }
     }
     super::unique_exports(&mut exports, super::Identical::Merge)?;
-    Ok(VmlinuxExports {
-        exports,
-        layout,
-        crc_storage,
-        flags_table: flags.is_some(),
-    })
+    Ok(VmlinuxExports { exports, layout })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -229,21 +325,27 @@ struct RawEntry<'a> {
     namespace: &'a [u8],
 }
 
-/// Decode the name and namespace of every entry of one table with `layout`, or `None` when the
-/// layout does not fit (size not a multiple, a name outside `__ksymtab_strings`, not an identifier).
+/// Decode the name and namespace of every entry of one table with `layout`; an error says why
+/// the layout does not fit (size not a multiple, a name outside `__ksymtab_strings`, not an
+/// identifier).
 fn decode_names<'a>(
     space: &dyn AddressSpace,
     table: Region,
     layout: KsymtabLayout,
     strings: Region,
     strings_bytes: &'a [u8],
-) -> Option<Vec<RawEntry<'a>>> {
+) -> Result<Vec<RawEntry<'a>>, String> {
     let word = space.word_size();
     let size = layout.entry_size(word) as u64;
     if table.len % size != 0 {
-        return None;
+        return Err(format!(
+            "{} bytes are not a whole number of {size}-byte entries",
+            table.len
+        ));
     }
-    let bytes = space.bytes_at(table.addr, table.len)?;
+    let bytes = space
+        .bytes_at(table.addr, table.len)
+        .ok_or("the table lies outside the file")?;
     let field = layout.field_size(word);
     let endian = space.endian();
     let string_at = |addr: u64| -> Option<&'a [u8]> {
@@ -265,60 +367,66 @@ fn decode_names<'a>(
         }
     };
     let mut entries = Vec::with_capacity(bytes.len() / size as usize);
-    for start in (0..bytes.len()).step_by(size as usize) {
-        let name = string_at(target(start + layout.name_offset(word))?)?;
+    for (i, start) in (0..bytes.len()).step_by(size as usize).enumerate() {
+        let name = target(start + layout.name_offset(word))
+            .and_then(string_at)
+            .ok_or_else(|| format!("entry {i}: the name is not a string of __ksymtab_strings"))?;
         if !is_symbol_name(name) {
-            return None;
+            return Err(format!(
+                "entry {i}: the name {:?} is not a symbol name",
+                String::from_utf8_lossy(name)
+            ));
         }
         let namespace = match layout.namespace_offset(word) {
             // 5.4 stored no namespace as a zero offset / NULL pointer.
-            Some(off) => match target(start + off)? {
-                0 => &[][..],
-                addr => string_at(addr)?,
+            Some(off) => match target(start + off) {
+                Some(0) => &[][..],
+                addr => addr.and_then(string_at).ok_or_else(|| {
+                    format!("entry {i}: the namespace is not a string of __ksymtab_strings")
+                })?,
             },
             None => &[][..],
         };
         entries.push(RawEntry { name, namespace });
     }
-    Some(entries)
+    Ok(entries)
 }
 
-/// Read a CRC table of `count` entries, detecting how the CRCs are stored.
+/// Read a CRC table of `count` entries stored as `storage`.
 fn read_crcs(
     space: &dyn AddressSpace,
     region: Region,
     count: usize,
     kind: ExportKind,
-) -> Result<(CrcStorage, Vec<u32>), Problem> {
+    storage: CrcStorage,
+) -> Result<Vec<u32>, Problem> {
     let name = kind.kcrctab_section();
+    let word = space.word_size();
+    let entry = storage.entry_size(word).ok_or_else(|| {
+        Problem::Exports(format!(
+            "{name} present in a kernel whose tables have no CRCs"
+        ))
+    })?;
+    if region.len != (count * entry) as u64 {
+        return Err(Problem::Exports(format!(
+            "{name} is {} bytes, which does not fit {count} symbols",
+            region.len
+        )));
+    }
+    if storage == CrcStorage::Relative {
+        return relative_crcs(space, region, count).ok_or_else(|| {
+            Problem::Exports(format!("{name}: a relative CRC lies outside the file"))
+        });
+    }
     let bytes = space
         .bytes_at(region.addr, region.len)
         .ok_or_else(|| Problem::Exports(format!("{name} lies outside the file")))?;
     let endian = space.endian();
-    let word = space.word_size();
-    let (entry, storage) = super::crc_entry_size(region.len, count, word, name)?;
-    let raw: Vec<u64> = (0..count)
-        .map(|i| read_uint(bytes, i * entry, entry, endian).unwrap_or(0))
-        .collect();
-    if entry == 4 && count >= 16 {
-        // CONFIG_MODULE_REL_CRCS stores `__crc_sym - .`: if every entry read as an offset lands
-        // on four mapped bytes, the CRCs live there (random CRCs would almost never all do so,
-        // nor would all of 16).
-        let relative: Option<Vec<u32>> = raw
-            .iter()
-            .enumerate()
-            .map(|(i, &r)| {
-                let at = region
-                    .addr
-                    .wrapping_add((i * 4) as u64)
-                    .wrapping_add(sign_extend(r, 4) as u64);
-                let b = space.bytes_at(at, 4)?;
-                read_uint(b, 0, 4, endian).map(|v| v as u32)
-            })
-            .collect();
-        if let Some(crcs) = relative {
-            return Ok((CrcStorage::Relative, crcs));
-        }
-    }
-    Ok((storage, raw.into_iter().map(|v| v as u32).collect()))
+    (0..count)
+        .map(|i| {
+            read_uint(bytes, i * entry, entry, endian)
+                .map(|v| v as u32)
+                .ok_or_else(|| Problem::Exports(format!("{name} ends before entry {i}")))
+        })
+        .collect()
 }

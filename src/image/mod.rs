@@ -4,13 +4,26 @@
 //! vmlinuz, Android boot.img, a bare compressed stream, or the kernel itself) around the kernel
 //! proper: an ELF vmlinux (x86, ppc64, an unstripped vmlinux) or a raw memory image (arm64 and
 //! RISC-V `Image`, the payload of an arm zImage or s390 image). Unwrapping repeats until the
-//! bytes are a kernel ([`probe::kernel_kind`]), at most [`MAX_DEPTH`] times, so nested
-//! containers work (an `Image.gz` inside a boot.img) and a crafted loop cannot recurse forever.
+//! bytes are a kernel, at most [`MAX_DEPTH`] times, so nested containers work (an `Image.gz`
+//! inside a boot.img) and a crafted loop cannot recurse forever.
+//!
+//! The path is one-way: this module resolves containers and decompresses, and never reads
+//! exports. When the innermost payload is an ELF kernel read through a stream (an x86 bzImage
+//! with gzip, bzip2, xz or lzma), [`open`] hands it back still being decoded
+//! ([`Unwrapping::Streaming`]), so that the caller decodes only as far as it needs
+//! ([`crate::kernel`] stops once the export tables are found).
+//!
+//! Every container is one file with one `detect` function of the same shape ([`Detect`]),
+//! listed once in [`DETECTORS`]; adding a container is one file and one entry there.
 
 mod android;
 mod bzimage;
+mod compressed;
+mod elf_file;
 pub mod probe;
+mod s390;
 pub mod scan;
+mod uimage;
 mod zboot;
 mod zimage;
 
@@ -19,9 +32,9 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::bytes::{le_u16, le_u32};
-use crate::decompress::{self, Compression};
-use crate::elf::{self, Class, Endian};
+use crate::bytes::{le_u32, Endian};
+use crate::decompress::{Compression, Decoder};
+use crate::elf::{self, Class};
 use crate::error::Problem;
 
 pub use probe::KernelKind;
@@ -29,8 +42,12 @@ pub use probe::KernelKind;
 /// How many container layers are unwrapped at most.
 pub const MAX_DEPTH: usize = 4;
 
-/// Default limit on an image's decompressed size.
+/// Default limit on an image's decompressed size, in bytes.
 pub const DEFAULT_IMAGE_LIMIT: u64 = 1 << 30;
+
+/// Bytes of a streamed ELF kernel decoded before [`open`] hands it back: an ELF file header and
+/// program header table fit easily.
+pub const EARLY_PROBE: usize = 1 << 12;
 
 /// The format of one layer of a kernel image file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +67,8 @@ pub enum Container {
     ElfDecompressor,
     /// An Android boot image ("ANDROID!").
     AndroidBoot,
+    /// A U-Boot legacy image (magic 0x27051956), single- or multi-file.
+    UImage,
     /// A bare compressed stream (`Image.gz`, `vmlinux.xz`, …).
     Compressed,
     /// An unknown container in which a compressed kernel was found by scanning.
@@ -127,7 +146,7 @@ pub struct Unwrapped {
     /// Size of the kernel bytes after unwrapping (when `partial`: the bytes decoded).
     pub kernel_size: u64,
     /// True when decoding stopped early, once the kernel's export tables were read (see
-    /// [`unwrap_early`]).
+    /// [`Streaming::stop`]).
     pub partial: bool,
     /// True when the kernel bytes are an ELF file.
     pub is_elf: bool,
@@ -153,108 +172,239 @@ pub struct KernelBytes<'a> {
     pub info: Unwrapped,
 }
 
-/// What one layer holds.
-enum Step {
-    /// These bytes are the kernel.
-    Kernel(KernelKind),
-    /// A payload at a known place: compressed (its format sniffed or named by the header) or,
-    /// with `stored`, the next layer as is.
-    Payload {
-        container: Container,
-        range: Range<usize>,
-        named: Option<Compression>,
-        stored: bool,
-        /// Where the 4-byte little-endian uncompressed size the kernel's build appends ends (a
-        /// gzip stream's own ISIZE trailer serves too): the payload's end, except for EFI zboot,
-        /// whose header leaves the trailer out of the payload size.
-        size_end: usize,
-    },
-    /// A compressed kernel somewhere in `range`, to be found by scanning; if none is found,
-    /// the bytes themselves must be a raw kernel (an uncompressed s390 image, say).
-    Scan {
-        container: Container,
-        range: Range<usize>,
-    },
-}
-
-/// Hints gathered on the way down.
-#[derive(Default)]
-struct Hints {
+/// What a container or image header says about the kernel inside (hints for raw kernels, which
+/// have no ELF header to say it). Later layers override earlier ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Hints {
     arch: Option<Arch>,
     class: Option<Class>,
     endian: Option<Endian>,
 }
 
-/// What the caller of [`unwrap_early`] wants once it has seen the start of an ELF kernel
-/// being decompressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want {
-    /// Decode at least this many bytes of the kernel and ask again.
-    Bytes(usize),
-    /// Enough has been read: stop decoding.
-    Stop,
-    /// Decode the whole kernel.
-    All,
-}
-
-/// Kernel bytes, or what was learned when decoding stopped early.
-#[derive(Debug)]
-pub enum Unwrapping<'a> {
-    /// The whole kernel.
-    Whole(KernelBytes<'a>),
-    /// The caller said [`Want::Stop`]: the kernel was decoded only in part.
-    Stopped(Unwrapped),
-}
-
-/// Bytes of a kernel decoded before [`unwrap_early`] first asks: an ELF file header and
-/// program header table fit easily.
-pub const EARLY_PROBE: usize = 1 << 12;
-
-/// Unwrap an image file's bytes down to the kernel. `limit` bounds every decompression.
-pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
-    match unwrap_early(data, limit, |_| Want::All)? {
-        Unwrapping::Whole(kernel) => Ok(kernel),
-        Unwrapping::Stopped(_) => Err(Problem::Truncated(
-            "decoding stopped early though the whole kernel was wanted".into(),
-        )),
+impl Hints {
+    fn update(&mut self, inner: Hints) {
+        self.arch = inner.arch.or(self.arch);
+        self.class = inner.class.or(self.class);
+        self.endian = inner.endian.or(self.endian);
     }
 }
 
-/// Like [`unwrap`], but when the kernel is an ELF file decompressed through a stream (an x86
-/// bzImage with gzip, bzip2, xz or lzma), `early` sees its first [`EARLY_PROBE`] bytes and then
-/// as many as it asks for, and may stop the decoding there. Formats decoded in one call (zstd,
-/// lz4, lzo) and raw kernels are always decoded whole.
-pub fn unwrap_early(
-    data: &[u8],
+/// What a detector recognised.
+#[derive(Debug)]
+pub(crate) enum Detected {
+    /// The bytes are the kernel.
+    Kernel(KernelKind),
+    /// A container around a payload.
+    Layer {
+        /// Which container.
+        container: Container,
+        /// Where its payload is and how it is stored.
+        payload: Payload,
+        /// What its header says about the kernel.
+        hints: Hints,
+    },
+}
+
+/// Where a container keeps its payload.
+#[derive(Debug)]
+pub(crate) enum Payload {
+    /// Compressed at `range`, the format sniffed from its magic (and, when the header names
+    /// one, checked against `named`). The 4-byte little-endian uncompressed size the kernel's
+    /// build appends ends at `size_end` (a gzip stream's own ISIZE trailer serves too).
+    Compressed {
+        range: Range<usize>,
+        named: Option<Compression>,
+        size_end: usize,
+    },
+    /// The next layer as is, at `range`.
+    Stored { range: Range<usize> },
+    /// A compressed kernel somewhere in `range`, to be found by scanning ([`scan`]); when none
+    /// is found the bytes themselves must be a raw kernel (an uncompressed s390 image, say).
+    Scan { range: Range<usize> },
+}
+
+/// One detector: `Ok(None)` when `data` is not its container, an error when it is but the
+/// header is broken.
+pub(crate) type Detect = fn(&[u8]) -> Result<Option<Detected>, Problem>;
+
+/// The detectors, in the order they are tried; the first that recognises the bytes decides.
+///
+/// The order matters only where one file could match two: an ELF file is checked first (it
+/// may be a decompressor or the kernel); the headers with a fixed magic at a fixed offset
+/// (bzImage "HdrS", EFI zboot "MZ"+"zimg", "ANDROID!", the uImage magic) next; the arm64/RISC-V `Image` header
+/// before the arm zImage, so that a raw `Image` is never scanned; the s390 entry point; a bare
+/// compressed stream (magic at offset 0); and last the banner, which means a raw kernel but
+/// costs a look through the whole file. Bytes no detector recognises are scanned for an
+/// embedded compressed kernel ([`Container::Embedded`]).
+pub(crate) const DETECTORS: [(&str, Detect); 10] = [
+    ("ELF", elf_file::detect),
+    ("bzImage", bzimage::detect),
+    ("EFI zboot", zboot::detect),
+    ("Android boot image", android::detect),
+    ("U-Boot uImage", uimage::detect),
+    ("arm64/RISC-V Image header", probe::detect_image_header),
+    ("arm zImage", zimage::detect),
+    ("s390 image", s390::detect),
+    ("compressed stream", compressed::detect),
+    ("kernel banner", probe::detect_banner),
+];
+
+fn detect(data: &[u8]) -> Result<Detected, Problem> {
+    for (_, detector) in DETECTORS {
+        if let Some(found) = detector(data)? {
+            return Ok(found);
+        }
+    }
+    Ok(Detected::Layer {
+        container: Container::Embedded,
+        payload: Payload::Scan {
+            range: 0..data.len(),
+        },
+        hints: Hints::default(),
+    })
+}
+
+/// The result of [`open`]: the kernel bytes, or a kernel still being decompressed.
+#[derive(Debug)]
+pub enum Unwrapping<'a> {
+    /// The whole kernel.
+    Kernel(KernelBytes<'a>),
+    /// An ELF kernel whose stream is being decoded: read as far as needed, then
+    /// [`Streaming::stop`] or [`Streaming::finish`].
+    Streaming(Streaming<'a>),
+}
+
+/// An ELF kernel being decompressed from the innermost payload of an image.
+pub struct Streaming<'a> {
+    decoder: Decoder<'a>,
+    /// The layer being decoded (its output size is filled in at the end).
+    layer: Layer,
+    walk: Walk,
+    depth: usize,
+}
+
+impl std::fmt::Debug for Streaming<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streaming")
+            .field("layer", &self.layer)
+            .field("decoded", &self.decoder.decoded().len())
+            .finish()
+    }
+}
+
+impl<'a> Streaming<'a> {
+    /// The kernel's bytes decoded so far (at least [`EARLY_PROBE`], unless the stream is shorter).
+    pub fn decoded(&self) -> &[u8] {
+        self.decoder.decoded()
+    }
+
+    /// True once the whole kernel is decoded.
+    pub fn ended(&self) -> bool {
+        self.decoder.ended()
+    }
+
+    /// Decode until at least `len` bytes of the kernel are decoded (fewer when it ends first).
+    pub fn fill_to(&mut self, len: usize) -> Result<&[u8], Problem> {
+        self.decoder.fill_to(len)
+    }
+
+    /// Stop decoding: what was unwrapped, the kernel decoded only in part
+    /// ([`Unwrapped::partial`]).
+    pub fn stop(self) -> Unwrapped {
+        let Streaming {
+            decoder,
+            mut layer,
+            mut walk,
+            ..
+        } = self;
+        let prefix = decoder.decoded();
+        layer.output_size = prefix.len() as u64;
+        walk.hints.arch = elf::machine(prefix)
+            .and_then(Arch::from_elf_machine)
+            .or(walk.hints.arch);
+        walk.layers.push(layer);
+        let mut info = unwrapped(KernelKind::Elf, prefix.len() as u64, walk);
+        info.partial = true;
+        info
+    }
+
+    /// Decode the rest and go on unwrapping (the payload may still turn out to be a
+    /// decompressor).
+    pub fn finish(self) -> Result<KernelBytes<'a>, Problem> {
+        let Streaming {
+            decoder,
+            mut layer,
+            mut walk,
+            depth,
+        } = self;
+        let out = decoder.finish()?;
+        layer.output_size = out.len() as u64;
+        walk.layers.push(layer);
+        match walk.run(Cow::Owned(out), depth + 1, false)? {
+            Unwrapping::Kernel(kernel) => Ok(kernel),
+            Unwrapping::Streaming(_) => Err(Problem::Truncated(
+                "a decoded payload was handed back undecoded".into(),
+            )),
+        }
+    }
+}
+
+/// Unwrap an image file's bytes down to the kernel, decoding it whole. `limit` bounds every
+/// decompression, in bytes.
+pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
+    match open(data, limit)? {
+        Unwrapping::Kernel(kernel) => Ok(kernel),
+        Unwrapping::Streaming(stream) => stream.finish(),
+    }
+}
+
+/// Resolve an image file's containers down to the kernel. When the innermost payload is an ELF
+/// file decompressed through a stream (gzip, bzip2, xz or lzma), it is handed back after its
+/// first [`EARLY_PROBE`] bytes, still being decoded; every other kernel comes back whole.
+/// `limit` bounds every decompression, in bytes.
+pub fn open(data: &[u8], limit: u64) -> Result<Unwrapping<'_>, Problem> {
+    Walk {
+        layers: Vec::new(),
+        hints: Hints::default(),
+        limit,
+    }
+    .run(Cow::Borrowed(data), 0, true)
+}
+
+/// The state of one unwrapping: the layers so far and what they said.
+#[derive(Debug)]
+struct Walk {
+    layers: Vec<Layer>,
+    hints: Hints,
     limit: u64,
-    mut early: impl FnMut(&[u8]) -> Want,
-) -> Result<Unwrapping<'_>, Problem> {
-    let mut layers: Vec<Layer> = Vec::new();
-    let mut hints = Hints::default();
-    let mut current: Cow<[u8]> = Cow::Borrowed(data);
-    for depth in 0..=MAX_DEPTH {
-        let (layer, next) = match classify(&current, &mut hints)? {
-            Step::Kernel(kind) => {
-                return Ok(Unwrapping::Whole(finish(current, kind, layers, hints)))
-            }
-            _ if depth == MAX_DEPTH => break,
-            Step::Payload {
-                container,
-                range,
-                named,
-                stored,
-                size_end,
-            } => {
-                let payload = current.get(range.clone()).ok_or_else(|| {
-                    Problem::Truncated(format!(
-                        "{} payload at {:#x}+{:#x} runs past the end ({:#x} bytes)",
-                        container_name(container),
-                        range.start,
-                        range.len(),
-                        current.len()
-                    ))
-                })?;
-                if stored {
+}
+
+impl Walk {
+    /// Unwrap `current` (at nesting depth `depth`) down to the kernel; with `lazy`, a streamed
+    /// ELF payload of the original bytes comes back undecoded.
+    fn run(
+        mut self,
+        mut current: Cow<'_, [u8]>,
+        depth: usize,
+        lazy: bool,
+    ) -> Result<Unwrapping<'_>, Problem> {
+        for depth in depth..=MAX_DEPTH {
+            let (container, payload) = match detect(&current)? {
+                Detected::Kernel(kind) => {
+                    return Ok(Unwrapping::Kernel(finish(current, kind, self)));
+                }
+                _ if depth == MAX_DEPTH => break,
+                Detected::Layer {
+                    container,
+                    payload,
+                    hints,
+                } => {
+                    self.hints.update(hints);
+                    (container, payload)
+                }
+            };
+            let (layer, next) = match payload {
+                Payload::Stored { range } => {
                     let layer = Layer {
                         container,
                         compression: None,
@@ -262,187 +412,183 @@ pub fn unwrap_early(
                         payload_size: range.len() as u64,
                         output_size: range.len() as u64,
                     };
-                    let next = match &current {
-                        Cow::Borrowed(d) => Cow::Borrowed(&d[range]),
-                        Cow::Owned(v) => Cow::Owned(v[range].to_vec()),
+                    let next = match current {
+                        Cow::Borrowed(d) => Cow::Borrowed(payload_in(d, &range, container)?),
+                        Cow::Owned(ref v) => Cow::Owned(payload_in(v, &range, container)?.to_vec()),
                     };
                     (layer, next)
-                } else {
-                    let format =
-                        Compression::sniff(payload).ok_or_else(|| Problem::NoCompressionMagic {
-                            container: container_name(container),
-                            offset: range.start as u64,
-                            first_bytes: hex_prefix(payload),
-                        })?;
-                    if let Some(named) = named.filter(|&n| n != format) {
-                        return Err(Problem::CompressionMismatch {
-                            container: container_name(container),
-                            named: named.name(),
-                            found: format.name(),
-                            offset: range.start as u64,
-                        });
-                    }
-                    // Non-gzip kernel payloads end with the uncompressed size (gzip's own
-                    // trailer holds it too): a hint that lets the decoder size its output once
-                    // (for zstd it also avoids a window buffer as large as the kernel).
-                    let hint = le_u32(&current, size_end.saturating_sub(4)).map(u64::from);
-                    let mut layer = Layer {
-                        container,
-                        compression: Some(format),
-                        payload_offset: range.start as u64,
-                        payload_size: range.len() as u64,
-                        output_size: 0,
-                    };
-                    match decode_payload(payload, format, limit, hint, &mut early)? {
-                        Decoded::Whole(out) => {
-                            layer.output_size = out.len() as u64;
-                            (layer, Cow::Owned(out))
-                        }
-                        Decoded::Stopped { machine, decoded } => {
-                            layer.output_size = decoded;
-                            layers.push(layer);
-                            hints.arch = machine.and_then(Arch::from_elf_machine).or(hints.arch);
-                            let mut info = unwrapped(KernelKind::Elf, decoded, layers, hints);
-                            info.partial = true;
-                            return Ok(Unwrapping::Stopped(info));
-                        }
-                    }
                 }
-            }
-            Step::Scan { container, range } => {
-                match scan::find_kernel(&current, range.clone(), limit)? {
-                    Some(found) => {
+                Payload::Compressed {
+                    range,
+                    named,
+                    size_end,
+                } => {
+                    let hint = le_u32(&current, size_end.saturating_sub(4)).map(u64::from);
+                    // Only bytes of the file itself can outlive this call while being decoded.
+                    if let (true, Cow::Borrowed(data)) = (lazy, &current) {
+                        let payload = payload_in(data, &range, container)?;
+                        let format = payload_format(payload, named, container, range.start)?;
+                        let mut decoder = Decoder::new(payload, format, self.limit, hint)?;
+                        let prefix = decoder.fill_to(EARLY_PROBE)?;
                         let layer = Layer {
                             container,
-                            compression: Some(found.compression),
-                            payload_offset: found.offset as u64,
-                            payload_size: found.available as u64,
-                            output_size: found.kernel.len() as u64,
+                            compression: Some(format),
+                            payload_offset: range.start as u64,
+                            payload_size: range.len() as u64,
+                            output_size: 0,
                         };
-                        // The scan accepted it as a kernel: no need to classify it again.
-                        layers.push(layer);
-                        let kernel = Cow::Owned(found.kernel);
-                        return Ok(Unwrapping::Whole(finish(kernel, found.kind, layers, hints)));
-                    }
-                    // An ELF without exports or banner and without a payload: let the
-                    // export reader say what it lacks rather than call it unknown.
-                    None if container == Container::ElfDecompressor => {
-                        return Ok(Unwrapping::Whole(finish(
-                            current,
-                            KernelKind::Elf,
-                            layers,
-                            hints,
-                        )));
-                    }
-                    // classify found it no kernel before choosing to scan it.
-                    None if container == Container::Embedded => {
-                        return Err(unknown_format(&current));
-                    }
-                    None => {
-                        if let Some(kind) = probe::kernel_kind(&current) {
-                            return Ok(Unwrapping::Whole(finish(current, kind, layers, hints)));
+                        if elf::is_elf(prefix) && !decoder.ended() {
+                            return Ok(Unwrapping::Streaming(Streaming {
+                                decoder,
+                                layer,
+                                walk: self,
+                                depth,
+                            }));
                         }
-                        return Err(Problem::NoKernelInside {
-                            container: container_name(container),
-                            candidates: scan::candidates(&current, range).len(),
-                            first_bytes: hex_prefix(&current),
-                        });
+                        let out = decoder.finish()?;
+                        (
+                            Layer {
+                                output_size: out.len() as u64,
+                                ..layer
+                            },
+                            Cow::Owned(out),
+                        )
+                    } else {
+                        let payload = payload_in(&current, &range, container)?;
+                        let format = payload_format(payload, named, container, range.start)?;
+                        let out = Decoder::new(payload, format, self.limit, hint)?.finish()?;
+                        let layer = Layer {
+                            container,
+                            compression: Some(format),
+                            payload_offset: range.start as u64,
+                            payload_size: range.len() as u64,
+                            output_size: out.len() as u64,
+                        };
+                        (layer, Cow::Owned(out))
                     }
                 }
-            }
-        };
-        layers.push(layer);
-        current = next;
+                Payload::Scan { range } => {
+                    return self.scan(current, container, range).map(Unwrapping::Kernel);
+                }
+            };
+            self.layers.push(layer);
+            current = next;
+        }
+        Err(Problem::TooDeep {
+            depth: MAX_DEPTH,
+            first_bytes: hex_prefix(&current),
+        })
     }
-    Err(Problem::TooDeep {
-        depth: MAX_DEPTH,
-        first_bytes: hex_prefix(&current),
+
+    /// Find the compressed kernel in `range` of a self-decompressor by scanning.
+    fn scan<'d>(
+        mut self,
+        current: Cow<'d, [u8]>,
+        container: Container,
+        range: Range<usize>,
+    ) -> Result<KernelBytes<'d>, Problem> {
+        match scan::find_kernel(&current, range.clone(), self.limit)? {
+            Some(found) => {
+                self.layers.push(Layer {
+                    container,
+                    compression: Some(found.compression),
+                    payload_offset: found.offset as u64,
+                    payload_size: found.available as u64,
+                    output_size: found.kernel.len() as u64,
+                });
+                // The scan accepted it as a kernel: no need to detect it again.
+                Ok(finish(Cow::Owned(found.kernel), found.kind, self))
+            }
+            // An ELF without exports or banner and without a payload: let the export reader
+            // say what it lacks rather than call it unknown.
+            None if container == Container::ElfDecompressor => {
+                Ok(finish(current, KernelKind::Elf, self))
+            }
+            // No detector recognised it before it was scanned.
+            None if container == Container::Embedded => Err(unknown_format(&current)),
+            None => match probe::kernel_kind(&current) {
+                Some(kind) => Ok(finish(current, kind, self)),
+                None => Err(Problem::NoKernelInside {
+                    container: container_name(container),
+                    candidates: scan::candidates(&current, range).len(),
+                    first_bytes: hex_prefix(&current),
+                }),
+            },
+        }
+    }
+}
+
+/// The payload bytes of `range` in a `container`'s bytes `data`.
+fn payload_in<'d>(
+    data: &'d [u8],
+    range: &Range<usize>,
+    container: Container,
+) -> Result<&'d [u8], Problem> {
+    data.get(range.clone()).ok_or_else(|| {
+        Problem::Truncated(format!(
+            "{} payload at {:#x}+{:#x} runs past the end ({:#x} bytes)",
+            container_name(container),
+            range.start,
+            range.len(),
+            data.len()
+        ))
     })
 }
 
-/// A decompressed payload, whole or stopped early.
-enum Decoded {
-    Whole(Vec<u8>),
-    /// Stopped after `decoded` bytes of an ELF file for machine `machine`.
-    Stopped {
-        machine: Option<u16>,
-        decoded: u64,
-    },
-}
-
-/// Decompress one payload; if it is an ELF file decoded through a stream, let `early` decide
-/// how far.
-fn decode_payload(
+/// The compression of a payload by its magic, which must agree with what the header names.
+fn payload_format(
     payload: &[u8],
-    format: Compression,
-    limit: u64,
-    hint: Option<u64>,
-    early: &mut impl FnMut(&[u8]) -> Want,
-) -> Result<Decoded, Problem> {
-    let Some(mut stream) = decompress::StreamDecoder::open(payload, format, limit, hint)? else {
-        return decompress::decompress_sized(payload, format, limit, hint).map(Decoded::Whole);
-    };
-    let mut want = Want::Bytes(EARLY_PROBE);
-    loop {
-        match want {
-            Want::Bytes(len) => {
-                let before = stream.decoded().len();
-                stream.fill_to(len)?;
-                let prefix = stream.decoded();
-                // Asking for no more than is there would ask forever.
-                if stream.ended() || prefix.len() <= before || !elf::is_elf(prefix) {
-                    break;
-                }
-                want = early(prefix);
-            }
-            Want::Stop => {
-                let prefix = stream.decoded();
-                return Ok(Decoded::Stopped {
-                    machine: elf::machine(prefix),
-                    decoded: prefix.len() as u64,
-                });
-            }
-            Want::All => break,
-        }
+    named: Option<Compression>,
+    container: Container,
+    offset: usize,
+) -> Result<Compression, Problem> {
+    let format = Compression::sniff(payload).ok_or_else(|| Problem::NoCompressionMagic {
+        container: container_name(container),
+        offset: offset as u64,
+        first_bytes: hex_prefix(payload),
+    })?;
+    match named {
+        Some(named) if named != format => Err(Problem::CompressionMismatch {
+            container: container_name(container),
+            named: named.name(),
+            found: format.name(),
+            offset: offset as u64,
+        }),
+        _ => Ok(format),
     }
-    stream.finish().map(Decoded::Whole)
 }
 
-fn finish(
-    bytes: Cow<'_, [u8]>,
-    kind: KernelKind,
-    layers: Vec<Layer>,
-    mut hints: Hints,
-) -> KernelBytes<'_> {
+fn finish(bytes: Cow<'_, [u8]>, kind: KernelKind, mut walk: Walk) -> KernelBytes<'_> {
     // The raw image headers say more than the container.
     match kind {
         KernelKind::Arm64Image => {
-            hints.arch = Some(Arch::Arm64);
-            hints.class = Some(Class::Elf64);
+            walk.hints.arch = Some(Arch::Arm64);
+            walk.hints.class = Some(Class::Elf64);
             // Image header flags at 0x18, bit 0: kernel endianness, 1 = big
             // (Documentation/arch/arm64/booting.rst).
             let be = bytes.get(0x18).is_some_and(|f| f & 1 == 1);
-            hints.endian = Some(if be { Endian::Big } else { Endian::Little });
+            walk.hints.endian = Some(if be { Endian::Big } else { Endian::Little });
         }
         KernelKind::RiscvImage => {
-            hints.arch = Some(Arch::Riscv);
-            hints.endian = Some(Endian::Little);
+            walk.hints.arch = Some(Arch::Riscv);
+            walk.hints.endian = Some(Endian::Little);
         }
         KernelKind::Elf => {
-            hints.class = None;
-            hints.endian = None;
-            hints.arch = elf::machine(&bytes)
+            walk.hints.class = None;
+            walk.hints.endian = None;
+            walk.hints.arch = elf::machine(&bytes)
                 .and_then(Arch::from_elf_machine)
-                .or(hints.arch);
+                .or(walk.hints.arch);
         }
         KernelKind::Raw => {}
     }
-    let info = unwrapped(kind, bytes.len() as u64, layers, hints);
+    let info = unwrapped(kind, bytes.len() as u64, walk);
     KernelBytes { bytes, info }
 }
 
-/// What unwrapping found: `kernel_size` bytes of a `kind` kernel under `layers`.
-fn unwrapped(kind: KernelKind, kernel_size: u64, layers: Vec<Layer>, hints: Hints) -> Unwrapped {
+/// What unwrapping found: `kernel_size` bytes of a `kind` kernel under `walk`'s layers.
+fn unwrapped(kind: KernelKind, kernel_size: u64, walk: Walk) -> Unwrapped {
+    let Walk { layers, hints, .. } = walk;
     let innermost = layers.iter().rev().find(|l| l.compression.is_some());
     let bare = if kind == KernelKind::Elf {
         Container::Elf
@@ -468,105 +614,16 @@ fn unwrapped(kind: KernelKind, kernel_size: u64, layers: Vec<Layer>, hints: Hint
 impl Unwrapped {
     /// What unwrapping says of `len` bytes that are a raw kernel themselves, with no container.
     pub fn bare_raw(len: u64) -> Self {
-        unwrapped(KernelKind::Raw, len, Vec::new(), Hints::default())
+        unwrapped(
+            KernelKind::Raw,
+            len,
+            Walk {
+                layers: Vec::new(),
+                hints: Hints::default(),
+                limit: 0,
+            },
+        )
     }
-}
-
-/// Offset of the "S390EP" entry-point string of an s390 image (EP_OFFSET,
-/// arch/s390/include/asm/setup.h), which kexec checks too.
-const S390_EP_OFFSET: usize = 0x10008;
-
-fn classify(data: &[u8], hints: &mut Hints) -> Result<Step, Problem> {
-    if elf::is_elf(data) {
-        let parsed = elf::Elf::parse(data).ok();
-        if let Some((parsed, (offset, size))) = parsed
-            .as_ref()
-            .and_then(|p| Some((p, probe::elf_decompressor_payload(p)?)))
-        {
-            hints.arch = Arch::from_elf_machine(parsed.machine).or(hints.arch);
-            hints.class = Some(parsed.class);
-            hints.endian = Some(parsed.endian);
-            return Ok(Step::Scan {
-                container: Container::ElfDecompressor,
-                range: offset..offset + size,
-            });
-        }
-        return Ok(Step::Kernel(KernelKind::Elf));
-    }
-    if let Some(range) = bzimage::payload(data)? {
-        hints.arch = Some(Arch::X86);
-        return Ok(Step::Payload {
-            container: Container::BzImage,
-            size_end: range.end,
-            range,
-            named: None,
-            stored: false,
-        });
-    }
-    if let Some(z) = zboot::payload(data)? {
-        hints.arch = z.arch.or(hints.arch);
-        let range = z.offset..z.offset.saturating_add(z.len);
-        let trailer = if z.compression == Compression::Gzip {
-            0
-        } else {
-            4
-        };
-        return Ok(Step::Payload {
-            container: Container::EfiZboot,
-            size_end: range.end.saturating_add(trailer),
-            range,
-            named: Some(z.compression),
-            stored: false,
-        });
-    }
-    if let Some((offset, size)) = android::kernel(data)? {
-        return Ok(Step::Payload {
-            container: Container::AndroidBoot,
-            range: offset..offset.saturating_add(size),
-            named: None,
-            stored: true,
-            size_end: 0,
-        });
-    }
-    // Before the zImage test: an arm64 Image has no zImage magic, but check the kernel
-    // headers first so that a raw Image is never scanned.
-    if let Some(kind) = probe::image_header_kind(data) {
-        return Ok(Step::Kernel(kind));
-    }
-    if let Some(z) = zimage::header(data) {
-        hints.arch = Some(Arch::Arm);
-        hints.class = Some(Class::Elf32);
-        hints.endian = Some(z.endian);
-        return Ok(Step::Scan {
-            container: Container::ArmZimage,
-            range: 0..z.size,
-        });
-    }
-    if data.get(S390_EP_OFFSET..S390_EP_OFFSET + 6) == Some(b"S390EP") {
-        hints.arch = Some(Arch::S390);
-        hints.class = Some(Class::Elf64);
-        hints.endian = Some(Endian::Big);
-        return Ok(Step::Scan {
-            container: Container::S390,
-            range: 0..data.len(),
-        });
-    }
-    if Compression::sniff(data).is_some() {
-        return Ok(Step::Payload {
-            container: Container::Compressed,
-            range: 0..data.len(),
-            named: None,
-            stored: false,
-            size_end: data.len(),
-        });
-    }
-    if let Some(kind) = probe::kernel_kind(data) {
-        return Ok(Step::Kernel(kind));
-    }
-    Ok(Step::Scan {
-        container: Container::Embedded,
-        range: 0..data.len(),
-    })
 }
 
 /// A container's name in messages.
@@ -579,6 +636,7 @@ pub fn container_name(c: Container) -> &'static str {
         Container::S390 => "s390 image",
         Container::ElfDecompressor => "ELF decompressor",
         Container::AndroidBoot => "Android boot image",
+        Container::UImage => "U-Boot uImage",
         Container::Compressed => "compressed stream",
         Container::Embedded => "unknown container",
         Container::Raw => "raw image",

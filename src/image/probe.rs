@@ -12,7 +12,9 @@
 
 use serde::Serialize;
 
+use super::Detected;
 use crate::elf::{self, Elf};
+use crate::error::Problem;
 
 /// What kind of kernel bytes a buffer holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,4 +91,16 @@ pub fn elf_decompressor_payload(parsed: &Elf) -> Option<(usize, usize)> {
         Some((offset, size))
     });
     Some(image.unwrap_or((0, data.len())))
+}
+
+/// A raw kernel recognised by its own `Image` header (arm64, RISC-V), without a look for the
+/// banner through the whole file.
+pub(super) fn detect_image_header(data: &[u8]) -> Result<Option<Detected>, Problem> {
+    Ok(image_header_kind(data).map(Detected::Kernel))
+}
+
+/// A raw kernel recognised by its banner (an uncompressed arm or s390 memory image, a payload
+/// unpacked by hand).
+pub(super) fn detect_banner(data: &[u8]) -> Result<Option<Detected>, Problem> {
+    Ok(has_banner(data).then_some(Detected::Kernel(KernelKind::Raw)))
 }

@@ -105,18 +105,10 @@ fn decode_candidate(
     limit: u64,
 ) -> Option<Result<Vec<u8>, Problem>> {
     let quick = QUICK_PREFIX.min(limit);
-    match decompress::StreamDecoder::open(stream, compression, limit, None) {
-        Ok(Some(mut decoder)) => match decoder.fill_to(quick as usize) {
-            Ok(_) => Some(decoder.finish()),
-            Err(e @ Problem::TooLarge { .. }) => Some(Err(e)),
-            Err(_) => None,
-        },
-        Ok(None) => match decompress::decompress(stream, compression, quick) {
-            Ok(_) | Err(Problem::TooLarge { .. }) => {
-                Some(decompress::decompress(stream, compression, limit))
-            }
-            Err(_) => None,
-        },
+    let mut decoder = decompress::Decoder::new(stream, compression, limit, None).ok()?;
+    match decoder.fill_to(quick as usize) {
+        Ok(_) => Some(decoder.finish()),
+        Err(e @ Problem::TooLarge { .. }) => Some(Err(e)),
         Err(_) => None,
     }
 }

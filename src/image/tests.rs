@@ -380,3 +380,88 @@ fn raw_kernel_recognised_by_banner_only() {
     assert!(!probe::has_banner(b"Linux version unknown"));
     assert!(probe::has_banner(b"xx Linux version 2.6.32 yy"));
 }
+
+/// `IH_COMP_*` of U-Boot's include/image.h for each compression the kernel's build offers.
+fn ih_comp(format: Compression) -> u8 {
+    match format {
+        Compression::Gzip => 1,
+        Compression::Bzip2 => 2,
+        Compression::Lzma => 3,
+        Compression::Lzo => 4,
+        Compression::Lz4Legacy => 5,
+        Compression::Zstd => 6,
+        Compression::Xz => unreachable!("U-Boot has no xz"),
+    }
+}
+
+#[test]
+fn uimage_with_every_compression_and_stored() {
+    let img = fx::arm64_image(256 << 10, false);
+    for (name, format) in KERNEL_COMPRESSIONS {
+        if format == Compression::Xz {
+            continue;
+        }
+        let packed = fx::compress(name, &img);
+        let file = fx::uimage(&packed, 22, 2, ih_comp(format));
+        let k = unwrap(&file, LIMIT).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(k.bytes.as_ref() == img.as_slice(), "{name}");
+        assert_eq!(k.info.container, Container::UImage, "{name}");
+        assert_eq!(k.info.compression, Some(format), "{name}");
+        assert_eq!(k.info.payload_offset, 64, "{name}");
+        assert_eq!(k.info.arch, Some(Arch::Arm64), "{name}");
+    }
+    // IH_COMP_NONE around an x86 vmlinux, and a kernel type U-Boot does not load.
+    let kernel = vmlinux();
+    for image_type in [2, 14] {
+        let file = fx::uimage(&kernel, 24, image_type, 0);
+        let k = unwrap(&file, LIMIT).unwrap();
+        assert!(k.bytes.as_ref() == kernel.as_slice());
+        assert_eq!(k.info.layers[0].compression, None);
+        assert!(k.info.is_elf);
+    }
+}
+
+#[test]
+fn uimage_multi_file_kernel_is_the_first_file() {
+    let img = fx::arm64_image(128 << 10, false);
+    let packed = fx::compress("gzip", &img);
+    let data = fx::uimage_multi_data(&[&packed, b"\xd0\x0d\xfe\xed a device tree"]);
+    let file = fx::uimage(&data, 22, 4, 1);
+    let k = unwrap(&file, LIMIT).unwrap();
+    assert!(k.bytes.as_ref() == img.as_slice());
+    assert_eq!(k.info.layers[0].payload_offset, 64 + 12);
+    assert_eq!(k.info.layers[0].payload_size, packed.len() as u64);
+}
+
+#[test]
+fn uimage_damage_and_other_types_are_errors() {
+    let img = fx::arm64_image(64 << 10, false);
+    let file = fx::uimage(&fx::compress("gzip", &img), 22, 2, 1);
+    let mut bad_header = file.clone();
+    bad_header[40] ^= 1; // a byte of the name
+    assert!(matches!(
+        unwrap(&bad_header, LIMIT).unwrap_err(),
+        Problem::ChecksumMismatch { what: "header", .. }
+    ));
+    let mut bad_data = file.clone();
+    let last = bad_data.len() - 100;
+    bad_data[last] ^= 0x40;
+    assert!(matches!(
+        unwrap(&bad_data, LIMIT).unwrap_err(),
+        Problem::ChecksumMismatch { what: "data", .. }
+    ));
+    assert!(matches!(
+        unwrap(&file[..file.len() - 1], LIMIT).unwrap_err(),
+        Problem::Truncated(_)
+    ));
+    let ramdisk = fx::uimage(&fx::compress("gzip", &img), 22, 3, 1);
+    assert!(matches!(
+        unwrap(&ramdisk, LIMIT).unwrap_err(),
+        Problem::BadHeaderField { value: 3, .. }
+    ));
+    let unknown = fx::uimage(&img, 22, 2, 9);
+    assert!(matches!(
+        unwrap(&unknown, LIMIT).unwrap_err(),
+        Problem::BadHeaderField { value: 9, .. }
+    ));
+}

@@ -123,12 +123,9 @@ fn run_child(test: &str, mode: &str, dir: &Path) -> std::process::ExitStatus {
 
 /// In the child: start replacing `Module.symvers`, write half of it, and die of `signal`
 /// half-way, as when Ctrl-C or a package manager's SIGTERM arrives.
-fn child_writes_and_dies(signal: libc::c_int, cleanup: bool) {
+fn child_writes_and_dies(signal: libc::c_int) {
     let dir = PathBuf::from(std::env::var_os("SYMVERS_OUTPUT_DIR").unwrap());
-    if cleanup {
-        remove_temp_on_signal();
-    }
-    let _ = write_atomic_with(&dir.join("Module.symvers"), |f| {
+    let _ = write_atomic_with(&dir.join("Module.symvers"), &NoWatch, |f| {
         f.write_all(b"0x00000001\thalf")?;
         f.sync_all()?;
         // SAFETY: raising a signal on ourselves.
@@ -156,23 +153,41 @@ fn signal_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// The watch hears of the temporary file before it exists and of its end after the rename, so
+/// that a signal handler (the binary's) can remove it at any moment in between.
 #[test]
-fn sigterm_during_write_keeps_the_target_and_removes_the_temporary_file() {
-    use std::os::unix::process::ExitStatusExt;
-    if std::env::var("SYMVERS_OUTPUT_CHILD").as_deref() == Ok("term") {
-        child_writes_and_dies(libc::SIGTERM, true);
+fn the_watch_hears_of_the_temporary_file_before_it_exists() {
+    use std::cell::RefCell;
+    #[derive(Default)]
+    struct Record(RefCell<Vec<String>>);
+    impl TempWatch for Record {
+        fn creating(&self, path: &Path) {
+            let exists = path.exists();
+            self.0.borrow_mut().push(format!(
+                "creating {} {exists}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
+        }
+        fn gone(&self) {
+            self.0.borrow_mut().push("gone".into());
+        }
     }
-    let dir = signal_dir("term");
-    let status = run_child(
-        "output::tests::sigterm_during_write_keeps_the_target_and_removes_the_temporary_file",
-        "term",
-        &dir,
-    );
-    // The process still dies of the signal (exit status as a shell sees it: 128 + 15).
-    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let dir = signal_dir("watch");
+    let record = Record::default();
+    write_atomic_with(&dir.join("Module.symvers"), &record, |f| {
+        f.write_all(b"t\n")
+    })
+    .unwrap();
+    let tmp = format!(".Module.symvers.tmp{}", std::process::id());
     assert_eq!(
-        fs::read(dir.join("Module.symvers")).unwrap(),
-        b"the good old table\n"
+        *record.0.borrow(),
+        [format!("creating {tmp} false"), "gone".into()]
+    );
+    record.0.borrow_mut().clear();
+    check_writable(&dir.join("Module.symvers"), &record).unwrap();
+    assert_eq!(
+        *record.0.borrow(),
+        [format!("creating {tmp} false"), "gone".into()]
     );
     assert_eq!(files_in(&dir), ["Module.symvers"]);
     fs::remove_dir_all(&dir).unwrap();
@@ -182,7 +197,7 @@ fn sigterm_during_write_keeps_the_target_and_removes_the_temporary_file() {
 fn sigkill_during_write_keeps_the_target() {
     use std::os::unix::process::ExitStatusExt;
     if std::env::var("SYMVERS_OUTPUT_CHILD").as_deref() == Ok("kill") {
-        child_writes_and_dies(libc::SIGKILL, true);
+        child_writes_and_dies(libc::SIGKILL);
     }
     let dir = signal_dir("kill");
     let status = run_child(
@@ -216,7 +231,7 @@ fn sigkill_during_write_keeps_the_target() {
 #[test]
 fn a_failing_writer_leaves_the_target_and_no_temporary_file() {
     let dir = signal_dir("fail");
-    let err = write_atomic_with(&dir.join("Module.symvers"), |f| {
+    let err = write_atomic_with(&dir.join("Module.symvers"), &NoWatch, |f| {
         f.write_all(b"partial")?;
         Err(std::io::Error::other("disk full"))
     })

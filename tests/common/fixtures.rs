@@ -211,6 +211,9 @@ pub struct ElfFile {
     /// Program headers spanning sections, as a linker script groups them; when empty and
     /// `program_headers` is set, one `PT_LOAD` per allocated section.
     pub segments: Vec<SegmentSpec>,
+    /// Write every defined symbol's section as `SHN_XINDEX` with the real index in a
+    /// `.symtab_shndx` (SHT_SYMTAB_SHNDX) section, as a linker does past 0xff00 sections.
+    pub extended_indices: bool,
 }
 
 /// A program header over the sections with ELF indexes `first..=last`.
@@ -233,6 +236,7 @@ impl ElfFile {
             program_headers: false,
             no_section_headers: false,
             segments: Vec::new(),
+            extended_indices: false,
         }
     }
 
@@ -292,8 +296,16 @@ impl ElfFile {
         if has_symtab {
             let mut strtab = vec![0u8];
             let mut symtab = vec![0u8; if a.is_64 { 24 } else { 16 }];
+            let mut shndx_table = vec![0u8; 4];
             for &i in &order {
                 let s = &self.symbols[i];
+                let real = s.shndx;
+                let xindex = self.extended_indices && real != 0 && real < 0xff00;
+                shndx_table.extend(a.bytes(if xindex { u64::from(real) } else { 0 }, 4));
+                let s = &Sym {
+                    shndx: if xindex { 0xffff } else { real },
+                    ..s.clone()
+                };
                 let name_off = strtab.len() as u64;
                 strtab.extend_from_slice(s.name.as_bytes());
                 strtab.push(0);
@@ -336,6 +348,19 @@ impl ElfFile {
                 entsize: 0,
                 align: 1,
             });
+            if self.extended_indices {
+                sections.push(Sec {
+                    name: ".symtab_shndx".into(),
+                    kind: 18, // SHT_SYMTAB_SHNDX
+                    flags: 0,
+                    addr: 0,
+                    data: shndx_table,
+                    link: symtab_index as u32,
+                    info: 0,
+                    entsize: 4,
+                    align: 4,
+                });
+            }
         }
         for (&target, rels) in &self.relocs {
             let mut data = Vec::new();
@@ -1377,4 +1402,97 @@ pub fn android_boot(kernel: &[u8], version: u32) -> Vec<u8> {
     img.resize(img.len().next_multiple_of(page), 0);
     img.extend(vec![0u8; page]); // a ramdisk page
     img
+}
+
+/// A U-Boot legacy image (`mkimage -A arch -O linux -T type -C comp`) around `data`, with both
+/// CRCs right (U-Boot include/image.h `struct legacy_img_hdr`, big-endian fields).
+pub fn uimage(data: &[u8], arch: u8, image_type: u8, comp: u8) -> Vec<u8> {
+    let crc = |bytes: &[u8]| {
+        let mut c = flate2::Crc::new();
+        c.update(bytes);
+        c.sum()
+    };
+    let mut header = vec![0u8; 64];
+    header[0..4].copy_from_slice(&0x2705_1956u32.to_be_bytes());
+    header[8..12].copy_from_slice(&0x5f00_0000u32.to_be_bytes());
+    header[12..16].copy_from_slice(&(data.len() as u32).to_be_bytes());
+    header[16..20].copy_from_slice(&0x8008_0000u32.to_be_bytes());
+    header[20..24].copy_from_slice(&0x8008_0000u32.to_be_bytes());
+    header[24..28].copy_from_slice(&crc(data).to_be_bytes());
+    header[28] = 5; // IH_OS_LINUX
+    header[29] = arch;
+    header[30] = image_type;
+    header[31] = comp;
+    header[32..32 + 12].copy_from_slice(b"Linux-6.1.0\0");
+    let hcrc = crc(&header);
+    header[4..8].copy_from_slice(&hcrc.to_be_bytes());
+    header.extend_from_slice(data);
+    header
+}
+
+/// The data of a multi-file uImage (`mkimage -T multi -d a:b`): the size table ended by a zero,
+/// then each file padded to 4 bytes.
+pub fn uimage_multi_data(files: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in files {
+        out.extend((f.len() as u32).to_be_bytes());
+    }
+    out.extend(0u32.to_be_bytes());
+    for f in files {
+        out.extend_from_slice(f);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+    out
+}
+
+// Kernel configuration (CONFIG_IKCONFIG) and banner.
+
+/// A small `.config` as kbuild writes it, for release `6.1.0-test`.
+pub const SAMPLE_CONFIG: &str = "\
+#
+# Automatically generated file; DO NOT EDIT.
+# Linux/x86 6.1.0 Kernel Configuration
+#
+CONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian 12.2.0-14) 12.2.0\"
+CONFIG_CC_IS_GCC=y
+CONFIG_LOCALVERSION=\"\"
+# CONFIG_LOCALVERSION_AUTO is not set
+CONFIG_IKCONFIG=y
+CONFIG_MODULES=y
+CONFIG_MODVERSIONS=y
+# CONFIG_MODULE_FORCE_LOAD is not set
+";
+
+/// kernel/configs.c's block: `IKCFG_ST`, the gzip'd configuration, `IKCFG_ED`.
+pub fn ikconfig_block(config: &str) -> Vec<u8> {
+    let mut out = b"IKCFG_ST".to_vec();
+    out.extend(compress("gzip", config.as_bytes()));
+    out.extend_from_slice(b"IKCFG_ED");
+    out
+}
+
+/// The init/version.c banner of a 5.8+ kernel built with gcc-12 and GNU ld, NUL-terminated.
+pub fn banner(release: &str) -> Vec<u8> {
+    format!(
+        "Linux version {release} (builder@host) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.0-1 (2023-01-01)\n\0"
+    )
+    .into_bytes()
+}
+
+/// A vmlinux (of `spec`) with `extra` as one more allocated section (`.rodata.extra`), such as
+/// a banner or an IKCONFIG block.
+pub fn build_vmlinux_with(spec: &Spec, extra: &[u8]) -> Vec<u8> {
+    let mut elf = build_vmlinux_elf(spec);
+    elf.add(Sec::progbits(".rodata.extra", extra.to_vec()));
+    elf.build()
+}
+
+/// A module (of `spec`) with `extra` as one more allocated section, like `configs.ko`'s
+/// `.rodata` with its IKCONFIG block.
+pub fn build_module_with(spec: &Spec, extra: &[u8]) -> Vec<u8> {
+    let mut elf = build_module_elf(spec);
+    elf.add(Sec::progbits(".rodata.extra", extra.to_vec()));
+    elf.build()
 }

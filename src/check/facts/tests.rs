@@ -1,6 +1,11 @@
 use std::path::Path;
 
 use super::{debian_build, force_load, strict_versions, KernelConfig};
+use crate::banner::{parse, Banner};
+
+fn b(line: &str) -> Banner {
+    parse(line).unwrap()
+}
 
 const BOOKWORM: &str = "Linux version 6.1.0-50-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-07-02)";
 const TRIXIE_ARM64: &str = "Linux version 6.12.117+deb13-arm64 (debian-kernel@lists.debian.org) (aarch64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0, GNU ld (GNU Binutils for Debian) 2.44) #1 SMP Debian 6.12.117-1 (2026-11-12)";
@@ -10,22 +15,28 @@ const UBUNTU: &str = "Linux version 5.15.0-91-generic (buildd@lcy02-amd64-045) (
 
 #[test]
 fn debian_builds_are_recognised_by_builder_and_version() {
-    assert_eq!(debian_build(BOOKWORM), Some("Debian 6.1.176-1"));
-    assert_eq!(debian_build(TRIXIE_ARM64), Some("Debian 6.12.117-1"));
-    assert_eq!(debian_build(SELF_BUILT), None);
-    assert_eq!(debian_build(UBUNTU), None);
+    assert_eq!(
+        debian_build(&b(BOOKWORM)).as_deref(),
+        Some("Debian 6.1.176-1")
+    );
+    assert_eq!(
+        debian_build(&b(TRIXIE_ARM64)).as_deref(),
+        Some("Debian 6.12.117-1")
+    );
+    assert_eq!(debian_build(&b(SELF_BUILT)), None);
+    assert_eq!(debian_build(&b(UBUNTU)), None);
 }
 
 #[test]
 fn strictness_is_known_for_debian_only() {
-    assert_eq!(strict_versions(Some(BOOKWORM)).value, Some(true));
-    assert_eq!(strict_versions(Some(TRIXIE_ARM64)).value, Some(true));
+    assert_eq!(strict_versions(Some(&b(BOOKWORM))).value, Some(true));
+    assert_eq!(strict_versions(Some(&b(TRIXIE_ARM64))).value, Some(true));
     let old = BOOKWORM.replace("Debian 6.1.176-1", "Debian 3.16.84-1");
-    assert_eq!(strict_versions(Some(&old)).value, None);
-    let f = strict_versions(Some(UBUNTU));
+    assert_eq!(strict_versions(Some(&b(&old))).value, None);
+    let f = strict_versions(Some(&b(UBUNTU)));
     assert_eq!(f.value, None);
     assert!(f.source.contains("no build known"), "{}", f.source);
-    assert_eq!(strict_versions(Some(SELF_BUILT)).value, None);
+    assert_eq!(strict_versions(Some(&b(SELF_BUILT))).value, None);
     assert_eq!(strict_versions(None).value, None);
 }
 

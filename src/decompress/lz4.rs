@@ -15,8 +15,14 @@ use crate::error::Problem;
 const MAGIC: u32 = 0x184c_2102;
 const BLOCK_OUT_MAX: usize = 8 << 20;
 
-/// Decode a legacy LZ4 stream starting at `data[0]` into `out`, at most `limit` bytes.
-pub fn decompress_into(data: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), Problem> {
+/// Decode a legacy LZ4 stream starting at `data[0]` into `out`, at most `limit` bytes (the
+/// stream records no size: `_hint` is not needed).
+pub(super) fn decode_into(
+    data: &[u8],
+    limit: u64,
+    _hint: Option<usize>,
+    out: &mut Vec<u8>,
+) -> Result<(), Problem> {
     let fail = |detail: String| Problem::Decompress {
         format: "lz4",
         detail,
