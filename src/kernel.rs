@@ -53,6 +53,12 @@ pub struct KernelExports {
     pub relocations: usize,
     /// The exports and their layout.
     pub vmlinux: VmlinuxExports,
+    /// `e_machine` of an ELF kernel (`None` for a raw image: see `image.arch`).
+    pub machine: Option<u16>,
+    /// The kernel's `linux_banner` (init/version.c), when the bytes read hold it: it says who
+    /// built the kernel (Debian's builds: "(debian-kernel@lists.debian.org) … Debian 6.1.176-1
+    /// (…)"), which tells a loader patched by the distribution.
+    pub banner: Option<crate::banner::Banner>,
 }
 
 impl KernelExports {
@@ -101,6 +107,8 @@ pub fn read_image_bytes_with(
             if decode == Decode::UpToTables {
                 if let Some(exports) = read_while_decoding(&mut stream)? {
                     let (header, found) = exports;
+                    // The banner is in .rodata, before the export tables the prefix ends after.
+                    let banner = crate::banner::find(stream.decoded());
                     return Ok(KernelExports {
                         image: stream.stop(),
                         class: header.class,
@@ -109,6 +117,8 @@ pub fn read_image_bytes_with(
                         load_base: found.load_base,
                         relocations: 0,
                         vmlinux: found.vmlinux,
+                        machine: Some(header.machine),
+                        banner,
                     });
                 }
             }
@@ -165,6 +175,8 @@ pub fn read_kernel_bytes(bytes: &[u8], info: Unwrapped) -> Result<KernelExports,
         load_base: None,
         relocations: 0,
         vmlinux: exports,
+        machine: Some(elf.machine),
+        banner: crate::banner::find(bytes),
     })
 }
 
@@ -184,5 +196,7 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
         load_base: found.load_base,
         relocations: found.relocations,
         vmlinux: found.vmlinux,
+        machine: None,
+        banner: crate::banner::find(bytes),
     })
 }

@@ -123,8 +123,9 @@ impl<'a> From<&'a Entry> for Record<'a> {
     }
 }
 
-/// The `dump --format json` document.
-pub fn dump_json(dump: &Dump) -> String {
+/// The `dump --format json` document; `checks` (the `verify` and `compare` objects of
+/// `--verify` and `--compare-with`) are added to it.
+pub fn dump_json(dump: &Dump, checks: serde_json::Map<String, serde_json::Value>) -> String {
     let k = &dump.kernel;
     let vmlinux_count = k.vmlinux.exports.len();
     let mut kernel = match serde_json::to_value(ImageFacts::from(&k.image)) {
@@ -166,6 +167,10 @@ pub fn dump_json(dump: &Dump) -> String {
         "failures": dump.failures.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
         "symbols": dump.table.entries.iter().map(Record::from).collect::<Vec<_>>(),
     });
+    let mut doc = doc;
+    if let Some(object) = doc.as_object_mut() {
+        object.extend(checks);
+    }
     json_text(&doc)
 }
 

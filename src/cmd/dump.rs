@@ -184,15 +184,22 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     }
     // Verify and compare the whole table, before the filters below narrow it.
     let mut agrees = true;
+    let mut checks = serde_json::Map::new();
     if args.verify {
-        agrees &= super::verify::verify_imports(&result)?;
+        let (ok, doc) = super::verify::verify_imports(&result)?;
+        agrees &= ok;
+        checks.insert("verify".into(), doc);
     }
     if let Some(spec) = &args.compare_with {
-        if let Some(path) =
-            super::verify::compare_target(&result, args.source.root.as_deref(), spec)
-        {
-            agrees &= super::verify::compare_with(&result, &path)?;
-        }
+        let doc = match super::verify::compare_target(&result, args.source.root.as_deref(), spec) {
+            Ok(path) => {
+                let (ok, doc) = super::verify::compare_with(&result, &path)?;
+                agrees &= ok;
+                doc
+            }
+            Err(doc) => doc,
+        };
+        checks.insert("compare".into(), doc);
     }
     if let Some(wanted) = &wanted {
         let before = result.table.entries.len();
@@ -235,7 +242,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
                 .map(Columns::from)
                 .unwrap_or_else(|| Columns::for_layout(result.kernel.vmlinux.layout)),
         ),
-        Format::Json => report::dump_json(&result),
+        Format::Json => report::dump_json(&result, checks),
     };
     super::write_output(args.output.as_deref(), text.as_bytes(), args.no_backup)?;
     if !result.failures.is_empty() {

@@ -9,8 +9,10 @@ pub mod info;
 pub mod prepare;
 pub mod progress;
 pub mod signals;
+pub mod symbol_list;
 pub mod verify;
 pub mod versions;
+pub mod weak_modules;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
