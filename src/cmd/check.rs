@@ -292,7 +292,9 @@ pub fn installed_side(
     root: Option<&Path>,
     module_limit: u64,
 ) -> Result<KernelSide, Error> {
-    let (vermagic, identity) = tree_identity(&result.module_files, module_limit);
+    let tree = modtree::tree_identity(&result.module_files, module_limit);
+    let vermagic = tree.as_ref().and_then(|t| t.vermagic.clone());
+    let identity = tree.map(|t| (t.elf, t.read_from));
     let k = &result.kernel;
     let (elf, elf_unknown) = match (identity, k.machine, k.image.arch) {
         (Some((identity, path)), _, _) => (
@@ -350,42 +352,6 @@ pub fn installed_side(
         elf,
         elf_unknown,
     })
-}
-
-/// The kernel's vermagic and module ELF identity as its own modules record them: every module
-/// built with the kernel carries the same VERMAGIC_STRING and header. The first few modules are
-/// tried.
-fn tree_identity(
-    files: &[modtree::ModuleFile],
-    limit: u64,
-) -> (Option<String>, Option<(ElfIdentity, PathBuf)>) {
-    let mut buffer = Vec::new();
-    let info = files.iter().take(8).find_map(|f| {
-        modtree::with_module_bytes(&f.path, limit, &mut buffer, |elf| {
-            symvers::modinfo::read(elf).map_err(|p| Error::format(&f.path, p))
-        })
-        .ok()
-        .map(|info| (info, f.path.clone()))
-    });
-    match info {
-        Some((info, path)) => (
-            info.get("vermagic").map(str::to_string),
-            Some((
-                ElfIdentity {
-                    machine: info.machine,
-                    class: info.class,
-                    endian: info.endian,
-                },
-                path,
-            )),
-        ),
-        None => (None, None),
-    }
-}
-
-/// The kernel's vermagic as its own modules record it (see `tree_identity`).
-pub fn tree_vermagic(files: &[modtree::ModuleFile], limit: u64) -> Option<String> {
-    tree_identity(files, limit).0
 }
 
 /// The file stem of a module path (`hello` for `hello.ko.xz`).

@@ -328,7 +328,8 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
         modules: Some(modules.clone()),
     };
     let mut dump = super::rebuild(kernel_source, module_limit)?;
-    let kernel_vermagic = super::check::tree_vermagic(&dump.module_files, module_limit);
+    let kernel_vermagic =
+        modtree::tree_identity(&dump.module_files, module_limit).and_then(|t| t.vermagic);
     // vermagic starts with UTS_RELEASE: modules of another release are not this kernel's.
     if let Some(magic) = &kernel_vermagic {
         let built_for = magic.split(' ').next().unwrap_or("");
