@@ -102,8 +102,32 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::Cli;
+    use super::{Cli, Command};
     use clap::CommandFactory;
+    use clap::Parser as _;
+
+    /// Limits are MiB on the command line and bytes everywhere inside; the defaults are the
+    /// library's.
+    #[test]
+    fn limits_are_mebibytes_on_the_command_line_and_bytes_inside() {
+        use crate::cmd::{mebibytes, IMAGE_LIMIT_MIB, MODULE_LIMIT_MIB};
+        assert_eq!(
+            mebibytes(IMAGE_LIMIT_MIB),
+            Ok(symvers::image::DEFAULT_IMAGE_LIMIT)
+        );
+        assert_eq!(
+            mebibytes(MODULE_LIMIT_MIB),
+            Ok(symvers::modtree::DEFAULT_MODULE_LIMIT)
+        );
+        assert_eq!(mebibytes("3"), Ok(3 << 20));
+        assert!(mebibytes("1.5").is_err() && mebibytes(&u64::MAX.to_string()).is_err());
+        let cli = Cli::try_parse_from(["symvers", "dump", "--module-limit", "7"]).unwrap();
+        let Command::Dump(args) = cli.command else {
+            panic!("not dump")
+        };
+        assert_eq!(args.module_limit, 7 << 20);
+        assert_eq!(args.image_limit, symvers::image::DEFAULT_IMAGE_LIMIT);
+    }
 
     #[test]
     fn cli_is_consistent() {

@@ -92,7 +92,7 @@ pub struct CheckArgs {
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Limit on the decompressed size of one module, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = modtree::DEFAULT_MODULE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::MODULE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub module_limit: u64,
 }
 
@@ -443,7 +443,7 @@ pub fn outcome_words(outcome: Outcome) -> &'static str {
 /// Run `symvers check`.
 pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
     super::set_jobs(args.jobs)?;
-    let limit = args.module_limit.saturating_mul(1 << 20);
+    let limit = args.module_limit;
     // Read the modules and lists first: a typo in a path should not cost a whole kernel read.
     let mut set = Vec::with_capacity(args.files.len());
     for path in &args.files {

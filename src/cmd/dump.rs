@@ -120,7 +120,7 @@ pub struct DumpArgs {
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Limit on the decompressed size of the kernel image, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::IMAGE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub image_limit: u64,
     /// Cross-check the table with the CRCs every installed module imports (report on stderr;
     /// any disagreement: exit code 1).
@@ -132,7 +132,7 @@ pub struct DumpArgs {
     #[arg(long, value_name = "FILE|auto")]
     pub compare_with: Option<PathBuf>,
     /// Limit on the decompressed size of one module, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = symvers::modtree::DEFAULT_MODULE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::MODULE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub module_limit: u64,
 }
 
@@ -153,8 +153,8 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     let progress = Arc::new(dump::Progress::default());
     let options = dump::Options {
         source: args.release.apply(args.source.source()),
-        image_limit: args.image_limit.saturating_mul(1 << 20),
-        module_limit: args.module_limit.saturating_mul(1 << 20),
+        image_limit: args.image_limit,
+        module_limit: args.module_limit,
         vmlinux_only: args.vmlinux_only,
         progress: Some(Arc::clone(&progress)),
         // --verify checks every module's imports: read them in the same pass as the exports.
@@ -275,7 +275,7 @@ fn wanted_symbols(args: &DumpArgs) -> Result<Option<BTreeSet<String>>, Error> {
         return Ok(None);
     }
     let mut wanted = BTreeSet::new();
-    let limit = args.module_limit.saturating_mul(1 << 20);
+    let limit = args.module_limit;
     for module in &args.only_used_by {
         let names = symvers::restrict::undefined_symbols_of(module, limit)?;
         super::info(format_args!(

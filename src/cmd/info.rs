@@ -50,7 +50,7 @@ pub struct InfoArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Limit on the decompressed size of the kernel image, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::IMAGE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub image_limit: u64,
     /// Also write the unwrapped kernel bytes (ELF vmlinux or raw image) to FILE, atomically; an
     /// existing FILE with other contents is kept as FILE.orig (or FILE.orig.N).
@@ -119,7 +119,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, super::CliError> {
         (Some(_), None) => source.locate_image()?,
         _ => source.locate()?,
     };
-    let limit = args.image_limit.saturating_mul(1 << 20);
+    let limit = args.image_limit;
     let path = &located.image;
     let data = symvers::input::read_regular(path, limit)?;
     super::info(format_args!(

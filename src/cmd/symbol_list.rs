@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use symvers::modtree;
 use symvers::symlist;
 
 use super::CliError;
@@ -48,13 +47,13 @@ pub struct SymbolListArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Limit on the decompressed size of one module, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = modtree::DEFAULT_MODULE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::MODULE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub module_limit: u64,
 }
 
 /// Run `symvers symbol-list`.
 pub fn run(args: SymbolListArgs) -> Result<ExitCode, CliError> {
-    let limit = args.module_limit.saturating_mul(1 << 20);
+    let limit = args.module_limit;
     let mut set = Vec::with_capacity(args.files.len());
     for path in &args.files {
         let m = super::check::read_set_module(path, limit)?;

@@ -72,7 +72,7 @@ pub struct WeakModulesArgs {
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Limit on the decompressed size of one module, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = modtree::DEFAULT_MODULE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::MODULE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub module_limit: u64,
 }
 
@@ -152,7 +152,7 @@ fn out_of_tree(dir: &Path, root: Option<&Path>) -> Result<Vec<(PathBuf, PathBuf)
 /// Run `symvers weak-modules`.
 pub fn run(args: WeakModulesArgs) -> Result<ExitCode, CliError> {
     super::set_jobs(args.jobs)?;
-    let limit = args.module_limit.saturating_mul(1 << 20);
+    let limit = args.module_limit;
     let root_path = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let from_dir = match (&args.from_modules, &args.from) {
         (Some(dir), _) => dir.clone(),
