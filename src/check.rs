@@ -82,20 +82,6 @@ pub fn machine_name(machine: u16) -> String {
     }
 }
 
-/// The name of an architecture family.
-fn arch_name(arch: Arch) -> &'static str {
-    match arch {
-        Arch::X86 => "x86",
-        Arch::Arm => "arm",
-        Arch::Arm64 => "arm64",
-        Arch::Riscv => "riscv",
-        Arch::S390 => "s390",
-        Arch::Mips => "mips",
-        Arch::Loongarch => "loongarch",
-        Arch::Powerpc => "powerpc",
-    }
-}
-
 /// What the loader's ELF header check compares a module with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "known", rename_all = "kebab-case")]
@@ -133,7 +119,7 @@ impl KernelElf {
                 ..
             } => format!(
                 "{}, {}-bit {}-endian",
-                arch_name(*arch),
+                arch.kbuild_name(),
                 class.word_size() * 8,
                 match endian {
                     Endian::Little => "little",

@@ -273,9 +273,9 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
             return Err(CliError::Usage(format!(
                 "the kernel is {}, this machine {}: give the kernel's ARCH and a cross compiler after --, \
                  e.g. `-- ARCH={} CROSS_COMPILE=…-`",
-                prepare::kbuild_arch(kernel_arch),
-                prepare::kbuild_arch(host),
-                prepare::kbuild_arch(kernel_arch)
+                kernel_arch.kbuild_name(),
+                host.kbuild_name(),
+                kernel_arch.kbuild_name()
             )));
         }
     }
