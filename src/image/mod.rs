@@ -535,7 +535,8 @@ fn payload_in<'d>(
     })
 }
 
-/// The compression of a payload by its magic, which must agree with what the header names.
+/// The compression of a payload by its magic, which must be of the family the header names (a
+/// header that says lz4 takes either LZ4 framing: [`Compression::family`]).
 fn payload_format(
     payload: &[u8],
     named: Option<Compression>,
@@ -548,9 +549,9 @@ fn payload_format(
         first_bytes: hex_prefix(payload),
     })?;
     match named {
-        Some(named) if named != format => Err(Problem::CompressionMismatch {
+        Some(named) if named.family() != format.family() => Err(Problem::CompressionMismatch {
             container: container_name(container),
-            named: named.name(),
+            named: named.family(),
             found: format.name(),
             offset: offset as u64,
         }),

@@ -388,7 +388,7 @@ fn ih_comp(format: Compression) -> u8 {
         Compression::Bzip2 => 2,
         Compression::Lzma => 3,
         Compression::Lzo => 4,
-        Compression::Lz4Legacy => 5,
+        Compression::Lz4Legacy | Compression::Lz4Frame => 5,
         Compression::Zstd => 6,
         Compression::Xz => unreachable!("U-Boot has no xz"),
     }

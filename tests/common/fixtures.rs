@@ -1134,15 +1134,9 @@ pub fn compress(format: &str, data: &[u8]) -> Vec<u8> {
             e.write_all(data).unwrap();
             e.finish().unwrap()
         }
-        "lzma" => {
-            let opts = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
-            let mut e = liblzma::write::XzEncoder::new_stream(
-                Vec::new(),
-                liblzma::stream::Stream::new_lzma_encoder(&opts).unwrap(),
-            );
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
+        "lzma" => lzma_alone(data, 3, 0, 2),
+        // OpenWrt's `lzma e -lc1 -lp2 -pb2` (properties byte 0x6d).
+        "lzma-openwrt" => lzma_alone(data, 1, 2, 2),
         "zstd" => zstd::encode_all(data, 19).unwrap(),
         "bzip2" => {
             let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
@@ -1159,6 +1153,13 @@ pub fn compress(format: &str, data: &[u8]) -> Vec<u8> {
             }
             out
         }
+        // What plain `lz4` writes: the frame format, 4 MiB independent blocks, content checksum.
+        "lz4-frame" => lz4_frame(
+            data,
+            lz4_flex::frame::FrameInfo::new()
+                .block_size(lz4_flex::frame::BlockSize::Max4MB)
+                .content_checksum(true),
+        ),
         // `lzop -9` as scripts/Makefile.lib runs it: blocks compressed by an independent LZO1X
         // encoder (lzokay-native), so the decoder is checked against real matches.
         "lzo" => lzop(data, |block| lzokay_native::compress(block).unwrap()),
@@ -1166,6 +1167,50 @@ pub fn compress(format: &str, data: &[u8]) -> Vec<u8> {
         "lzo-literal" => lzop(data, lzo1x_literals),
         other => panic!("fixture compressor {other} not available"),
     }
+}
+
+/// An LZMA-alone stream (`lzma`, `xz --format=lzma`) with the literal context bits `lc`, literal
+/// position bits `lp` and position bits `pb` (properties byte `(pb * 5 + lp) * 9 + lc`), preset 6
+/// otherwise, size unknown as when compressing a pipe.
+pub fn lzma_alone(data: &[u8], lc: u32, lp: u32, pb: u32) -> Vec<u8> {
+    let mut opts = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+    opts.literal_context_bits(lc)
+        .literal_position_bits(lp)
+        .position_bits(pb);
+    let mut e = liblzma::write::XzEncoder::new_stream(
+        Vec::new(),
+        liblzma::stream::Stream::new_lzma_encoder(&opts).unwrap(),
+    );
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// An LZ4 frame (lz4's doc/lz4_Frame_format.md) of `data` with the frame options `info`.
+pub fn lz4_frame(data: &[u8], info: lz4_flex::frame::FrameInfo) -> Vec<u8> {
+    let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// `data` cut into `parts` pieces of about equal size, each compressed alone with `format`
+/// (see [`compress`]), concatenated: what `cat a.gz b.gz`, pigz/pzstd/pbzip2-style parallel
+/// compressors and `xz -T` without block mode write.
+pub fn concatenated(format: &str, data: &[u8], parts: usize) -> Vec<u8> {
+    let size = data.len().div_ceil(parts).max(1);
+    data.chunks(size)
+        .flat_map(|c| compress(format, c))
+        .collect()
+}
+
+/// A skippable frame (zstd RFC 8878 §3.1.2, shared by the LZ4 frame format): magic
+/// 0x184D2A50 + `nibble`, the payload size, the payload.
+pub fn skippable_frame(nibble: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = (0x184d_2a50u32 | u32::from(nibble & 0xf))
+        .to_le_bytes()
+        .to_vec();
+    out.extend((payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
 }
 
 /// An lzop file (lzop 1.04 header layout, version 0x1040, LZO1X-999, flags F_ADLER32_D) of
