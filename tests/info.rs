@@ -134,7 +134,10 @@ fn not_a_kernel_is_exit_code_2() {
     assert!(text.is_empty());
     assert!(
         err.ends_with(
-            "vmlinuz: not a kernel image or ELF file (first bytes 68 65 6c 6c 6f 20 77 6f)\n"
+            "vmlinuz: not a kernel image or ELF file (first bytes 68 65 6c 6c 6f 20 77 6f): \
+             none of ELF, bzImage, EFI zboot, Android boot image, U-Boot uImage, FIT image, \
+             arm64/RISC-V Image header, arm zImage, s390 image, compressed stream, kernel \
+             banner matched, and no compressed kernel was found inside\n"
         ),
         "{err}"
     );

@@ -435,7 +435,7 @@ impl ElfFile {
         let mut offsets = Vec::new();
         for s in &sections {
             let align = s.align.max(1) as usize;
-            while out.len() % align != 0 {
+            while !out.len().is_multiple_of(align) {
                 out.push(0);
             }
             offsets.push(out.len() as u64);
@@ -443,7 +443,7 @@ impl ElfFile {
                 out.extend_from_slice(&s.data);
             }
         }
-        while out.len() % w != 0 {
+        while !out.len().is_multiple_of(w) {
             out.push(0);
         }
         let shoff = out.len() as u64;
@@ -1490,4 +1490,110 @@ pub fn uimage_multi_data(files: &[&[u8]]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Where a FIT image keeps an image's bytes (U-Boot doc/usage/fit/source_file_format.rst).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitData {
+    /// In a `data` property (`mkimage -f`).
+    Inline,
+    /// After the tree, at `data-offset` from its end rounded up to 4 (`mkimage -E`).
+    External,
+    /// After the tree, at the absolute `data-position` (`mkimage -E -p`).
+    Position,
+}
+
+/// One image of a FIT fixture: node name, `type`, `compression`, bytes.
+pub struct FitImage<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub compression: &'a str,
+    pub data: &'a [u8],
+}
+
+/// A FIT image (`mkimage -f image.its`) holding `images` under `/images`, placed as `place`
+/// says, each with `arch = "arm64"` and `os = "linux"`; with a `/configurations` node whose
+/// default names `default_kernel` when given.
+pub fn fit(images: &[FitImage<'_>], place: FitData, default_kernel: Option<&str>) -> Vec<u8> {
+    use dtoolkit::model::{DeviceTree, DeviceTreeNode, DeviceTreeProperty};
+    let prop = |name: &str, value: &str| DeviceTreeProperty::new(name, value).unwrap();
+    let build = |offsets: &[u32]| -> Vec<u8> {
+        let mut tree = DeviceTree::new();
+        tree.root
+            .add_property(prop("description", "symvers test FIT image"));
+        tree.root
+            .add_property(DeviceTreeProperty::new("#address-cells", 1u32).unwrap());
+        let mut node = DeviceTreeNode::new("images").unwrap();
+        for (i, image) in images.iter().enumerate() {
+            let mut n = DeviceTreeNode::new(image.name).unwrap();
+            n.add_property(prop("description", "an image"));
+            n.add_property(prop("type", image.kind));
+            n.add_property(prop("arch", "arm64"));
+            n.add_property(prop("os", "linux"));
+            n.add_property(prop("compression", image.compression));
+            match place {
+                FitData::Inline => {
+                    n.add_property(DeviceTreeProperty::new("data", image.data).unwrap())
+                }
+                FitData::External | FitData::Position => {
+                    let key = if place == FitData::External {
+                        "data-offset"
+                    } else {
+                        "data-position"
+                    };
+                    n.add_property(DeviceTreeProperty::new(key, offsets[i]).unwrap());
+                    n.add_property(
+                        DeviceTreeProperty::new("data-size", image.data.len() as u32).unwrap(),
+                    );
+                }
+            }
+            n.add_property(DeviceTreeProperty::new("load", 0x8008_0000u32).unwrap());
+            n.add_property(DeviceTreeProperty::new("entry", 0x8008_0000u32).unwrap());
+            node.add_child(n);
+        }
+        tree.root.add_child(node);
+        if let Some(kernel) = default_kernel {
+            let mut configurations = DeviceTreeNode::new("configurations").unwrap();
+            configurations.add_property(prop("default", "conf-1"));
+            let mut conf = DeviceTreeNode::new("conf-1").unwrap();
+            conf.add_property(prop("kernel", kernel));
+            configurations.add_child(conf);
+            tree.root.add_child(configurations);
+        }
+        tree.to_dtb()
+    };
+    if place == FitData::Inline {
+        return build(&[]);
+    }
+    // The tree's size does not depend on the offsets' values: build it once to learn it.
+    let tree_len = build(&vec![0; images.len()]).len().next_multiple_of(4);
+    let mut offsets = Vec::new();
+    let mut at = 0usize;
+    for image in images {
+        let base = if place == FitData::Position {
+            tree_len
+        } else {
+            0
+        };
+        offsets.push((base + at) as u32);
+        at = (at + image.data.len()).next_multiple_of(4);
+    }
+    let mut out = build(&offsets);
+    for image in images {
+        out.resize(out.len().next_multiple_of(4), 0);
+        out.extend_from_slice(image.data);
+    }
+    out
+}
+
+/// A board's device tree (`.dtb`): a flattened device tree with no `/images`.
+pub fn board_dtb() -> Vec<u8> {
+    use dtoolkit::model::{DeviceTree, DeviceTreeNode, DeviceTreeProperty};
+    let mut tree = DeviceTree::new();
+    tree.root
+        .add_property(DeviceTreeProperty::new("compatible", "raspberrypi,3-model-b").unwrap());
+    let mut memory = DeviceTreeNode::new("memory@0").unwrap();
+    memory.add_property(DeviceTreeProperty::new("device_type", "memory").unwrap());
+    tree.root.add_child(memory);
+    tree.to_dtb()
 }
