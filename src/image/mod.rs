@@ -9,7 +9,7 @@
 //!
 //! The path is one-way: this module resolves containers and decompresses, and never reads
 //! exports. When the innermost payload is an ELF kernel read through a stream (an x86 bzImage
-//! with gzip, bzip2, xz or lzma), [`open`] hands it back still being decoded
+//! with gzip, bzip2, xz, lzma or the LZ4 frame format), [`open`] hands it back still being decoded
 //! ([`Unwrapping::Streaming`]), so that the caller decodes only as far as it needs
 //! ([`crate::kernel`] stops once the export tables are found).
 //!
@@ -374,7 +374,7 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
 }
 
 /// Resolve an image file's containers down to the kernel. When the innermost payload is an ELF
-/// file decompressed through a stream (gzip, bzip2, xz or lzma), it is handed back after its
+/// file decompressed through a stream (gzip, bzip2, xz, lzma, LZ4 frames), it is handed back after its
 /// first [`EARLY_PROBE`] bytes, still being decoded; every other kernel comes back whole.
 /// `limit` bounds every decompression, in bytes.
 pub fn open(data: &[u8], limit: u64) -> Result<Unwrapping<'_>, Problem> {
