@@ -318,7 +318,7 @@ impl<'a> Streaming<'a> {
         } = self;
         decoder
             .fill_to(len)
-            .map_err(|e| walk.within(e, Some(&describe(layer))))
+            .map_err(|e| walk.within(e, Some(Step::of(layer))))
     }
 
     /// Stop decoding: what was unwrapped, the kernel decoded only in part
@@ -352,7 +352,7 @@ impl<'a> Streaming<'a> {
         } = self;
         let out = decoder
             .finish()
-            .map_err(|e| walk.within(e, Some(&describe(&layer))))?;
+            .map_err(|e| walk.within(e, Some(Step::of(&layer))))?;
         layer.output_size = out.len() as u64;
         walk.layers.push(layer);
         match walk.run(Cow::Owned(out), depth + 1, false)? {
@@ -460,12 +460,12 @@ impl Walk {
                             payload_size: range.len() as u64,
                             output_size: 0,
                         };
-                        let step = describe(&layer);
+                        let step = Step::of(&layer);
                         let mut decoder = Decoder::new(payload, format, self.limit, hint)
-                            .map_err(|e| self.within(e, Some(&step)))?;
+                            .map_err(|e| self.within(e, Some(step.clone())))?;
                         let prefix = decoder
                             .fill_to(EARLY_PROBE)
-                            .map_err(|e| self.within(e, Some(&step)))?;
+                            .map_err(|e| self.within(e, Some(step.clone())))?;
                         if elf::is_elf(prefix) && !decoder.ended() {
                             return Ok(Unwrapping::Streaming(Streaming {
                                 decoder,
@@ -474,7 +474,9 @@ impl Walk {
                                 depth,
                             }));
                         }
-                        let out = decoder.finish().map_err(|e| self.within(e, Some(&step)))?;
+                        let out = decoder
+                            .finish()
+                            .map_err(|e| self.within(e, Some(step.clone())))?;
                         (
                             Layer {
                                 output_size: out.len() as u64,
@@ -497,7 +499,7 @@ impl Walk {
                         };
                         let out = Decoder::new(payload, format, self.limit, hint)
                             .and_then(Decoder::finish)
-                            .map_err(|e| self.within(e, Some(&describe(&layer))))?;
+                            .map_err(|e| self.within(e, Some(Step::of(&layer))))?;
                         layer.output_size = out.len() as u64;
                         (layer, Cow::Owned(out))
                     }
@@ -523,12 +525,11 @@ impl Walk {
         range: Range<usize>,
     ) -> Result<KernelBytes<'d>, Problem> {
         let found = scan::find_kernel(&current, range.clone(), self.limit).map_err(|e| {
-            let step = format!(
-                "{} (scanned for a compressed kernel from {:#x})",
-                container_name(container),
-                range.start
-            );
-            self.within(e, Some(&step))
+            let step = Step {
+                container,
+                what: format!("scanned for a compressed kernel from {:#x}", range.start),
+            };
+            self.within(e, Some(step))
         })?;
         match found {
             Some(found) => {
@@ -570,24 +571,15 @@ impl Walk {
 
 impl Walk {
     /// `problem`, met under the layers unwrapped so far and, when given, in the `step` being
-    /// unwrapped ([`describe`]): with the containers that led there ([`Problem::Inside`]). A
-    /// problem met before any layer, or in bare compressed streams only, is left as it is: its
-    /// own message says all there is.
-    fn within(&self, problem: Problem, step: Option<&str>) -> Problem {
-        let bare = self
-            .layers
-            .iter()
-            .all(|l| l.container == Container::Compressed)
-            && step.is_none_or(|s| s.starts_with(container_name(Container::Compressed)));
-        if bare {
+    /// unwrapped: with the containers that led there ([`Problem::Inside`]). A problem met
+    /// before any layer, or in bare compressed streams only, is left as it is: its own message
+    /// says all there is.
+    fn within(&self, problem: Problem, step: Option<Step>) -> Problem {
+        let steps: Vec<Step> = self.layers.iter().map(Step::of).chain(step).collect();
+        if steps.iter().all(|s| s.container == Container::Compressed) {
             return problem;
         }
-        let path: Vec<String> = self
-            .layers
-            .iter()
-            .map(describe)
-            .chain(step.map(str::to_owned))
-            .collect();
+        let path: Vec<String> = steps.iter().map(Step::to_string).collect();
         Problem::Inside {
             path: path.join(" → "),
             problem: Box::new(problem),
@@ -595,14 +587,28 @@ impl Walk {
     }
 }
 
-/// A layer in messages: "U-Boot uImage (lzma payload at 0x40)".
-fn describe(layer: &Layer) -> String {
-    let how = layer.compression.map_or("stored", Compression::name);
-    format!(
-        "{} ({how} payload at {:#x})",
-        container_name(layer.container),
-        layer.payload_offset
-    )
+/// One step of an unwrapping in messages: "U-Boot uImage (lzma payload at 0x40)".
+#[derive(Debug, Clone)]
+struct Step {
+    container: Container,
+    /// What was done with its payload.
+    what: String,
+}
+
+impl Step {
+    fn of(layer: &Layer) -> Self {
+        let how = layer.compression.map_or("stored", Compression::name);
+        Step {
+            container: layer.container,
+            what: format!("{how} payload at {:#x}", layer.payload_offset),
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", container_name(self.container), self.what)
+    }
 }
 
 /// The names of the detectors, in the order they are tried, for messages that say what was
