@@ -29,6 +29,8 @@ use crate::error::Problem;
 const MAGIC: [u8; 4] = [0xd0, 0x0d, 0xfe, 0xed];
 /// The container's name in messages.
 const NAME: &str = "FIT image";
+/// What the bytes are called before they are known to be a FIT image.
+const DEVICE_TREE: &str = "flattened device tree";
 
 fn bad(detail: impl Into<String>) -> Problem {
     Problem::Container {
@@ -45,13 +47,17 @@ pub(super) fn detect(data: &[u8]) -> Result<Option<Detected>, Problem> {
     let total = be_u32(data, 4).unwrap_or(0) as usize;
     let tree = data.get(..total).ok_or_else(|| {
         Problem::Truncated(format!(
-            "the device tree header declares {total} bytes, the file has {}",
+            "the flattened device tree header declares {total} bytes, the file has {}",
             data.len()
         ))
     })?;
-    let fdt = Fdt::new(tree).map_err(|e| bad(format!("not a valid device tree: {e}")))?;
+    // Until /images is found, this is any device tree.
+    let fdt = Fdt::new(tree).map_err(|e| Problem::Container {
+        container: DEVICE_TREE,
+        detail: format!("not a valid device tree: {e}"),
+    })?;
     let images = fdt.find_node("/images").ok_or_else(|| Problem::Container {
-        container: "flattened device tree",
+        container: DEVICE_TREE,
         detail: "it has no /images node: a board's device tree (.dtb), not a FIT image with a \
                  kernel"
             .into(),
