@@ -874,3 +874,122 @@ fn interrupting_dump_never_leaves_a_partial_output_file() {
         "only {interrupted} of 40 runs were interrupted"
     );
 }
+
+fn symvers(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_symvers"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A table line that modpost could not have written (a `0x+` CRC, which `u32` parsing takes; an
+/// empty module column) stops every command that reads a table, naming the file and the line,
+/// instead of becoming a plausible record.
+#[test]
+fn table_lines_modpost_never_writes_are_refused_by_every_reader() {
+    let d = Dir::new("strict");
+    let mods = tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    let module = mods.join("kernel/net/a.ko");
+    let good = "0x11112222\tnet_thing\tnet/a\tEXPORT_SYMBOL\t\n";
+    for (bad, detail) in [
+        (
+            "0x+3334444\tlib_thing\tlib/b\tEXPORT_SYMBOL_GPL\t\n",
+            "CRC \"0x+3334444\" is not written as modpost writes one: 0x and 8 lower-case hex digits",
+        ),
+        (
+            "0x33334444\tlib_thing\t\tEXPORT_SYMBOL_GPL\t\n",
+            "lib_thing: empty module column (modpost writes vmlinux or the module's path)",
+        ),
+    ] {
+        let file = d.write("bad.symvers", format!("{good}{bad}").as_bytes());
+        let file = file.to_str().unwrap();
+        for args in [
+            vec!["diff", file, file],
+            vec!["check", "--against", file, module.to_str().unwrap()],
+            vec!["dump", "--root", &root, "--compare-with", file],
+            vec!["dump", "--root", &root, "--not-in", file],
+        ] {
+            let out = symvers(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("symvers: {file}:2: {detail}")),
+                "{args:?}: {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "{args:?}");
+        }
+    }
+}
+
+/// A symbol listed twice is never reduced to one line without a word: `diff` warns for a file
+/// and for an installed kernel alike, and `--compare-with` counts lines beyond the first as a
+/// difference.
+#[test]
+fn a_symbol_listed_twice_is_named_by_diff_and_compare_with() {
+    let d = Dir::new("twice");
+    let mods = tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    let out = symvers(&["dump", "--root", &root]);
+    assert_eq!(out.status.code(), Some(0));
+    let rebuilt = String::from_utf8(out.stdout).unwrap();
+    let first = 1 + rebuilt
+        .lines()
+        .position(|l| l.contains("\tlib_thing\t"))
+        .unwrap();
+    let file = d.write(
+        "twice.symvers",
+        format!("{rebuilt}0x99999999\tlib_thing\tupdates/b\tEXPORT_SYMBOL_GPL\t\n").as_bytes(),
+    );
+    let file = file.to_str().unwrap();
+    let again = rebuilt.lines().count() + 1;
+    let warning = format!(
+        "symvers: warning: {file}:{again}: lib_thing is listed again (first at line {first}: CRC 0x33334444 there, 0x99999999 here, module lib/b there, updates/b here)"
+    );
+
+    // The file agrees with the rebuilt table on every first line, but not on the second.
+    let out = symvers(&["dump", "--root", &root, "--compare-with", file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&warning), "{stderr}");
+    assert!(
+        stderr.contains(
+            "symvers: compare: lib_thing is listed 2 times there (lib/b 0x33334444 EXPORT_SYMBOL_GPL, updates/b 0x99999999 EXPORT_SYMBOL_GPL) and 1 time rebuilt (lib/b 0x33334444 EXPORT_SYMBOL_GPL)"
+        ),
+        "{stderr}"
+    );
+    let out = symvers(&[
+        "dump",
+        "--root",
+        &root,
+        "--compare-with",
+        file,
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["compare"]["identical"], false);
+    assert_eq!(doc["compare"]["repeated"][0]["symbol"], "lib_thing");
+    assert_eq!(
+        doc["compare"]["repeated"][0]["old"][1]["module"],
+        "updates/b"
+    );
+
+    let out = symvers(&["diff", file, file]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&warning));
+
+    // An installed kernel whose updates/ repeats an export: each side of diff says so.
+    fs::create_dir_all(mods.join("updates")).unwrap();
+    fs::copy(mods.join("kernel/net/a.ko"), mods.join("updates/a.ko")).unwrap();
+    let out = symvers(&["diff", "--old-root", &root, "--new-root", &root]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for side in ["old", "new"] {
+        assert!(
+            stderr.contains(&format!(
+                "symvers: warning: {side}: net_thing is exported by more than one module: net/a, updates/a ("
+            )),
+            "{stderr}"
+        );
+    }
+}

@@ -168,14 +168,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         result.check_complete()?;
     }
     describe(&result);
-    for dup in result.table.duplicates() {
-        // Kept in the table (it is what is installed), but modpost and the loader accept only one.
-        super::warn(format_args!(
-            "{} is exported by more than one module: {} (modpost stops on \"exported twice\" when one is vmlinux; the kernel refuses to load a module whose export is already taken)",
-            dup.symbol,
-            dup.modules.join(", ")
-        ));
-    }
+    super::warn_exported_twice(&result.table, "");
     if !result.kernel.modversions() {
         super::warn(format_args!(
             "{}: the kernel was built without CONFIG_MODVERSIONS; writing 0x00000000 CRCs as modpost does",

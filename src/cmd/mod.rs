@@ -221,6 +221,19 @@ pub fn rebuild(source: Source, module_limit: u64) -> Result<symvers::dump::Dump,
     Ok(result)
 }
 
+/// Warn about every symbol a rebuilt table lists more than once. Such lines are kept (they are
+/// what is installed), but modpost and the loader accept only one. `side` starts each warning
+/// (`old: ` when a command reads two kernels, else empty).
+pub fn warn_exported_twice(table: &symvers::symvers::Table, side: &str) {
+    for dup in table.duplicates() {
+        warn(format_args!(
+            "{side}{} is exported by more than one module: {} (modpost stops on \"exported twice\" when one is vmlinux; the kernel refuses to load a module whose export is already taken)",
+            dup.symbol,
+            dup.modules.join(", ")
+        ));
+    }
+}
+
 /// `n` with the noun in the right number: `1 module`, `2 modules`, `0 modules`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -144,12 +144,34 @@ pub fn compare_with(result: &Dump, path: &Path) -> Result<(bool, Value), Error> 
     if d.changes.len() > LIST_LIMIT {
         eprintln!("symvers: compare: … {} differences in all", d.changes.len());
     }
-    let identical = d.changes.is_empty();
+    // The comparison above is of each symbol's first line; a symbol listed twice (the file
+    // damaged or hand-merged, or a module under updates/ exporting what another exports) has
+    // other lines, which must agree too.
+    let repeated = diff::repeated_differences(&theirs, &result.table);
+    let lines = |entries: &[symvers::symvers::Entry]| {
+        entries
+            .iter()
+            .map(|e| format!("{} 0x{:08x} {}", e.module, e.crc, e.kind.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for r in repeated.iter().take(LIST_LIMIT) {
+        eprintln!(
+            "symvers: compare: {} is listed {} there ({}) and {} rebuilt ({})",
+            r.symbol,
+            super::count(r.old.len(), "time", "times"),
+            lines(&r.old),
+            super::count(r.new.len(), "time", "times"),
+            lines(&r.new)
+        );
+    }
+    let identical = d.changes.is_empty() && repeated.is_empty();
     let doc = json!({
         "file": path,
         "identical": identical,
         "summary": d.summary,
         "changes": d.changes,
+        "repeated": repeated,
     });
     Ok((identical, doc))
 }
