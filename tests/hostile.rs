@@ -993,3 +993,89 @@ fn a_symbol_listed_twice_is_named_by_diff_and_compare_with() {
         );
     }
 }
+
+/// `-o FILE` whose write fails (here: a file size limit, as a full disk would) leaves FILE as it
+/// was and no backup: failed runs used to leave one more `FILE.orig.N` each. The next run that
+/// succeeds keeps the original once.
+#[test]
+fn failed_output_writes_leave_no_backup() {
+    use std::os::unix::process::CommandExt;
+    let d = Dir::new("nobackup");
+    tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    let out_dir = d.0.join("out");
+    fs::create_dir_all(&out_dir).unwrap();
+    let out = out_dir.join("Module.symvers");
+    fs::write(&out, b"the distribution's table\n").unwrap();
+    let run = |limit: Option<u64>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_symvers"));
+        cmd.args(["dump", "--root", &root, "-o", out.to_str().unwrap()]);
+        if let Some(bytes) = limit {
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    // EFBIG from write(2) instead of death by SIGXFSZ.
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    let lim = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        cmd.output().unwrap()
+    };
+    for _ in 0..2 {
+        let result = run(Some(64));
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("File too large"), "{stderr}");
+    }
+    let names = |dir: &std::path::Path| {
+        let mut n: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&out_dir), ["Module.symvers"]);
+    assert_eq!(fs::read(&out).unwrap(), b"the distribution's table\n");
+    let result = run(None);
+    assert_eq!(result.status.code(), Some(0));
+    assert_eq!(names(&out_dir), ["Module.symvers", "Module.symvers.orig"]);
+    assert_eq!(
+        fs::read(out_dir.join("Module.symvers.orig")).unwrap(),
+        b"the distribution's table\n"
+    );
+}
+
+/// `-o LINK` where LINK points to a file that does not exist yet: the link stays and its target
+/// is written (it used to be replaced by a regular file).
+#[test]
+fn output_through_a_dangling_symlink_keeps_the_link() {
+    let d = Dir::new("dangling");
+    tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    fs::create_dir_all(d.0.join("build")).unwrap();
+    let link = d.0.join("Module.symvers");
+    std::os::unix::fs::symlink("build/Module.symvers", &link).unwrap();
+    let out = symvers(&["dump", "--root", &root, "-o", link.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let table = fs::read_to_string(d.0.join("build/Module.symvers")).unwrap();
+    assert!(table.contains("\tnet_thing\tnet/a\t"), "{table}");
+}

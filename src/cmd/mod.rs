@@ -171,13 +171,20 @@ pub fn check_output(option: Option<&Path>) -> Result<(), Error> {
 pub fn write_output(option: Option<&Path>, bytes: &[u8], no_backup: bool) -> Result<(), Error> {
     let file = output_file(option);
     if let (Some(path), false) = (file, no_backup) {
-        if let Some(backup) = symvers::output::backup_existing(path, bytes)? {
+        // The backup is made only when the new file is complete, and removed if it cannot be
+        // renamed into place: failed runs leave none.
+        let backup =
+            symvers::output::write_atomic_keeping(path, &signals::RemoveOnSignal, |file| {
+                file.write_all(bytes)
+            })?;
+        if let Some(backup) = backup {
             note(format_args!(
                 "kept the previous {} as {} (--no-backup: keep none)",
                 path.display(),
                 backup.display()
             ));
         }
+        return Ok(());
     }
     emit(file, bytes)
 }
