@@ -1079,3 +1079,152 @@ fn output_through_a_dangling_symlink_keeps_the_link() {
     let table = fs::read_to_string(d.0.join("build/Module.symvers")).unwrap();
     assert!(table.contains("\tnet_thing\tnet/a\t"), "{table}");
 }
+
+/// How the binary's standard streams are set up for one run.
+#[derive(Clone, Copy, Debug)]
+enum Stream {
+    /// A pipe whose reading end is closed before the run writes (`2>&1 | true`).
+    ClosedPipe,
+    /// Closed when the process starts (`>&-`, `2>&-`).
+    Closed,
+    /// /dev/full: every write fails with ENOSPC.
+    Full,
+}
+
+/// Run the binary with standard output (`fd` 1) or standard error (`fd` 2) set up as `how`;
+/// the other stream is captured.
+fn run_with_stream(args: &[&str], fd: i32, how: Stream) -> (Option<i32>, String) {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_symvers"));
+    cmd.args(args);
+    let (this, other) = match how {
+        Stream::ClosedPipe => {
+            // The reading end is closed before the run starts: every write fails with EPIPE.
+            let mut fds = [0; 2];
+            // SAFETY: pipe(2) fills `fds`; the reading end is closed at once and the writing
+            // end owned by the Stdio.
+            let write_end = unsafe {
+                assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+                libc::close(fds[0]);
+                std::os::fd::OwnedFd::from_raw_fd(fds[1])
+            };
+            (Stdio::from(write_end), Stdio::piped())
+        }
+        Stream::Closed => (Stdio::null(), Stdio::piped()),
+        Stream::Full => (
+            Stdio::from(
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            ),
+            Stdio::piped(),
+        ),
+    };
+    if fd == 1 {
+        cmd.stdout(this).stderr(other);
+    } else {
+        cmd.stderr(this).stdout(other);
+    }
+    if let Stream::Closed = how {
+        // SAFETY: close(2) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::close(fd);
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut captured = String::new();
+    let other = if fd == 1 {
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read>)
+    } else {
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read>)
+    };
+    if let Some(mut other) = other {
+        std::io::Read::read_to_string(&mut other, &mut captured).unwrap();
+    }
+    (child.wait().unwrap().code(), captured)
+}
+
+/// A standard error that cannot take a warning (a closed pipe, closed at start, a full disk)
+/// never panics (exit 101) and never stops `-o` from writing the table; the run ends with exit
+/// code 4 since the warning did not arrive. With `-q` there is nothing to say: exit 0.
+#[test]
+fn a_failing_standard_error_still_writes_the_table_and_exits_4() {
+    let d = Dir::new("stderr");
+    let mods = tree(&d);
+    // A warning to give: a symbol exported by two modules.
+    fs::create_dir_all(mods.join("updates")).unwrap();
+    fs::copy(mods.join("kernel/net/a.ko"), mods.join("updates/a.ko")).unwrap();
+    let root = d.0.to_str().unwrap().to_string();
+    let out = d.0.join("Module.symvers");
+    for how in [Stream::ClosedPipe, Stream::Closed, Stream::Full] {
+        let _ = fs::remove_file(&out);
+        let args = ["dump", "--root", &root, "-o", out.to_str().unwrap()];
+        let (code, _) = run_with_stream(&args, 2, how);
+        assert_eq!(code, Some(4), "{how:?}");
+        let table = fs::read_to_string(&out).unwrap_or_default();
+        assert_eq!(
+            table.matches("\tnet_thing\t").count(),
+            2,
+            "{how:?}: {table}"
+        );
+        // Nothing to say: nothing lost.
+        let _ = fs::remove_file(&out);
+        let mut quiet = vec!["-q"];
+        quiet.extend_from_slice(&args);
+        let (code, _) = run_with_stream(&quiet, 2, how);
+        assert_eq!(code, Some(0), "{how:?} -q");
+        assert!(out.exists(), "{how:?} -q");
+    }
+    // The table on standard output and the warning lost: the table still arrives.
+    let (code, stdout) = run_with_stream(&["dump", "--root", &root], 2, Stream::ClosedPipe);
+    assert_eq!(code, Some(4));
+    assert_eq!(stdout.matches("\tnet_thing\t").count(), 2, "{stdout}");
+}
+
+/// A standard output that cannot take the table (closed at start, which Rust's runtime turns
+/// into /dev/null; a closed pipe; a full disk) is an error with exit code 4, never a success
+/// with the table gone, and never a panic.
+#[test]
+fn a_failing_standard_output_is_exit_4_not_a_success() {
+    let d = Dir::new("stdout");
+    tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    for (how, says) in [
+        (
+            Stream::Closed,
+            "symvers: standard output is closed: the output went nowhere",
+        ),
+        (
+            Stream::ClosedPipe,
+            "symvers: cannot write to standard output (Broken pipe (os error 32))",
+        ),
+        (
+            Stream::Full,
+            "symvers: cannot write to standard output (No space left on device (os error 28))",
+        ),
+    ] {
+        for args in [
+            vec!["dump", "--root", &root],
+            vec!["dump", "--root", &root, "--format", "json"],
+            vec!["--help"],
+        ] {
+            let (code, stderr) = run_with_stream(&args, 1, how);
+            assert_eq!(code, Some(4), "{how:?} {args:?}: {stderr}");
+            if args[0] == "dump" {
+                assert!(stderr.contains(says), "{how:?} {args:?}: {stderr}");
+            }
+        }
+    }
+}

@@ -35,7 +35,9 @@ Examples:
 Exit codes:
   0  no breaking change (or all tolerated by rules)
   1  at least one breaking change
-  2  error (bad usage, a missing or unreadable file, input that is not a kernel or symvers file)";
+  2  error (bad usage, a missing or unreadable file, input that is not a kernel or symvers file)
+  4  standard output or standard error could not take the output or a message (closed, a
+     broken pipe, a full disk): what was to be said did not all arrive";
 
 /// Output format of `diff`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]

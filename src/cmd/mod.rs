@@ -9,6 +9,7 @@ pub mod info;
 pub mod prepare;
 pub mod progress;
 pub mod signals;
+pub mod stdio;
 pub mod symbol_list;
 pub mod verify;
 pub mod versions;
@@ -88,7 +89,7 @@ pub fn verbosity() -> u8 {
 /// Print a warning on standard error unless `--quiet`.
 pub fn warn(message: impl std::fmt::Display) {
     if verbosity() >= 1 {
-        eprintln!("symvers: warning: {message}");
+        stdio::line(format_args!("warning: {message}"));
     }
 }
 
@@ -96,15 +97,21 @@ pub fn warn(message: impl std::fmt::Display) {
 /// problem (which source was used, a backup kept, an empty answer explained).
 pub fn note(message: impl std::fmt::Display) {
     if verbosity() >= 1 {
-        eprintln!("symvers: {message}");
+        stdio::line(message);
     }
 }
 
 /// Print a note on standard error with `--verbose`.
 pub fn info(message: impl std::fmt::Display) {
     if verbosity() >= 2 {
-        eprintln!("symvers: {message}");
+        stdio::line(message);
     }
+}
+
+/// Print a line on standard error even with `--quiet`: a result reported there (`--verify`,
+/// `--compare-with`, unreadable modules), or the error that ends the run.
+pub fn say(message: impl std::fmt::Display) {
+    stdio::line(message);
 }
 
 /// `--image-limit`'s default in MiB: [`symvers::image::DEFAULT_IMAGE_LIMIT`].
@@ -132,6 +139,19 @@ pub enum CliError {
     /// Invalid request on the command line.
     #[error("{0}")]
     Usage(String),
+    /// Standard output could not take the output (closed, a broken pipe, a full disk). Exit
+    /// code [`stdio::EXIT_STREAM`], not 2: the work was done, its result did not arrive.
+    #[error("{}", stdout_problem(.0))]
+    Stdout(std::io::Error),
+}
+
+fn stdout_problem(e: &std::io::Error) -> String {
+    if stdio::stdout_closed() {
+        "standard output is closed: the output went nowhere (give -o FILE, or a place to write to)"
+            .into()
+    } else {
+        format!("cannot write to standard output ({e}): the output is missing or incomplete")
+    }
 }
 
 /// Size the global thread pool (`--jobs`); the default is one thread per core.
@@ -168,7 +188,7 @@ pub fn check_output(option: Option<&Path>) -> Result<(), Error> {
 /// Write `bytes` where an output file option says (`None` or `-`: standard output). An existing
 /// file with other contents is kept as FILE.orig (FILE.orig.N) unless `no_backup`, and the
 /// backup is announced on standard error.
-pub fn write_output(option: Option<&Path>, bytes: &[u8], no_backup: bool) -> Result<(), Error> {
+pub fn write_output(option: Option<&Path>, bytes: &[u8], no_backup: bool) -> Result<(), CliError> {
     let file = output_file(option);
     if let (Some(path), false) = (file, no_backup) {
         // The backup is made only when the new file is complete, and removed if it cannot be
@@ -190,23 +210,21 @@ pub fn write_output(option: Option<&Path>, bytes: &[u8], no_backup: bool) -> Res
 }
 
 /// Write `bytes` to `output` atomically, or to standard output.
-pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
+///
+/// # Errors
+/// [`CliError::Stdout`] when standard output cannot take them, even a closed pipe (`| head`):
+/// a reader that stopped early did not get the whole output, and a script must be able to tell.
+pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
     match output {
         Some(path) => {
             // Ctrl-C or a package manager's SIGTERM must not leave a stray temporary file.
-            symvers::output::write_atomic_with(path, &signals::RemoveOnSignal, |file| {
-                file.write_all(bytes)
-            })
+            Ok(symvers::output::write_atomic_with(
+                path,
+                &signals::RemoveOnSignal,
+                |file| file.write_all(bytes),
+            )?)
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
-                Ok(()) => Ok(()),
-                // A closed pipe (`| head`) is the reader's choice, not an error of ours.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Error::io("<stdout>", e)),
-            }
-        }
+        None => stdio::to_stdout(bytes).map_err(CliError::Stdout),
     }
 }
 
