@@ -1228,3 +1228,76 @@ fn a_failing_standard_output_is_exit_4_not_a_success() {
         }
     }
 }
+
+/// Peak resident memory (bytes) of one run of the binary, from wait4(2)'s resource usage.
+// wait4 reaps the child, which clippy does not see.
+#[allow(clippy::zombie_processes)]
+fn peak_rss(args: &[&str]) -> (Option<i32>, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let child = Command::new(env!("CARGO_BIN_EXE_symvers"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: wait4 on our own child, with valid out-pointers.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+        assert_eq!(pid, child.id() as libc::pid_t);
+        usage
+    };
+    let status = std::process::ExitStatus::from_raw(status);
+    // ru_maxrss is in KiB on Linux.
+    (status.code(), usage.ru_maxrss as u64 * 1024)
+}
+
+/// Decompression bombs read by many threads at once: the limit on one module's decompressed
+/// size bounds them all together (twice the limit), not once per thread: 8 bombs at `-j 8`
+/// held about 8 times the limit before.
+#[test]
+fn decompression_bombs_in_parallel_share_one_budget() {
+    let d = Dir::new("bombs");
+    let mods = tree(&d);
+    let limit_mib = 48u64;
+    // 96 MiB of zeros: each decompresses past the limit.
+    let zeros = vec![0u8; 96 << 20];
+    // zstd and gzip: quick to make (xz takes seconds for this much); the budget does not
+    // depend on the format.
+    let bombs = [
+        ("zst", fixtures::compress("zstd", &zeros)),
+        ("gz", fixtures::compress("gzip", &zeros)),
+    ];
+    drop(zeros);
+    for i in 0..8 {
+        let (ext, bytes) = &bombs[i % bombs.len()];
+        d.write(
+            &format!("{}/kernel/bomb{i}.ko.{ext}", mods.display()),
+            bytes,
+        );
+    }
+    let root = d.0.to_str().unwrap().to_string();
+    let limit = limit_mib.to_string();
+    let (code, peak) = peak_rss(&[
+        "dump",
+        "--root",
+        &root,
+        "--keep-going",
+        "-j",
+        "8",
+        "--module-limit",
+        &limit,
+    ]);
+    assert_eq!(code, Some(3));
+    let budget = symvers::modtree::budget_for(limit_mib << 20);
+    eprintln!("peak {} MiB, budget {} MiB", peak >> 20, budget >> 20);
+    // The budget, plus the allocator's and the program's own (a few tens of MiB); 8 bombs at
+    // once would be 384 MiB.
+    assert!(
+        peak < budget + (budget >> 1) + (32 << 20),
+        "peak {} MiB for a budget of {} MiB",
+        peak >> 20,
+        budget >> 20
+    );
+}
