@@ -291,16 +291,13 @@ where
             let mut out = Vec::new();
             while let Some((size, i)) = take() {
                 let path = &files[i].path;
+                // A huge module's buffer is not kept around for the rest of the walk.
                 out.push((
                     i,
                     read_within_budget(&budget, path, size, limit, &mut buffer, |elf| {
                         read(path, elf)
                     }),
                 ));
-                // Do not keep a huge module's buffer around for the rest of the walk.
-                if buffer.capacity() > BUFFER_KEEP_MAX {
-                    buffer = Vec::new();
-                }
                 if let Some(done) = done {
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -346,22 +343,28 @@ fn read_within_budget<T>(
     read: impl Fn(&[u8]) -> Result<T>,
 ) -> Result<T> {
     let size = size.min(limit);
+    // The buffer is cut back before the share is given back, so that the next module's share
+    // is not counted against memory still held.
+    let mut attempt = |decoded_limit: u64| {
+        let result = with_module_bytes_within(path, limit, decoded_limit, buffer, &read);
+        if buffer.capacity() > BUFFER_KEEP_MAX {
+            *buffer = Vec::new();
+        }
+        result
+    };
     let guess = first_guess(path, size, limit);
     if guess < limit {
-        let grant = budget.take(size.saturating_add(guess));
-        match with_module_bytes_within(path, limit, guess, buffer, &read) {
+        let _grant = budget.take(size.saturating_add(guess));
+        match attempt(guess) {
             Err(Error::Format {
                 problem: Problem::TooLarge { limit: l, .. },
                 ..
             }) if l == guess => {}
             done => return done,
         }
-        drop(grant);
-        // The outgrown buffer goes back with the grant.
-        *buffer = Vec::new();
     }
     let _grant = budget.take(size.saturating_add(limit));
-    with_module_bytes_within(path, limit, limit, buffer, &read)
+    attempt(limit)
 }
 
 /// What a kernel's own modules say about the kernel: every module built with it carries the
