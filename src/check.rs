@@ -983,7 +983,7 @@ fn check_one<'t, 'a>(
                 // The table lists this very module (an installed module checked against its
                 // own kernel): no other owner.
                 Some(entry) if names_module(&entry.module, m.name) => None,
-                Some(entry) => Some((Severity::Warning, entry.module.clone())),
+                Some(entry) => Some((Severity::Warning, entry.module.to_string())),
                 None => match offered.get(e.name.as_str()) {
                     Some(&(j, _)) if j != me => {
                         Some((Severity::Error, members[j].name.to_string()))

@@ -191,7 +191,7 @@ pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Result<Diff> {
             breaking && !rules.rules.is_empty() && matcher.tolerates(old_record, new_record);
         changes.push(SymbolChange {
             symbol: entry.symbol.clone(),
-            module: entry.module.clone(),
+            module: entry.module.to_string(),
             change,
             breaking,
             tolerated,
@@ -231,8 +231,8 @@ pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Result<Diff> {
                 n,
                 Some(o),
                 Change::NamespaceChanged {
-                    old: o.namespace.clone(),
-                    new: n.namespace.clone(),
+                    old: o.namespace.to_string(),
+                    new: n.namespace.to_string(),
                 },
             );
         }
@@ -242,8 +242,8 @@ pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Result<Diff> {
                 n,
                 Some(o),
                 Change::Moved {
-                    old: o.module.clone(),
-                    new: n.module.clone(),
+                    old: o.module.to_string(),
+                    new: n.module.to_string(),
                 },
             );
         }
@@ -291,6 +291,67 @@ pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Result<Diff> {
         changes,
         unused_rules,
     })
+}
+
+/// A symbol listed on more than one line of either table, whose lines are not the same in
+/// both. [`diff`] compares the first line of each symbol (the one modpost and the loader use);
+/// this says what the other lines hold, so that no line is dropped without a word.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RepeatedDifference {
+    /// The symbol.
+    pub symbol: String,
+    /// OLD's lines for it, in table order.
+    pub old: Vec<Entry>,
+    /// NEW's lines for it, in table order.
+    pub new: Vec<Entry>,
+}
+
+/// Every symbol listed more than once in `old` or `new` whose lines (as a set of records,
+/// order aside) differ between the two, sorted by symbol. Empty when neither table lists a
+/// symbol twice; one pass over each table otherwise.
+pub fn repeated_differences(old: &Table, new: &Table) -> Vec<RepeatedDifference> {
+    use std::collections::BTreeMap;
+    let mut lines: BTreeMap<&str, (Vec<&Entry>, Vec<&Entry>)> = BTreeMap::new();
+    for table in [old, new] {
+        for group in table.repeats() {
+            lines.insert(table.entries[group[0]].symbol.as_str(), Default::default());
+        }
+    }
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    for e in &old.entries {
+        if let Some((o, _)) = lines.get_mut(e.symbol.as_str()) {
+            o.push(e);
+        }
+    }
+    for e in &new.entries {
+        if let Some((_, n)) = lines.get_mut(e.symbol.as_str()) {
+            n.push(e);
+        }
+    }
+    let key = |e: &&Entry| {
+        (
+            e.module.clone(),
+            e.crc,
+            e.kind.as_str(),
+            e.namespace.clone(),
+        )
+    };
+    lines
+        .into_iter()
+        .filter(|(_, (o, n))| {
+            let (mut o, mut n) = (o.clone(), n.clone());
+            o.sort_by_key(key);
+            n.sort_by_key(key);
+            o != n
+        })
+        .map(|(symbol, (o, n))| RepeatedDifference {
+            symbol: symbol.to_string(),
+            old: o.into_iter().cloned().collect(),
+            new: n.into_iter().cloned().collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

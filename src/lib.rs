@@ -51,6 +51,9 @@
 //! # Ok::<(), symvers::Error>(())
 //! ```
 
+// The library never prints (its callers choose where messages go); tests may.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 pub mod banner;
 pub mod bytes;
 pub mod check;

@@ -1,7 +1,12 @@
 //! The `symvers` command: argument parsing, one call into the library, one report.
 //!
 //! Each subcommand lives in `cmd/<name>.rs` with its arguments and its run function; this file
-//! only dispatches and turns an error into the single `symvers: …` line and exit code 2.
+//! only dispatches and turns an error into the single `symvers: …` line and exit code 2 (4 when
+//! standard output or standard error failed, see `cmd::stdio`).
+
+// Standard output and standard error are written through cmd::stdio only: the print macros
+// panic when a stream fails.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 use std::process::ExitCode;
 
@@ -16,7 +21,9 @@ Exit codes:
   0  success
   1  the answer is no (check, weak-modules: a module would not load, or may not; diff: a breaking change; dump --verify: a disagreement)
   2  error (bad usage, a missing or unreadable file, input that is not a kernel); nothing written
-  3  --keep-going: the output was written, but some modules could not be read";
+  3  --keep-going: the output was written, but some modules could not be read
+  4  standard output or standard error could not take the output or a message (closed, a broken
+     pipe, a full disk); an -o FILE is still written. Instead of 0, 1 or 3, never instead of 2";
 
 #[derive(Parser)]
 #[command(
@@ -73,7 +80,23 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version go to standard output, usage errors to standard error; a
+            // stream that cannot take them is a failed write, as for any other output.
+            let closed = if e.use_stderr() {
+                cmd::stdio::stderr_closed()
+            } else {
+                cmd::stdio::stdout_closed()
+            };
+            if e.print().is_err() || closed {
+                cmd::stdio::mark_failed();
+            }
+            let code = u8::try_from(e.exit_code()).unwrap_or(2);
+            return cmd::stdio::exit_code(ExitCode::from(code));
+        }
+    };
     cmd::set_verbosity(if cli.quiet {
         0
     } else {
@@ -91,13 +114,18 @@ fn main() -> ExitCode {
         Command::Config(args) => cmd::config::run(args),
         Command::Prepare(args) => cmd::prepare::run(args),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
+        Err(e @ cmd::CliError::Stdout(_)) => {
+            cmd::say(&e);
+            ExitCode::from(cmd::stdio::EXIT_STREAM)
+        }
         Err(e) => {
-            eprintln!("symvers: {e}");
+            cmd::say(&e);
             ExitCode::from(2)
         }
-    }
+    };
+    cmd::stdio::exit_code(code)
 }
 
 #[cfg(test)]
@@ -132,6 +160,34 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every exit-code list names code 4 (a failed standard output or error), the shared one
+    /// and each subcommand's.
+    #[test]
+    fn every_exit_code_list_names_the_stream_code() {
+        let cli = Cli::command();
+        let mut lists = vec![("symvers".to_string(), super::EXIT_CODES.to_string())];
+        for sub in cli.get_subcommands() {
+            let after = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            if after.contains("Exit codes:") {
+                lists.push((sub.get_name().to_string(), after));
+            }
+        }
+        assert!(lists.len() > 5, "{}", lists.len());
+        for (name, text) in lists {
+            let codes = &text[text.find("Exit codes:").unwrap()..];
+            assert!(
+                codes.contains(&format!(
+                    "\n  {}  standard output",
+                    crate::cmd::stdio::EXIT_STREAM
+                )),
+                "`{name}`'s exit codes lack code 4:\n{codes}"
+            );
+        }
     }
 
     /// Every subcommand, hidden ones included, shows at least one example in `--help`.

@@ -12,6 +12,8 @@ use crate::decompress::{self, Compression};
 use crate::error::{Error, Problem, Result};
 use crate::exports::module::{self, ModuleExports};
 
+mod budget;
+
 /// Default limit on one module's decompressed size.
 pub const DEFAULT_MODULE_LIMIT: u64 = 256 << 20;
 
@@ -191,14 +193,25 @@ pub fn with_module_bytes<T>(
     buffer: &mut Vec<u8>,
     read: impl FnOnce(&[u8]) -> Result<T>,
 ) -> Result<T> {
+    with_module_bytes_within(path, limit, limit, buffer, read)
+}
+
+/// [`with_module_bytes`] with separate limits on the file's size and on its decompressed size.
+fn with_module_bytes_within<T>(
+    path: &Path,
+    file_limit: u64,
+    decoded_limit: u64,
+    buffer: &mut Vec<u8>,
+    read: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
     let (file, size) = crate::input::open_regular(path)?;
     if size == 0 {
         return Err(Error::format(path, Problem::Empty));
     }
     // Read, not mmap: a module truncated by another process while it is mapped would kill the
     // process with SIGBUS, and the limit bounds an uncompressed module's memory too.
-    let raw = crate::input::read_opened(path, file, size, limit)?;
-    read(module_elf(&raw, limit, buffer).map_err(|p| Error::format(path, p))?)
+    let raw = crate::input::read_opened(path, file, size, file_limit)?;
+    read(module_elf(&raw, decoded_limit, buffer).map_err(|p| Error::format(path, p))?)
 }
 
 /// The ELF bytes of a module file's contents: `data` itself, or `data` decompressed (the
@@ -257,7 +270,7 @@ where
     order.sort_unstable_by(|a, b| b.cmp(a));
     // The unclaimed part of `order`, as a half-open range: large end first, small end last.
     let queue = Mutex::new(0..order.len());
-    let take = || -> Option<usize> {
+    let take = || -> Option<(u64, usize)> {
         let mut range = queue
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -267,24 +280,24 @@ where
         } else {
             range.next()
         }?;
-        order.get(k).map(|&(_, i)| i)
+        order.get(k).copied()
     };
+    let budget = budget::Budget::new(budget_for(limit));
     let workers = rayon::current_num_threads().min(files.len()).max(1);
     let batches: Vec<Vec<(usize, Result<T>)>> = (0..workers)
         .into_par_iter()
         .map(|_| {
             let mut buffer = Vec::new();
             let mut out = Vec::new();
-            while let Some(i) = take() {
+            while let Some((size, i)) = take() {
                 let path = &files[i].path;
+                // A huge module's buffer is not kept around for the rest of the walk.
                 out.push((
                     i,
-                    with_module_bytes(path, limit, &mut buffer, |elf| read(path, elf)),
+                    read_within_budget(&budget, path, size, limit, &mut buffer, |elf| {
+                        read(path, elf)
+                    }),
                 ));
-                // Do not keep a huge module's buffer around for the rest of the walk.
-                if buffer.capacity() > BUFFER_KEEP_MAX {
-                    buffer = Vec::new();
-                }
                 if let Some(done) = done {
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -298,6 +311,60 @@ where
     }
     // Every index was handed out exactly once, so every slot is filled.
     results.into_iter().flatten().collect()
+}
+
+/// The bytes that the modules being read at once may hold together (their files and what they
+/// decompress to): twice the limit on one module, so that one module at the limit still reads
+/// while the others go on, and `--jobs` does not multiply it.
+pub fn budget_for(limit: u64) -> u64 {
+    limit.saturating_mul(2)
+}
+
+/// Bytes a compressed module is first allowed to decompress to: 8 times its file (kernel
+/// modules compress 3 to 5 times with xz), at least 1 MiB, at most `limit`. A module that
+/// needs more is read again with the whole limit, once that much of the budget is free.
+fn first_guess(path: &Path, size: u64, limit: u64) -> u64 {
+    if suffix_compression(path) == "none" {
+        // A `.ko` is ELF; one that is compressed all the same is read again with the limit.
+        return 0;
+    }
+    size.saturating_mul(8).max(1 << 20).min(limit)
+}
+
+/// Read one module within `budget`: take its file size plus [`first_guess`]; when its
+/// decompressed bytes outgrow the guess, give everything back and take its file size plus the
+/// whole `limit` (waiting, if need be, until that much is free) and read it again.
+fn read_within_budget<T>(
+    budget: &budget::Budget,
+    path: &Path,
+    size: u64,
+    limit: u64,
+    buffer: &mut Vec<u8>,
+    read: impl Fn(&[u8]) -> Result<T>,
+) -> Result<T> {
+    let size = size.min(limit);
+    // The buffer is cut back before the share is given back, so that the next module's share
+    // is not counted against memory still held.
+    let mut attempt = |decoded_limit: u64| {
+        let result = with_module_bytes_within(path, limit, decoded_limit, buffer, &read);
+        if buffer.capacity() > BUFFER_KEEP_MAX {
+            *buffer = Vec::new();
+        }
+        result
+    };
+    let guess = first_guess(path, size, limit);
+    if guess < limit {
+        let _grant = budget.take(size.saturating_add(guess));
+        match attempt(guess) {
+            Err(Error::Format {
+                problem: Problem::TooLarge { limit: l, .. },
+                ..
+            }) if l == guess => {}
+            done => return done,
+        }
+    }
+    let _grant = budget.take(size.saturating_add(limit));
+    attempt(limit)
 }
 
 /// What a kernel's own modules say about the kernel: every module built with it carries the

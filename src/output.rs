@@ -26,9 +26,39 @@ fn target(path: &Path) -> Result<Target> {
             std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a folder"),
         )),
         Ok(_) => Ok(Target::Special),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Target::File(path.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Target::File(new_file(path)?)),
         Err(e) => Err(Error::io(path, e)),
     }
+}
+
+/// Links followed before giving up, as Linux's MAXSYMLINKS (40).
+const MAX_LINKS: usize = 40;
+
+/// Where writing the missing file `path` creates it: `path` itself, or, when `path` is a
+/// symbolic link whose target does not exist (yet), that target, at the end of the chain of
+/// links, so that the link stays a link, as `>` in a shell or `cp` would leave it. A relative
+/// link is resolved from the folder of the link.
+fn new_file(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let next = fs::read_link(&current).map_err(|e| Error::io(&current, e))?;
+                current = match current.parent() {
+                    Some(dir) if next.is_relative() => dir.join(next),
+                    _ => next,
+                };
+            }
+            // Not a link (any more): the write itself will meet whatever is there.
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(Error::io(&current, e)),
+        }
+    }
+    Err(Error::io(
+        path,
+        std::io::Error::from_raw_os_error(libc::ELOOP),
+    ))
 }
 
 /// Check, before any work, that [`write_atomic`] can write `path` (and [`backup_existing`] keep
@@ -95,8 +125,10 @@ pub fn check_writable(path: &Path, watch: &dyn TempWatch) -> Result<()> {
 
 /// Replace `path` with `contents` atomically: write a temporary file in the same folder, flush it
 /// to disk, then rename it over `path`. On any failure the temporary file is removed and an
-/// existing `path` is left as it was. An existing file's permissions are kept; a symbolic link
-/// is followed and stays a link; a device or FIFO is written in place.
+/// existing `path` is left as it was. An existing file's mode is kept, and its owner and group
+/// when running as root (see `keep_owner_and_mode`); a symbolic link is followed and stays a
+/// link, also when its target does not exist yet (the target is created); a device or FIFO is
+/// written in place.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     write_atomic_with(path, &NoWatch, |file| file.write_all(contents))
 }
@@ -108,6 +140,33 @@ pub fn write_atomic_with(
     watch: &dyn TempWatch,
     write: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<()> {
+    replace(path, watch, false, write).map(|_| ())
+}
+
+/// Like [`write_atomic_with`], keeping the file it replaces as `PATH.orig` (or `PATH.orig.1`,
+/// `.2`, … when that name is taken, so that the first original, typically the distribution's
+/// own Module.symvers, is never overwritten) when its contents differ from the new ones.
+/// Returns the backup's path.
+///
+/// The backup is made after the new contents are written and flushed and just before the
+/// rename, and removed again when the rename fails: a failed write leaves no backup behind, so
+/// that failed runs do not pile up `.orig.N` files, and a backup always belongs to a
+/// replacement that happened. `watch` hears of it ([`TempWatch::keeping`]). It is a hard link
+/// where the file system allows it (the rename leaves the old inode to the link), else a copy.
+pub fn write_atomic_keeping(
+    path: &Path,
+    watch: &dyn TempWatch,
+    write: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<Option<PathBuf>> {
+    replace(path, watch, true, write)
+}
+
+fn replace(
+    path: &Path,
+    watch: &dyn TempWatch,
+    keep: bool,
+    write: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<Option<PathBuf>> {
     let path = match target(path)? {
         Target::File(resolved) => resolved,
         Target::Special => {
@@ -115,7 +174,9 @@ pub fn write_atomic_with(
                 .write(true)
                 .open(path)
                 .map_err(|e| Error::io(path, e))?;
-            return write(&mut file).map_err(|e| Error::io(path, e));
+            write(&mut file).map_err(|e| Error::io(path, e))?;
+            // Devices and FIFOs are not replaced, so there is nothing to keep.
+            return Ok(None);
         }
     };
     let path = path.as_path();
@@ -132,13 +193,20 @@ pub fn write_atomic_with(
     // `watch` hears of each name before it is created.
     let (mut file, tmp) = create_temp(&dir, file_name, watch)?;
 
+    let mut backup = None;
     let result = (|| {
-        if let Ok(meta) = fs::metadata(path) {
-            // Best effort: a file we may not chmod is still written.
-            let _ = file.set_permissions(meta.permissions());
+        let old = match fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Some(meta),
+            _ => None,
+        };
+        if let Some(meta) = &old {
+            keep_owner_and_mode(&file, path, meta)?;
         }
         write(&mut file).map_err(|e| Error::io(&tmp, e))?;
         file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        if keep && old.is_some() && !same_contents(path, &tmp)? {
+            backup = Some(make_backup(path, watch)?);
+        }
         fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
         // Make the rename itself durable; not every file system lets a folder be fsynced.
         if let Ok(d) = File::open(&dir) {
@@ -147,10 +215,144 @@ pub fn write_atomic_with(
         Ok(())
     })();
     if result.is_err() {
+        // The backup first: a signal in between then finds the temporary file still there and
+        // removes both (see TempWatch::keeping).
+        if let Some(b) = backup.take() {
+            let _ = fs::remove_file(b);
+        }
         let _ = fs::remove_file(&tmp);
     }
     watch.gone();
-    result
+    result.map(|()| backup)
+}
+
+/// Give the new file `file` the owner and mode of the one it replaces (`old`). The owner only
+/// when running as root (only root may give a file away); otherwise the group when the
+/// process belongs to it (best effort: chown(2) refuses a group the process is not in). The
+/// mode always, after the owner, since chown(2) clears the set-user-ID and set-group-ID bits.
+fn keep_owner_and_mode(file: &File, path: &Path, old: &fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let failed = |what: String, e: std::io::Error| {
+        Error::io(
+            path,
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot give the new file the {what} of the one it replaces ({e}); nothing was written"),
+            ),
+        )
+    };
+    let new = file.metadata().map_err(|e| Error::io(path, e))?;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        if (new.uid(), new.gid()) != (old.uid(), old.gid()) {
+            std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid()))
+                .map_err(|e| failed(format!("owner {}:{}", old.uid(), old.gid()), e))?;
+        }
+    } else if new.gid() != old.gid() {
+        let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
+    }
+    // Only when it differs: file systems without modes (vfat) give both files the same one and
+    // may refuse chmod.
+    let mode = old.mode() & 0o7777;
+    if file.metadata().map_err(|e| Error::io(path, e))?.mode() & 0o7777 != mode {
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(|e| failed(format!("mode {mode:o}"), e))?;
+    }
+    Ok(())
+}
+
+/// True when the files `a` and `b` hold the same bytes (read in blocks, never whole).
+fn same_contents(a: &Path, b: &Path) -> Result<bool> {
+    let open = |p: &Path| File::open(p).map_err(|e| Error::io(p, e));
+    let (fa, fb) = (open(a)?, open(b)?);
+    let (ma, mb) = (
+        fa.metadata().map_err(|e| Error::io(a, e))?,
+        fb.metadata().map_err(|e| Error::io(b, e))?,
+    );
+    if ma.len() != mb.len() {
+        return Ok(false);
+    }
+    let mut ra = std::io::BufReader::with_capacity(1 << 16, fa);
+    let mut rb = std::io::BufReader::with_capacity(1 << 16, fb);
+    let (mut ba, mut bb) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = read_full(&mut ra, &mut ba).map_err(|e| Error::io(a, e))?;
+        let m = read_full(&mut rb, &mut bb).map_err(|e| Error::io(b, e))?;
+        if n != m || ba[..n] != bb[..m] {
+            return Ok(false);
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Read until `buf` is full or the end of the file.
+fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The first free name of `PATH.orig`, `PATH.orig.1`, `PATH.orig.2`, …
+fn backup_name(path: &Path) -> Result<PathBuf> {
+    let mut base = path.as_os_str().to_os_string();
+    base.push(".orig");
+    let mut candidate = PathBuf::from(&base);
+    let mut n = 0u32;
+    while fs::symlink_metadata(&candidate).is_ok() {
+        n = n
+            .checked_add(1)
+            .ok_or_else(|| Error::io(path, std::io::Error::other("too many backups")))?;
+        let mut name = base.clone();
+        name.push(format!(".{n}"));
+        candidate = PathBuf::from(name);
+    }
+    Ok(candidate)
+}
+
+/// Keep the file `path` as its first free backup name: a hard link, else a copy.
+fn make_backup(path: &Path, watch: &dyn TempWatch) -> Result<PathBuf> {
+    let candidate = backup_name(path)?;
+    watch.keeping(&candidate);
+    if fs::hard_link(path, &candidate).is_ok() {
+        return Ok(candidate);
+    }
+    // create_new: a name that appeared since the check above is not overwritten or followed.
+    let copied = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&candidate)
+        .and_then(|mut f| {
+            let mut old = File::open(path)?;
+            std::io::copy(&mut old, &mut f)?;
+            f.sync_all()
+        });
+    match copied {
+        Ok(()) => Ok(candidate),
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                let _ = fs::remove_file(&candidate);
+            }
+            Err(Error::io(
+                path,
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot keep the old file as {} ({e}); nothing was written (--no-backup replaces it without keeping it)",
+                        candidate.display()
+                    ),
+                ),
+            ))
+        }
+    }
 }
 
 /// Create `.NAME.tmpPID[-N]` in `dir` with O_EXCL (which also refuses to follow a symlink planted
@@ -191,8 +393,18 @@ pub trait TempWatch {
     /// `path` is about to be created (announced before, so that no signal falls between the
     /// creation and the announcement); it may exist until [`TempWatch::gone`].
     fn creating(&self, path: &Path);
-    /// The file last announced was renamed into place, removed, or never created.
+    /// The file last announced was renamed into place, removed, or never created (and a
+    /// backup announced by [`TempWatch::keeping`] is kept or was removed).
     fn gone(&self);
+    /// A backup of the file being replaced is about to be made at `path`, while the temporary
+    /// file announced by [`TempWatch::creating`] is complete but not yet renamed into place.
+    /// Until [`TempWatch::gone`], the backup belongs to a replacement that has not happened as
+    /// long as the temporary file still exists: a program that dies then should remove both
+    /// (removing the temporary file succeeds only before the rename, which tells the two cases
+    /// apart without a race).
+    fn keeping(&self, path: &Path) {
+        let _ = path;
+    }
 }
 
 /// A [`TempWatch`] that does nothing, for callers without signal handling.
@@ -210,7 +422,8 @@ impl TempWatch for NoWatch {
 /// not exist or already holds `new_contents`. Returns the backup's path.
 ///
 /// The backup is a hard link where the file system allows it (the later atomic rename leaves
-/// the old inode to the link), else a copy.
+/// the old inode to the link), else a copy. [`write_atomic_keeping`] does both in one step and
+/// leaves no backup when the write fails: prefer it.
 pub fn backup_existing(path: &Path, new_contents: &[u8]) -> Result<Option<PathBuf>> {
     let path = match target(path)? {
         Target::File(resolved) => resolved,
@@ -226,39 +439,7 @@ pub fn backup_existing(path: &Path, new_contents: &[u8]) -> Result<Option<PathBu
     if old == new_contents {
         return Ok(None);
     }
-    let mut base = path.as_os_str().to_os_string();
-    base.push(".orig");
-    let mut candidate = PathBuf::from(&base);
-    let mut n = 0u32;
-    while fs::symlink_metadata(&candidate).is_ok() {
-        n = n
-            .checked_add(1)
-            .ok_or_else(|| Error::io(path, std::io::Error::other("too many backups")))?;
-        let mut name = base.clone();
-        name.push(format!(".{n}"));
-        candidate = PathBuf::from(name);
-    }
-    if fs::hard_link(path, &candidate).is_err() {
-        // create_new: a name that appeared since the check above is not overwritten or followed.
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&candidate)
-            .and_then(|mut f| f.write_all(&old).and_then(|_| f.sync_all()))
-            .map_err(|e| {
-                Error::io(
-                    path,
-                    std::io::Error::new(
-                        e.kind(),
-                        format!(
-                            "cannot keep the old file as {} ({e}); nothing was written (--no-backup replaces it without keeping it)",
-                            candidate.display()
-                        ),
-                    ),
-                )
-            })?;
-    }
-    Ok(Some(candidate))
+    make_backup(path, &NoWatch).map(Some)
 }
 
 #[cfg(test)]

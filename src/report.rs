@@ -100,8 +100,9 @@ pub fn milliseconds(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
+/// A table record in JSON, as `dump`'s `symbols` array holds it.
 #[derive(Serialize)]
-struct Record<'a> {
+pub struct Record<'a> {
     crc: u32,
     crc_hex: String,
     symbol: &'a str,

@@ -95,10 +95,10 @@ pub fn retain_modules(table: &mut Table) -> usize {
 /// use symvers::symvers::Table;
 ///
 /// let mut ours = Table::parse(
-///     "0x1\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n0x2\tcrc_itu_t\tlib/crc-itu-t\tEXPORT_SYMBOL\t\n",
+///     "0x00000001\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n0x00000002\tcrc_itu_t\tlib/crc-itu-t\tEXPORT_SYMBOL\t\n",
 ///     Path::new("ours"),
 /// )?;
-/// let headers = Table::parse("0x1\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n", Path::new("theirs"))?;
+/// let headers = Table::parse("0x00000001\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n", Path::new("theirs"))?;
 /// assert_eq!(symvers::restrict::remove_listed(&mut ours, &headers), 1);
 /// assert_eq!(ours.entries[0].symbol, "crc_itu_t");
 /// # Ok::<(), symvers::Error>(())

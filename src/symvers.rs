@@ -10,8 +10,15 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::error::{Error, Problem, Result};
+#[cfg(doc)]
+use crate::error::Problem;
+use crate::error::Result;
 use crate::exports::{Export, ExportKind};
+
+mod name;
+mod parse;
+
+pub use name::{Interner, Name};
 
 /// One line of Module.symvers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -20,12 +27,12 @@ pub struct Entry {
     pub crc: u32,
     /// The exported symbol.
     pub symbol: String,
-    /// `vmlinux` or the module's path without `.ko`.
-    pub module: String,
+    /// `vmlinux` or the module's path without `.ko` (shared by the module's lines).
+    pub module: Name,
     /// The export macro.
     pub kind: ExportKind,
     /// The namespace, empty for none.
-    pub namespace: String,
+    pub namespace: Name,
 }
 
 impl Entry {
@@ -42,12 +49,16 @@ impl Entry {
 
     /// The entry for `export`, exported by `module`.
     pub fn from_export(export: &Export, module: &str) -> Self {
+        Self::from_export_named(export, Name::from(module))
+    }
+
+    fn from_export_named(export: &Export, module: Name) -> Self {
         Entry {
             crc: export.crc.unwrap_or(0),
             symbol: export.name.clone(),
-            module: module.to_string(),
+            module,
             kind: export.kind,
-            namespace: export.namespace.clone(),
+            namespace: Name::from(&export.namespace),
         }
     }
 }
@@ -110,8 +121,54 @@ impl Table {
 
     /// Append the exports of one module (or `vmlinux`).
     pub fn extend_from_exports(&mut self, module: &str, exports: &[Export]) {
-        self.entries
-            .extend(exports.iter().map(|e| Entry::from_export(e, module)));
+        let module = Name::from(module);
+        self.entries.extend(
+            exports
+                .iter()
+                .map(|e| Entry::from_export_named(e, module.clone())),
+        );
+    }
+
+    /// The symbols listed on more than one line: for each, the indices of its entries in
+    /// table order; the symbols in the order of their first line.
+    ///
+    /// Memory: 16 bytes per entry while it runs (a hash and an index each, sorted), whatever
+    /// the names' lengths, instead of a map from names.
+    pub fn repeats(&self) -> Vec<Vec<usize>> {
+        let state = std::collections::hash_map::RandomState::new();
+        let mut keys: Vec<(u64, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    std::hash::BuildHasher::hash_one(&state, e.symbol.as_str()),
+                    i,
+                )
+            })
+            .collect();
+        keys.sort_unstable();
+        let mut groups = Vec::new();
+        // Equal hashes are neighbours, each run in table order; within a run, entries with
+        // equal names form a group (two names with one hash are told apart here).
+        for run in keys.chunk_by(|a, b| a.0 == b.0) {
+            if run.len() < 2 {
+                continue;
+            }
+            let mut left: Vec<usize> = run.iter().map(|&(_, i)| i).collect();
+            while let Some(&first) = left.first() {
+                let symbol = self.entries[first].symbol.as_str();
+                let (same, other): (Vec<usize>, Vec<usize>) = left
+                    .iter()
+                    .partition(|&&i| self.entries[i].symbol == symbol);
+                if same.len() > 1 {
+                    groups.push(same);
+                }
+                left = other;
+            }
+        }
+        groups.sort_unstable_by_key(|g| g[0]);
+        groups
     }
 
     /// Every symbol that more than one line exports, with the modules of its lines in table
@@ -122,24 +179,14 @@ impl Table {
     /// `extra/` replaces one under `kernel/` without removing it, or when two packages ship the
     /// same module.
     pub fn duplicates(&self) -> Vec<Duplicate> {
-        let mut by_symbol: std::collections::HashMap<&str, Vec<&str>> =
-            std::collections::HashMap::new();
-        let mut order = Vec::new();
-        for e in &self.entries {
-            let owners = by_symbol.entry(e.symbol.as_str()).or_default();
-            if owners.is_empty() {
-                order.push(e.symbol.as_str());
-            }
-            owners.push(e.module.as_str());
-        }
-        order
+        self.repeats()
             .into_iter()
-            .filter_map(|symbol| {
-                let owners = by_symbol.get(symbol)?;
-                (owners.len() > 1).then(|| Duplicate {
-                    symbol: symbol.to_string(),
-                    modules: owners.iter().map(|m| m.to_string()).collect(),
-                })
+            .map(|group| Duplicate {
+                symbol: self.entries[group[0]].symbol.clone(),
+                modules: group
+                    .iter()
+                    .map(|&i| self.entries[i].module.to_string())
+                    .collect(),
             })
             .collect()
     }
@@ -210,88 +257,36 @@ impl Table {
 
     /// Like [`Table::parse`], also giving the 1-based line number of each entry (for messages
     /// about a line, such as a symbol listed twice).
+    ///
+    /// # Errors
+    /// [`Problem::Symvers`] naming the first line that modpost could not have written (see
+    /// the module documentation of `symvers::parse`): a field count other than 4 or 5, a CRC
+    /// other than `0x` and 8 lower-case hex digits, an unknown export type, an empty symbol or
+    /// module column, a space or control character in a symbol or module column, a control
+    /// character in a namespace, a line longer than [`MAX_LINE`] bytes.
     pub fn parse_numbered(text: &str, path: &Path) -> Result<(Self, Vec<usize>)> {
-        let mut entries = Vec::new();
-        let mut lines = Vec::new();
-        // Lines end in "\n" or "\r\n"; unlike `str::lines`, a last line without its newline
-        // loses a trailing "\r" too, so that parsing what `to_text` wrote gives the same table.
-        for (index, line) in text.split_terminator('\n').enumerate() {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.is_empty() {
-                continue;
-            }
-            let bad = |detail: String| Error::at_line(path, index + 1, detail);
-            let fields: Vec<&str> = line.split('\t').collect();
-            let (crc, symbol, module, kind, namespace) = match fields.as_slice() {
-                [crc, sym, module, kind, ns] if ExportKind::parse(kind).is_some() => {
-                    (*crc, *sym, *module, *kind, *ns)
-                }
-                [crc, sym, ns, module, kind] if ExportKind::parse(kind).is_some() => {
-                    (*crc, *sym, *module, *kind, *ns)
-                }
-                // Neither order names a known type: say so, in 5.6+ terms.
-                [crc, sym, module, kind, ns] => (*crc, *sym, *module, *kind, *ns),
-                [crc, sym, module, kind] => (*crc, *sym, *module, *kind, ""),
-                _ => {
-                    return Err(bad(format!(
-                        "expected 4 or 5 tab-separated fields, found {}",
-                        fields.len()
-                    )))
-                }
-            };
-            let hex = crc
-                .strip_prefix("0x")
-                .ok_or_else(|| bad(format!("CRC {crc:?} does not start with 0x")))?;
-            let crc = u32::from_str_radix(hex, 16)
-                .map_err(|_| bad(format!("CRC {crc:?} is not a 32-bit hex number")))?;
-            let kind = ExportKind::parse(kind)
-                .ok_or_else(|| bad(format!("unknown export type {kind:?}")))?;
-            if symbol.is_empty() {
-                return Err(bad("empty symbol name".into()));
-            }
-            lines.push(index + 1);
-            entries.push(Entry {
-                crc,
-                symbol: symbol.to_string(),
-                module: module.to_string(),
-                kind,
-                // In 5.6+ order the namespace ends the line, where a CR of a CRLF file is not
-                // part of it; strip it in every order so that a table reads the same whichever
-                // order it was written in (found by fuzzing).
-                namespace: namespace.trim_end_matches('\r').to_string(),
-            });
-        }
-        Ok((Table { entries }, lines))
+        parse::LineParser::new(path).text(text.as_bytes())
     }
 }
+
+pub use parse::MAX_LINE;
 
 /// Default limit on the (decompressed) size of a Module.symvers file: Debian's are 2 MB.
 pub const FILE_LIMIT: u64 = 1 << 30;
 
 /// Read a Module.symvers file, plain or compressed (gzip, xz, zstd, …: sniffed from magic bytes,
 /// as distributions ship `/boot/symvers-REL.gz`). `limit` bounds the decompressed size.
+///
+/// Memory: a plain file is parsed as it is read, one line at a time, so reading it costs the
+/// table itself (about 1.7 times the text: each line's symbol has its own allocation, module
+/// and namespace names are shared); a compressed file's text is decompressed whole first.
 pub fn read_file(path: &Path, limit: u64) -> Result<Table> {
     read_file_numbered(path, limit).map(|(table, _)| table)
 }
 
 /// Like [`read_file`], also giving the 1-based line number of each entry.
 pub fn read_file_numbered(path: &Path, limit: u64) -> Result<(Table, Vec<usize>)> {
-    let data = crate::input::read_regular(path, limit)?;
-    let text = match crate::decompress::Compression::sniff(&data) {
-        Some(format) => crate::decompress::decompress(&data, format, limit)
-            .map_err(|p| Error::format(path, p))?,
-        None => data,
-    };
-    let text = String::from_utf8(text).map_err(|e| {
-        Error::format(
-            path,
-            Problem::Symvers {
-                line: 0,
-                detail: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-            },
-        )
-    })?;
-    Table::parse_numbered(&text, path)
+    parse::read_file(path, limit)
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ pub fn verify_module(
                 symbol: v.name.clone(),
                 module_crc: v.crc,
                 table_crc: e.crc,
-                exporter: e.module.clone(),
+                exporter: e.module.to_string(),
             }),
             None => out.missing.push(Missing {
                 module: name.to_string(),

@@ -900,3 +900,447 @@ fn interrupting_dump_never_leaves_a_partial_output_file() {
         "only {interrupted} of 40 runs were interrupted"
     );
 }
+
+fn symvers(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_symvers"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A table line that modpost could not have written (a `0x+` CRC, which `u32` parsing takes; an
+/// empty module column) stops every command that reads a table, naming the file and the line,
+/// instead of becoming a plausible record.
+#[test]
+fn table_lines_modpost_never_writes_are_refused_by_every_reader() {
+    let d = Dir::new("strict");
+    let mods = tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    let module = mods.join("kernel/net/a.ko");
+    let good = "0x11112222\tnet_thing\tnet/a\tEXPORT_SYMBOL\t\n";
+    for (bad, detail) in [
+        (
+            "0x+3334444\tlib_thing\tlib/b\tEXPORT_SYMBOL_GPL\t\n",
+            "CRC \"0x+3334444\" is not written as modpost writes one: 0x and 8 lower-case hex digits",
+        ),
+        (
+            "0x33334444\tlib_thing\t\tEXPORT_SYMBOL_GPL\t\n",
+            "lib_thing: empty module column (modpost writes vmlinux or the module's path)",
+        ),
+    ] {
+        let file = d.write("bad.symvers", format!("{good}{bad}").as_bytes());
+        let file = file.to_str().unwrap();
+        for args in [
+            vec!["diff", file, file],
+            vec!["check", "--against", file, module.to_str().unwrap()],
+            vec!["dump", "--root", &root, "--compare-with", file],
+            vec!["dump", "--root", &root, "--not-in", file],
+        ] {
+            let out = symvers(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("symvers: {file}:2: {detail}")),
+                "{args:?}: {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "{args:?}");
+        }
+    }
+}
+
+/// A symbol listed twice is never reduced to one line without a word: `diff` warns for a file
+/// and for an installed kernel alike, and `--compare-with` counts lines beyond the first as a
+/// difference.
+#[test]
+fn a_symbol_listed_twice_is_named_by_diff_and_compare_with() {
+    let d = Dir::new("twice");
+    let mods = tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    let out = symvers(&["dump", "--root", &root]);
+    assert_eq!(out.status.code(), Some(0));
+    let rebuilt = String::from_utf8(out.stdout).unwrap();
+    let first = 1 + rebuilt
+        .lines()
+        .position(|l| l.contains("\tlib_thing\t"))
+        .unwrap();
+    let file = d.write(
+        "twice.symvers",
+        format!("{rebuilt}0x99999999\tlib_thing\tupdates/b\tEXPORT_SYMBOL_GPL\t\n").as_bytes(),
+    );
+    let file = file.to_str().unwrap();
+    let again = rebuilt.lines().count() + 1;
+    let warning = format!(
+        "symvers: warning: {file}:{again}: lib_thing is listed again (first at line {first}: CRC 0x33334444 there, 0x99999999 here, module lib/b there, updates/b here)"
+    );
+
+    // The file agrees with the rebuilt table on every first line, but not on the second.
+    let out = symvers(&["dump", "--root", &root, "--compare-with", file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&warning), "{stderr}");
+    assert!(
+        stderr.contains(
+            "symvers: compare: lib_thing is listed 2 times there (lib/b 0x33334444 EXPORT_SYMBOL_GPL, updates/b 0x99999999 EXPORT_SYMBOL_GPL) and 1 time rebuilt (lib/b 0x33334444 EXPORT_SYMBOL_GPL)"
+        ),
+        "{stderr}"
+    );
+    let out = symvers(&[
+        "dump",
+        "--root",
+        &root,
+        "--compare-with",
+        file,
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["compare"]["identical"], false);
+    assert_eq!(doc["compare"]["repeated"][0]["symbol"], "lib_thing");
+    assert_eq!(
+        doc["compare"]["repeated"][0]["old"][1]["module"],
+        "updates/b"
+    );
+
+    let out = symvers(&["diff", file, file]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&warning));
+
+    // An installed kernel whose updates/ repeats an export: each side of diff says so.
+    fs::create_dir_all(mods.join("updates")).unwrap();
+    fs::copy(mods.join("kernel/net/a.ko"), mods.join("updates/a.ko")).unwrap();
+    let out = symvers(&["diff", "--old-root", &root, "--new-root", &root]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for side in ["old", "new"] {
+        assert!(
+            stderr.contains(&format!(
+                "symvers: warning: {side}: net_thing is exported by more than one module: net/a, updates/a ("
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+/// `-o FILE` whose write fails (here: a file size limit, as a full disk would) leaves FILE as it
+/// was and no backup: failed runs used to leave one more `FILE.orig.N` each. The next run that
+/// succeeds keeps the original once.
+#[test]
+fn failed_output_writes_leave_no_backup() {
+    use std::os::unix::process::CommandExt;
+    let d = Dir::new("nobackup");
+    tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    let out_dir = d.0.join("out");
+    fs::create_dir_all(&out_dir).unwrap();
+    let out = out_dir.join("Module.symvers");
+    fs::write(&out, b"the distribution's table\n").unwrap();
+    let run = |limit: Option<u64>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_symvers"));
+        cmd.args(["dump", "--root", &root, "-o", out.to_str().unwrap()]);
+        if let Some(bytes) = limit {
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    // EFBIG from write(2) instead of death by SIGXFSZ.
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    let lim = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        cmd.output().unwrap()
+    };
+    for _ in 0..2 {
+        let result = run(Some(64));
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("File too large"), "{stderr}");
+    }
+    let names = |dir: &std::path::Path| {
+        let mut n: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&out_dir), ["Module.symvers"]);
+    assert_eq!(fs::read(&out).unwrap(), b"the distribution's table\n");
+    let result = run(None);
+    assert_eq!(result.status.code(), Some(0));
+    assert_eq!(names(&out_dir), ["Module.symvers", "Module.symvers.orig"]);
+    assert_eq!(
+        fs::read(out_dir.join("Module.symvers.orig")).unwrap(),
+        b"the distribution's table\n"
+    );
+}
+
+/// `-o LINK` where LINK points to a file that does not exist yet: the link stays and its target
+/// is written (it used to be replaced by a regular file).
+#[test]
+fn output_through_a_dangling_symlink_keeps_the_link() {
+    let d = Dir::new("dangling");
+    tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    fs::create_dir_all(d.0.join("build")).unwrap();
+    let link = d.0.join("Module.symvers");
+    std::os::unix::fs::symlink("build/Module.symvers", &link).unwrap();
+    let out = symvers(&["dump", "--root", &root, "-o", link.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let table = fs::read_to_string(d.0.join("build/Module.symvers")).unwrap();
+    assert!(table.contains("\tnet_thing\tnet/a\t"), "{table}");
+}
+
+/// How the binary's standard streams are set up for one run.
+#[derive(Clone, Copy, Debug)]
+enum Stream {
+    /// A pipe whose reading end is closed before the run writes (`2>&1 | true`).
+    ClosedPipe,
+    /// Closed when the process starts (`>&-`, `2>&-`).
+    Closed,
+    /// /dev/full: every write fails with ENOSPC.
+    Full,
+}
+
+/// Run the binary with standard output (`fd` 1) or standard error (`fd` 2) set up as `how`;
+/// the other stream is captured.
+fn run_with_stream(args: &[&str], fd: i32, how: Stream) -> (Option<i32>, String) {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_symvers"));
+    cmd.args(args);
+    let (this, other) = match how {
+        Stream::ClosedPipe => {
+            // The reading end is closed before the run starts: every write fails with EPIPE.
+            let mut fds = [0; 2];
+            // SAFETY: pipe(2) fills `fds`; the reading end is closed at once and the writing
+            // end owned by the Stdio.
+            let write_end = unsafe {
+                assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+                libc::close(fds[0]);
+                std::os::fd::OwnedFd::from_raw_fd(fds[1])
+            };
+            (Stdio::from(write_end), Stdio::piped())
+        }
+        Stream::Closed => (Stdio::null(), Stdio::piped()),
+        Stream::Full => (
+            Stdio::from(
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            ),
+            Stdio::piped(),
+        ),
+    };
+    if fd == 1 {
+        cmd.stdout(this).stderr(other);
+    } else {
+        cmd.stderr(this).stdout(other);
+    }
+    if let Stream::Closed = how {
+        // SAFETY: close(2) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::close(fd);
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut captured = String::new();
+    let other = if fd == 1 {
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read>)
+    } else {
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read>)
+    };
+    if let Some(mut other) = other {
+        std::io::Read::read_to_string(&mut other, &mut captured).unwrap();
+    }
+    (child.wait().unwrap().code(), captured)
+}
+
+/// A standard error that cannot take a warning (a closed pipe, closed at start, a full disk)
+/// never panics (exit 101) and never stops `-o` from writing the table; the run ends with exit
+/// code 4 since the warning did not arrive. With `-q` there is nothing to say: exit 0.
+#[test]
+fn a_failing_standard_error_still_writes_the_table_and_exits_4() {
+    let d = Dir::new("stderr");
+    let mods = tree(&d);
+    // A warning to give: a symbol exported by two modules.
+    fs::create_dir_all(mods.join("updates")).unwrap();
+    fs::copy(mods.join("kernel/net/a.ko"), mods.join("updates/a.ko")).unwrap();
+    let root = d.0.to_str().unwrap().to_string();
+    let out = d.0.join("Module.symvers");
+    for how in [Stream::ClosedPipe, Stream::Closed, Stream::Full] {
+        let _ = fs::remove_file(&out);
+        let args = ["dump", "--root", &root, "-o", out.to_str().unwrap()];
+        let (code, _) = run_with_stream(&args, 2, how);
+        assert_eq!(code, Some(4), "{how:?}");
+        let table = fs::read_to_string(&out).unwrap_or_default();
+        assert_eq!(
+            table.matches("\tnet_thing\t").count(),
+            2,
+            "{how:?}: {table}"
+        );
+        // Nothing to say: nothing lost.
+        let _ = fs::remove_file(&out);
+        let mut quiet = vec!["-q"];
+        quiet.extend_from_slice(&args);
+        let (code, _) = run_with_stream(&quiet, 2, how);
+        assert_eq!(code, Some(0), "{how:?} -q");
+        assert!(out.exists(), "{how:?} -q");
+    }
+    // The table on standard output and the warning lost: the table still arrives.
+    let (code, stdout) = run_with_stream(&["dump", "--root", &root], 2, Stream::ClosedPipe);
+    assert_eq!(code, Some(4));
+    assert_eq!(stdout.matches("\tnet_thing\t").count(), 2, "{stdout}");
+}
+
+/// A standard output that cannot take the table (closed at start, which Rust's runtime turns
+/// into /dev/null; a closed pipe; a full disk) is an error with exit code 4, never a success
+/// with the table gone, and never a panic.
+#[test]
+fn a_failing_standard_output_is_exit_4_not_a_success() {
+    let d = Dir::new("stdout");
+    tree(&d);
+    let root = d.0.to_str().unwrap().to_string();
+    for (how, says) in [
+        (
+            Stream::Closed,
+            "symvers: standard output is closed: the output went nowhere",
+        ),
+        (
+            Stream::ClosedPipe,
+            "symvers: cannot write to standard output (Broken pipe (os error 32))",
+        ),
+        (
+            Stream::Full,
+            "symvers: cannot write to standard output (No space left on device (os error 28))",
+        ),
+    ] {
+        for args in [
+            vec!["dump", "--root", &root],
+            vec!["dump", "--root", &root, "--format", "json"],
+            vec!["--help"],
+        ] {
+            let (code, stderr) = run_with_stream(&args, 1, how);
+            assert_eq!(code, Some(4), "{how:?} {args:?}: {stderr}");
+            if args[0] == "dump" {
+                assert!(stderr.contains(says), "{how:?} {args:?}: {stderr}");
+            }
+        }
+    }
+}
+
+/// Peak resident memory (bytes) of one run of the binary, from wait4(2)'s resource usage.
+// wait4 reaps the child, which clippy does not see.
+#[allow(clippy::zombie_processes)]
+fn peak_rss(args: &[&str]) -> (Option<i32>, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let child = Command::new(env!("CARGO_BIN_EXE_symvers"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: wait4 on our own child, with valid out-pointers.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+        assert_eq!(pid, child.id() as libc::pid_t);
+        usage
+    };
+    let status = std::process::ExitStatus::from_raw(status);
+    // ru_maxrss is in KiB on Linux.
+    (status.code(), usage.ru_maxrss as u64 * 1024)
+}
+
+/// Decompression bombs read by many threads at once: the limit on one module's decompressed
+/// size bounds them all together (twice the limit), not once per thread: 8 bombs at `-j 8`
+/// held about 8 times the limit before.
+#[test]
+fn decompression_bombs_in_parallel_share_one_budget() {
+    // Measured from a fresh process running this test alone: the kernel starts a child's peak
+    // resident size at its parent's resident size when it execs (exec_mmap), and the other
+    // tests of this binary hold hundreds of MiB.
+    if std::env::var_os("SYMVERS_BUDGET_CHILD").is_none() {
+        let status = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "decompression_bombs_in_parallel_share_one_budget",
+                "--test-threads=1",
+                "--nocapture",
+            ])
+            .env("SYMVERS_BUDGET_CHILD", "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+        return;
+    }
+    let d = Dir::new("bombs");
+    let mods = tree(&d);
+    let limit_mib = 48u64;
+    // 96 MiB of zeros: each decompresses past the limit.
+    let zeros = vec![0u8; 96 << 20];
+    // zstd and gzip: quick to make (xz takes seconds for this much); the budget does not
+    // depend on the format.
+    let bombs = [
+        ("zst", fixtures::compress("zstd", &zeros)),
+        ("gz", fixtures::compress("gzip", &zeros)),
+    ];
+    drop(zeros);
+    for i in 0..8 {
+        let (ext, bytes) = &bombs[i % bombs.len()];
+        d.write(
+            &format!("{}/kernel/bomb{i}.ko.{ext}", mods.display()),
+            bytes,
+        );
+    }
+    let root = d.0.to_str().unwrap().to_string();
+    let limit = limit_mib.to_string();
+    let (code, peak) = peak_rss(&[
+        "dump",
+        "--root",
+        &root,
+        "--keep-going",
+        "-j",
+        "8",
+        "--module-limit",
+        &limit,
+    ]);
+    assert_eq!(code, Some(3));
+    let budget = symvers::modtree::budget_for(limit_mib << 20);
+    eprintln!("peak {} MiB, budget {} MiB", peak >> 20, budget >> 20);
+    // The budget, plus the allocator's and the program's own (a few tens of MiB); 8 bombs at
+    // once would be 384 MiB.
+    assert!(
+        peak < budget + (budget >> 1) + (32 << 20),
+        "peak {} MiB for a budget of {} MiB",
+        peak >> 20,
+        budget >> 20
+    );
+}

@@ -58,7 +58,9 @@ Exit codes:
   0  every module would load (and stays inside the symbol lists)
   1  at least one module would not load, or may not (its answer depends on the kernel), or
      imports a symbol outside a --symbol-list
-  2  error (bad usage, a missing or unreadable file, input that is not a kernel or module)";
+  2  error (bad usage, a missing or unreadable file, input that is not a kernel or module)
+  4  standard output or standard error could not take the output or a message (closed, a
+     broken pipe, a full disk): what was to be said did not all arrive";
 
 /// Output format of `check`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]

@@ -33,7 +33,9 @@ Examples:
 
 Exit codes:
   0  success
-  2  error (no configuration found: every place searched is listed; unreadable or damaged data)";
+  2  error (no configuration found: every place searched is listed; unreadable or damaged data)
+  4  standard output or standard error could not take the output or a message (closed, a
+     broken pipe, a full disk): what was to be said did not all arrive";
 
 /// Arguments of `symvers config`.
 #[derive(Args, Debug)]

@@ -35,7 +35,9 @@ Examples:
 Exit codes:
   0  no breaking change (or all tolerated by rules)
   1  at least one breaking change
-  2  error (bad usage, a missing or unreadable file, input that is not a kernel or symvers file)";
+  2  error (bad usage, a missing or unreadable file, input that is not a kernel or symvers file)
+  4  standard output or standard error could not take the output or a message (closed, a
+     broken pipe, a full disk): what was to be said did not all arrive";
 
 /// Output format of `diff`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
@@ -130,6 +132,8 @@ impl Side {
                     super::rebuild(source.source(), symvers::modtree::DEFAULT_MODULE_LIMIT)?;
                 super::info(format_args!("{which}: rebuilt from an installed kernel:"));
                 super::dump::describe(&result);
+                // Compared by its first line, like a file's: say so when there are others.
+                super::warn_exported_twice(&result.table, &format!("{which}: "));
                 Ok(result.table)
             }
         }
@@ -229,18 +233,16 @@ const REPEAT_LIMIT: usize = 20;
 /// which module is loaded when the lines differ.
 pub fn read_table(path: &std::path::Path) -> Result<symvers::symvers::Table, Error> {
     let (table, lines) = symvers::symvers::read_file_numbered(path, symvers::symvers::FILE_LIMIT)?;
-    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut repeats = 0;
-    for (k, e) in table.entries.iter().enumerate() {
-        let Some(&f) = first.get(e.symbol.as_str()) else {
-            first.insert(&e.symbol, k);
-            continue;
-        };
-        repeats += 1;
-        if repeats > REPEAT_LIMIT {
-            continue;
-        }
-        let o = &table.entries[f];
+    let mut again: Vec<(usize, usize)> = table
+        .repeats()
+        .iter()
+        .flat_map(|group| group[1..].iter().map(move |&k| (k, group[0])))
+        .collect();
+    // In the order of the file.
+    again.sort_unstable();
+    let repeats = again.len();
+    for &(k, f) in again.iter().take(REPEAT_LIMIT) {
+        let (o, e) = (&table.entries[f], &table.entries[k]);
         let mut differences = Vec::new();
         if o.crc != e.crc {
             differences.push(format!("CRC 0x{:08x} there, 0x{:08x} here", o.crc, e.crc));

@@ -39,7 +39,9 @@ Exit codes:
   0  success
   1  --verify or --compare-with found a disagreement (the table was still written)
   2  error (bad usage, a missing or unreadable file, input that is not a kernel); nothing written
-  3  --keep-going: the table was written, but some modules could not be read";
+  3  --keep-going: the table was written, but some modules could not be read
+  4  standard output or standard error could not take the table or a message (closed, a
+     broken pipe, a full disk); an -o FILE is still written";
 
 /// Output format of `dump`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
@@ -168,14 +170,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         result.check_complete()?;
     }
     describe(&result);
-    for dup in result.table.duplicates() {
-        // Kept in the table (it is what is installed), but modpost and the loader accept only one.
-        super::warn(format_args!(
-            "{} is exported by more than one module: {} (modpost stops on \"exported twice\" when one is vmlinux; the kernel refuses to load a module whose export is already taken)",
-            dup.symbol,
-            dup.modules.join(", ")
-        ));
-    }
+    super::warn_exported_twice(&result.table, "");
     if !result.kernel.modversions() {
         super::warn(format_args!(
             "{}: the kernel was built without CONFIG_MODVERSIONS; writing 0x00000000 CRCs as modpost does",
@@ -247,10 +242,10 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     super::write_output(args.output.as_deref(), text.as_bytes(), args.no_backup)?;
     if !result.failures.is_empty() {
         for failure in &result.failures {
-            eprintln!("symvers: {failure}");
+            super::say(failure);
         }
-        eprintln!(
-            "symvers: {} of {} could not be read; the table lacks {} exports",
+        super::say(format_args!(
+            "{} of {} could not be read; the table lacks {} exports",
             result.failures.len(),
             super::count(result.module_files.len(), "module", "modules"),
             if result.failures.len() == 1 {
@@ -258,7 +253,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
             } else {
                 "their"
             }
-        );
+        ));
     }
     Ok(if !agrees {
         ExitCode::from(1)

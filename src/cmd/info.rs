@@ -30,7 +30,9 @@ has CRCs (CONFIG_MODVERSIONS), and the modules folder's files by compression.
 
 Exit codes:
   0  success (also when the exports could not be read: the report says why)
-  2  error (bad usage, a missing or unreadable file, an image that does not unwrap)";
+  2  error (bad usage, a missing or unreadable file, an image that does not unwrap)
+  4  standard output or standard error could not take the output or a message (closed, a
+     broken pipe, a full disk): what was to be said did not all arrive";
 
 /// Output format of `info`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]

@@ -9,6 +9,7 @@ pub mod info;
 pub mod prepare;
 pub mod progress;
 pub mod signals;
+pub mod stdio;
 pub mod symbol_list;
 pub mod verify;
 pub mod versions;
@@ -88,7 +89,7 @@ pub fn verbosity() -> u8 {
 /// Print a warning on standard error unless `--quiet`.
 pub fn warn(message: impl std::fmt::Display) {
     if verbosity() >= 1 {
-        eprintln!("symvers: warning: {message}");
+        stdio::line(format_args!("warning: {message}"));
     }
 }
 
@@ -96,15 +97,21 @@ pub fn warn(message: impl std::fmt::Display) {
 /// problem (which source was used, a backup kept, an empty answer explained).
 pub fn note(message: impl std::fmt::Display) {
     if verbosity() >= 1 {
-        eprintln!("symvers: {message}");
+        stdio::line(message);
     }
 }
 
 /// Print a note on standard error with `--verbose`.
 pub fn info(message: impl std::fmt::Display) {
     if verbosity() >= 2 {
-        eprintln!("symvers: {message}");
+        stdio::line(message);
     }
+}
+
+/// Print a line on standard error even with `--quiet`: a result reported there (`--verify`,
+/// `--compare-with`, unreadable modules), or the error that ends the run.
+pub fn say(message: impl std::fmt::Display) {
+    stdio::line(message);
 }
 
 /// `--image-limit`'s default in MiB: [`symvers::image::DEFAULT_IMAGE_LIMIT`].
@@ -132,6 +139,19 @@ pub enum CliError {
     /// Invalid request on the command line.
     #[error("{0}")]
     Usage(String),
+    /// Standard output could not take the output (closed, a broken pipe, a full disk). Exit
+    /// code [`stdio::EXIT_STREAM`], not 2: the work was done, its result did not arrive.
+    #[error("{}", stdout_problem(.0))]
+    Stdout(std::io::Error),
+}
+
+fn stdout_problem(e: &std::io::Error) -> String {
+    if stdio::stdout_closed() {
+        "standard output is closed: the output went nowhere (give -o FILE, or a place to write to)"
+            .into()
+    } else {
+        format!("cannot write to standard output ({e}): the output is missing or incomplete")
+    }
 }
 
 /// Size the global thread pool (`--jobs`); the default is one thread per core.
@@ -168,38 +188,43 @@ pub fn check_output(option: Option<&Path>) -> Result<(), Error> {
 /// Write `bytes` where an output file option says (`None` or `-`: standard output). An existing
 /// file with other contents is kept as FILE.orig (FILE.orig.N) unless `no_backup`, and the
 /// backup is announced on standard error.
-pub fn write_output(option: Option<&Path>, bytes: &[u8], no_backup: bool) -> Result<(), Error> {
+pub fn write_output(option: Option<&Path>, bytes: &[u8], no_backup: bool) -> Result<(), CliError> {
     let file = output_file(option);
     if let (Some(path), false) = (file, no_backup) {
-        if let Some(backup) = symvers::output::backup_existing(path, bytes)? {
+        // The backup is made only when the new file is complete, and removed if it cannot be
+        // renamed into place: failed runs leave none.
+        let backup =
+            symvers::output::write_atomic_keeping(path, &signals::RemoveOnSignal, |file| {
+                file.write_all(bytes)
+            })?;
+        if let Some(backup) = backup {
             note(format_args!(
                 "kept the previous {} as {} (--no-backup: keep none)",
                 path.display(),
                 backup.display()
             ));
         }
+        return Ok(());
     }
     emit(file, bytes)
 }
 
 /// Write `bytes` to `output` atomically, or to standard output.
-pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), Error> {
+///
+/// # Errors
+/// [`CliError::Stdout`] when standard output cannot take them, even a closed pipe (`| head`):
+/// a reader that stopped early did not get the whole output, and a script must be able to tell.
+pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
     match output {
         Some(path) => {
             // Ctrl-C or a package manager's SIGTERM must not leave a stray temporary file.
-            symvers::output::write_atomic_with(path, &signals::RemoveOnSignal, |file| {
-                file.write_all(bytes)
-            })
+            Ok(symvers::output::write_atomic_with(
+                path,
+                &signals::RemoveOnSignal,
+                |file| file.write_all(bytes),
+            )?)
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
-                Ok(()) => Ok(()),
-                // A closed pipe (`| head`) is the reader's choice, not an error of ours.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Error::io("<stdout>", e)),
-            }
-        }
+        None => stdio::to_stdout(bytes).map_err(CliError::Stdout),
     }
 }
 
@@ -219,6 +244,19 @@ pub fn rebuild(source: Source, module_limit: u64) -> Result<symvers::dump::Dump,
     let mut result = result?;
     result.check_complete()?;
     Ok(result)
+}
+
+/// Warn about every symbol a rebuilt table lists more than once. Such lines are kept (they are
+/// what is installed), but modpost and the loader accept only one. `side` starts each warning
+/// (`old: ` when a command reads two kernels, else empty).
+pub fn warn_exported_twice(table: &symvers::symvers::Table, side: &str) {
+    for dup in table.duplicates() {
+        warn(format_args!(
+            "{side}{} is exported by more than one module: {} (modpost stops on \"exported twice\" when one is vmlinux; the kernel refuses to load a module whose export is already taken)",
+            dup.symbol,
+            dup.modules.join(", ")
+        ));
+    }
 }
 
 /// `n` with the noun in the right number: `1 module`, `2 modules`, `0 modules`.

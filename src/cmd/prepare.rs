@@ -52,7 +52,9 @@ Exit codes:
   0  the tree is ready and its vermagic equals the kernel's
   1  the tree was built, but its release or vermagic differs from the kernel's (see the message)
   2  error (bad usage, a missing or unreadable file, a source tree or release that cannot match,
-     a make run that failed)";
+     a make run that failed)
+  4  standard output or standard error could not take the output or a message (closed, a
+     broken pipe, a full disk): what was to be said did not all arrive";
 
 /// Arguments of `symvers prepare`.
 #[derive(Args, Debug)]
@@ -140,6 +142,10 @@ impl Make {
                     .map_err(|e| Error::io(log, e))?;
                 let copy = file.try_clone().map_err(|e| Error::io(log, e))?;
                 cmd.stdout(copy).stderr(file);
+            }
+            // Standard error was closed when symvers started: make's output has nowhere to go.
+            None if super::stdio::stderr_closed() => {
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
             }
             None => {
                 // make's progress is not this command's data: standard output stays for the
@@ -542,11 +548,11 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
     let next = format!("{} M=$PWD modules", shell_line(&user.command(&[], &[])));
     if !wrong.is_empty() {
         // Not an error of the run: the tree is there, and the answer to "does it match?" is no.
-        eprintln!(
-            "symvers: {} was prepared, but does not match the kernel: {}",
+        super::say(format_args!(
+            "{} was prepared, but does not match the kernel: {}",
             out_dir.display(),
             wrong.join("; ")
-        );
+        ));
         return Ok(ExitCode::from(1));
     }
     super::emit(None, format!("{next}\n").as_bytes())?;

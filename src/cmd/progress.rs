@@ -3,7 +3,7 @@
 //! Shown only when standard error is a terminal (never in pipes, logs or CI), not with
 //! `--quiet`, and only once the walk has run for a short while, so that quick runs print nothing.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -84,15 +84,11 @@ fn draw_until(progress: &Progress, stop: &AtomicBool) {
             continue;
         }
         // \r and "erase to end of line" (ESC [ K) redraw in place.
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[K{}", line(progress));
-        let _ = err.flush();
+        super::stdio::bytes_to_stderr(format!("\r\x1b[K{}", line(progress)).as_bytes());
         drawn = true;
     }
     if drawn {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[K");
-        let _ = err.flush();
+        super::stdio::bytes_to_stderr(b"\r\x1b[K");
     }
 }
 

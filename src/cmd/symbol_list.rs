@@ -23,7 +23,9 @@ Examples:
 
 Exit codes:
   0  written
-  2  error (a missing or unreadable file, a file that is not a module)";
+  2  error (a missing or unreadable file, a file that is not a module)
+  4  standard output or standard error could not take the output or a message (closed, a
+     broken pipe, a full disk): what was to be said did not all arrive";
 
 /// Output format of `symbol-list`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]

@@ -17,15 +17,15 @@ const LIST_LIMIT: usize = 50;
 /// and every module could be read, and the result as JSON (every disagreement listed).
 pub fn verify_imports(result: &Dump) -> Result<(bool, Value), Error> {
     if result.located.modules.is_none() {
-        eprintln!("symvers: verify: no modules folder, nothing to cross-check");
+        super::say("verify: no modules folder, nothing to cross-check");
         return Ok((true, json!({ "checked": false, "clean": true })));
     }
     let v = verify::verify_imports(&result.table, &result.imports);
     // Modules the dump could not read are already listed by it (with --keep-going; without,
     // the run stopped before here); they still make the verification incomplete.
     let unreadable = result.failures.len();
-    eprintln!(
-        "symvers: verify: {} ({} without versions), {}: {} agree, {} disagree, {} missing from the table, {} unreadable",
+    super::say(format_args!(
+        "verify: {} ({} without versions), {}: {} agree, {} disagree, {} missing from the table, {} unreadable",
         super::count(v.modules, "module", "modules"),
         v.modules_without_versions,
         super::count(v.imports, "versioned import", "versioned imports"),
@@ -33,23 +33,23 @@ pub fn verify_imports(result: &Dump) -> Result<(bool, Value), Error> {
         v.disagreements.len(),
         v.missing.len(),
         super::count(unreadable, "module", "modules")
-    );
+    ));
     for d in v.disagreements.iter().take(LIST_LIMIT) {
-        eprintln!(
-            "symvers: verify: {}: imports {} with CRC 0x{:08x}, the table has 0x{:08x} (from {})",
+        super::say(format_args!(
+            "verify: {}: imports {} with CRC 0x{:08x}, the table has 0x{:08x} (from {})",
             d.module, d.symbol, d.module_crc, d.table_crc, d.exporter
-        );
+        ));
     }
     for m in v.missing.iter().take(LIST_LIMIT) {
-        eprintln!(
-            "symvers: verify: {}: imports {} (CRC 0x{:08x}), which the table does not export",
+        super::say(format_args!(
+            "verify: {}: imports {} (CRC 0x{:08x}), which the table does not export",
             m.module, m.symbol, m.module_crc
-        );
+        ));
     }
     let listed = v.disagreements.len() + v.missing.len();
     let shown = v.disagreements.len().min(LIST_LIMIT) + v.missing.len().min(LIST_LIMIT);
     if listed > shown {
-        eprintln!("symvers: verify: … {listed} problems in all");
+        super::say(format_args!("verify: … {listed} problems in all"));
     }
     let clean = v.is_clean() && unreadable == 0;
     let doc = json!({
@@ -76,7 +76,7 @@ pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Result
     }
     let Some(release) = result.located.release.as_deref() else {
         let why = "the release is unknown, so no distribution symvers file can be looked for; give --release or a file";
-        eprintln!("symvers: compare: {why}");
+        super::say(format_args!("compare: {why}"));
         return Err(json!({ "file": null, "note": why, "searched": [] }));
     };
     let root = root.unwrap_or(Path::new("/"));
@@ -87,14 +87,14 @@ pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Result
         .find(|p| p.is_file())
         .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()));
     found.ok_or_else(|| {
-        eprintln!(
-            "symvers: compare: no distribution symvers file found for {release}; searched: {}",
+        super::say(format_args!(
+            "compare: no distribution symvers file found for {release}; searched: {}",
             candidates
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
+        ));
         json!({
             "file": null,
             "note": format!("no distribution symvers file found for {release}"),
@@ -110,8 +110,8 @@ pub fn compare_with(result: &Dump, path: &Path) -> Result<(bool, Value), Error> 
     let theirs = super::diff::read_table(path)?;
     let d = diff::diff(&theirs, &result.table, &diff::Rules::default())?;
     let s = &d.summary;
-    eprintln!(
-        "symvers: compare: {}: {} there, {} rebuilt: {} identical, {} only there, {} only rebuilt, {} differing ({} crc, {} export, {} namespace, {} module differences{})",
+    super::say(format_args!(
+        "compare: {}: {} there, {} rebuilt: {} identical, {} only there, {} only rebuilt, {} differing ({} crc, {} export, {} namespace, {} module differences{})",
         path.display(),
         super::count(s.old_symbols, "symbol", "symbols"),
         s.new_symbols,
@@ -131,25 +131,54 @@ pub fn compare_with(result: &Dump, path: &Path) -> Result<(bool, Value), Error> 
         } else {
             String::new()
         }
-    );
+    ));
     for c in d.changes.iter().take(LIST_LIMIT) {
-        eprintln!(
-            "symvers: compare: {} {} ({}): {}",
+        super::say(format_args!(
+            "compare: {} {} ({}): {}",
             c.change.name(),
             c.symbol,
             c.module,
             c.change.detail()
-        );
+        ));
     }
     if d.changes.len() > LIST_LIMIT {
-        eprintln!("symvers: compare: … {} differences in all", d.changes.len());
+        super::say(format_args!(
+            "compare: … {} differences in all",
+            d.changes.len()
+        ));
     }
-    let identical = d.changes.is_empty();
+    // The comparison above is of each symbol's first line; a symbol listed twice (the file
+    // damaged or hand-merged, or a module under updates/ exporting what another exports) has
+    // other lines, which must agree too.
+    let repeated = diff::repeated_differences(&theirs, &result.table);
+    let lines = |entries: &[symvers::symvers::Entry]| {
+        entries
+            .iter()
+            .map(|e| format!("{} 0x{:08x} {}", e.module, e.crc, e.kind.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for r in repeated.iter().take(LIST_LIMIT) {
+        super::say(format_args!(
+            "compare: {} is listed {} there ({}) and {} rebuilt ({})",
+            r.symbol,
+            super::count(r.old.len(), "time", "times"),
+            lines(&r.old),
+            super::count(r.new.len(), "time", "times"),
+            lines(&r.new)
+        ));
+    }
+    let identical = d.changes.is_empty() && repeated.is_empty();
     let doc = json!({
         "file": path,
         "identical": identical,
         "summary": d.summary,
         "changes": d.changes,
+        "repeated": repeated.iter().map(|r| json!({
+            "symbol": r.symbol,
+            "old": r.old.iter().map(crate::report::Record::from).collect::<Vec<_>>(),
+            "new": r.new.iter().map(crate::report::Record::from).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     });
     Ok((identical, doc))
 }

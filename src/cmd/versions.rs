@@ -22,7 +22,9 @@ Examples:
 
 Exit codes:
   0  success
-  2  error (bad usage, a missing or unreadable file, a file that is not a module)";
+  2  error (bad usage, a missing or unreadable file, a file that is not a module)
+  4  standard output or standard error could not take the output or a message (closed, a
+     broken pipe, a full disk): what was to be said did not all arrive";
 
 /// Which version table to print.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]

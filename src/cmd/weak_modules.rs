@@ -36,7 +36,9 @@ Examples:
 Exit codes:
   0  every module loads as is into every TO kernel (also when FROM has no such modules)
   1  at least one needs a rebuild, or may
-  2  error (bad usage, a missing or unreadable file, input that is not a kernel or module)";
+  2  error (bad usage, a missing or unreadable file, input that is not a kernel or module)
+  4  standard output or standard error could not take the output or a message (closed, a
+     broken pipe, a full disk): what was to be said did not all arrive";
 
 /// Output format of `weak-modules`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]

@@ -159,3 +159,47 @@ fn modules_of_several_streams_or_frames_read_whole() {
         assert_eq!(got.exports, want.exports, "{name}");
     }
 }
+
+/// A module that decompresses to far more than 8 times its file (past the first share of the
+/// budget) is read again with the whole limit and gives the same exports; a compressed module
+/// named `.ko` too; a module past the limit fails with the limit itself in the message.
+#[test]
+fn modules_past_their_first_share_of_the_budget_read_whole() {
+    let d = Dir::new("budget");
+    let spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data);
+    let elf = fx::build_module(&spec);
+    let expected = module::read(&elf).unwrap();
+    // Trailing zeros are outside every section: 4 MiB of them compress to almost nothing.
+    let mut padded = elf.clone();
+    padded.resize(elf.len() + (4 << 20), 0);
+    let mut files = Vec::new();
+    for (name, bytes) in [
+        ("padded.ko.zst", fx::compress("zstd", &padded)),
+        ("padded.ko.gz", fx::compress("gzip", &padded)),
+        ("disguised.ko", fx::compress("xz", &padded)),
+        ("plain.ko", elf.clone()),
+    ] {
+        let path = d.0.join(name);
+        fs::write(&path, &bytes).unwrap();
+        assert!(
+            (bytes.len() as u64) * 8 < 1 << 20 || name == "plain.ko",
+            "{name}: {}",
+            bytes.len()
+        );
+        files.push(ModuleFile {
+            path,
+            name: name.into(),
+        });
+    }
+    for result in read_modules(&files, DEFAULT_MODULE_LIMIT) {
+        assert_eq!(result.unwrap().exports, expected.exports);
+    }
+    let err = read_modules(&files[..1], 2 << 20).remove(0).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: zstd data decompresses to more than 2097152 bytes (limit); refusing",
+            files[0].path.display()
+        )
+    );
+}

@@ -244,3 +244,135 @@ fn a_failing_writer_leaves_the_target_and_no_temporary_file() {
     assert_eq!(files_in(&dir), ["Module.symvers"]);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A link whose target does not exist yet stays a link: the target is created, through a
+/// chain of links, relative or absolute. A loop of links is an error, not a file written
+/// somewhere.
+#[test]
+fn a_dangling_symlink_stays_a_link_and_its_target_is_created() {
+    let dir = signal_dir("dangling");
+    // Relative, to a folder beside the link.
+    fs::create_dir_all(dir.join("real")).unwrap();
+    let link = dir.join("Module.symvers.link");
+    std::os::unix::fs::symlink("real/Module.symvers", &link).unwrap();
+    // A chain: link2 -> (absolute) link -> real/Module.symvers.
+    let link2 = dir.join("chain");
+    std::os::unix::fs::symlink(&link, &link2).unwrap();
+    check_writable(&link2, &NoWatch).unwrap();
+    assert_eq!(
+        write_atomic_keeping(&link2, &NoWatch, |f| f.write_all(b"new")).unwrap(),
+        None
+    );
+    for l in [&link, &link2] {
+        assert!(
+            fs::symlink_metadata(l).unwrap().file_type().is_symlink(),
+            "{l:?}"
+        );
+    }
+    assert_eq!(fs::read(dir.join("real/Module.symvers")).unwrap(), b"new");
+    assert_eq!(files_in(&dir.join("real")), ["Module.symvers"]);
+
+    // A loop.
+    let a = dir.join("loop-a");
+    let b = dir.join("loop-b");
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let err = write_atomic(&a, b"x").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Too many levels of symbolic links"),
+        "{err}"
+    );
+    assert!(fs::symlink_metadata(&a).unwrap().file_type().is_symlink());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The new file gets the mode of the one it replaces (setgid included), and its owner and group
+/// when running as root, which is how package hooks run.
+#[test]
+fn replacing_a_file_keeps_its_owner_and_mode() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = signal_dir("owner");
+    let path = dir.join("Module.symvers");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    }
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o2604)).unwrap();
+    let before = fs::metadata(&path).unwrap();
+    write_atomic_keeping(&path, &NoWatch, |f| f.write_all(b"new")).unwrap();
+    let after = fs::metadata(&path).unwrap();
+    assert_ne!(before.ino(), after.ino(), "replaced, not rewritten");
+    assert_eq!(after.mode() & 0o7777, 0o2604);
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    if !root {
+        eprintln!("not root: the owner kept is our own; run as root to check another's");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A backup is made once per replacement that happened: a failed write leaves none (failed
+/// runs used to leave one more `.orig.N` each), the same contents need none, and each real
+/// replacement keeps the file it replaced under the next free name.
+#[test]
+fn a_backup_is_made_only_by_a_successful_replacement() {
+    let dir = signal_dir("keep");
+    let path = dir.join("Module.symvers");
+    for _ in 0..3 {
+        let err = write_atomic_keeping(&path, &NoWatch, |f| {
+            f.write_all(b"partial")?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().ends_with(": disk full"), "{err}");
+    }
+    assert_eq!(files_in(&dir), ["Module.symvers"]);
+    let same = write_atomic_keeping(&path, &NoWatch, |f| f.write_all(b"the good old table\n"));
+    assert_eq!(same.unwrap(), None);
+    let first = write_atomic_keeping(&path, &NoWatch, |f| f.write_all(b"ours 1")).unwrap();
+    assert_eq!(first, Some(dir.join("Module.symvers.orig")));
+    let second = write_atomic_keeping(&path, &NoWatch, |f| f.write_all(b"ours 2")).unwrap();
+    assert_eq!(second, Some(dir.join("Module.symvers.orig.1")));
+    assert_eq!(
+        fs::read(dir.join("Module.symvers.orig")).unwrap(),
+        b"the good old table\n"
+    );
+    assert_eq!(
+        fs::read(dir.join("Module.symvers.orig.1")).unwrap(),
+        b"ours 1"
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"ours 2");
+
+    // The watch hears of the backup after the temporary file, before it exists.
+    use std::cell::RefCell;
+    #[derive(Default)]
+    struct Record(RefCell<Vec<String>>);
+    impl TempWatch for Record {
+        fn creating(&self, path: &Path) {
+            self.0
+                .borrow_mut()
+                .push(format!("creating {}", path.exists()));
+        }
+        fn gone(&self) {
+            self.0.borrow_mut().push("gone".into());
+        }
+        fn keeping(&self, path: &Path) {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            self.0
+                .borrow_mut()
+                .push(format!("keeping {name} {}", path.exists()));
+        }
+    }
+    let record = Record::default();
+    write_atomic_keeping(&path, &record, |f| f.write_all(b"ours 3")).unwrap();
+    assert_eq!(
+        *record.0.borrow(),
+        [
+            "creating false",
+            "keeping Module.symvers.orig.2 false",
+            "gone"
+        ]
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}

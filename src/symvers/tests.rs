@@ -1,4 +1,5 @@
 use super::*;
+use crate::error::{Error, Problem};
 
 fn sample() -> Table {
     Table {
@@ -45,7 +46,7 @@ fn parse_inverts_write_for_every_column_order() {
     let back = Table::parse(&t.to_text(Columns::NoNamespace), Path::new("x")).unwrap();
     let mut without_ns = t.clone();
     for e in &mut without_ns.entries {
-        e.namespace.clear();
+        e.namespace = Name::default();
     }
     assert_eq!(back, without_ns);
 }
@@ -108,25 +109,20 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-    /// A field of 0..max characters: identifiers, paths, and any other character a line can
-    /// hold (multi-byte UTF-8, spaces, `\r` inside), but no tab or newline, which separate
-    /// fields and lines.
-    fn field(&mut self, min: usize, max: usize) -> String {
+    /// A field of min..max characters that modpost could write: identifiers, paths,
+    /// multi-byte UTF-8, and spaces where `spaces` (namespaces are C strings), but no tab or
+    /// newline, which separate fields and lines, and no control character.
+    fn field(&mut self, min: usize, max: usize, spaces: bool) -> String {
         const CHARS: &[char] = &[
-            'a', 'z', 'A', 'Z', '0', '9', '_', '.', '$', '/', '-', ' ', '\r', 'é', 'λ', '💡',
-            '\u{0}',
+            'a', 'z', 'A', 'Z', '0', '9', '_', '.', '$', '/', '-', 'é', 'λ', '💡', ' ',
         ];
+        let chars = if spaces {
+            CHARS
+        } else {
+            &CHARS[..CHARS.len() - 1]
+        };
         let len = min + self.below(max - min + 1);
-        let mut s: String = (0..len).map(|_| CHARS[self.below(CHARS.len())]).collect();
-        // A field may hold '\r', but a line ending in "\r\n" loses it to `str::lines`; modpost
-        // would have written neither.
-        while s.ends_with('\r') {
-            s.pop();
-        }
-        if s.len() < min {
-            s.push('x');
-        }
-        s
+        (0..len).map(|_| chars[self.below(chars.len())]).collect()
     }
 }
 
@@ -135,13 +131,13 @@ fn random_table(rng: &mut Rng) -> Table {
     let entries = (0..n)
         .map(|_| Entry {
             crc: rng.next() as u32,
-            symbol: rng.field(1, 24),
-            module: rng.field(0, 40),
+            symbol: rng.field(1, 24, false),
+            module: rng.field(1, 40, false).into(),
             kind: ExportKind::ALL[rng.below(ExportKind::ALL.len())],
             namespace: if rng.below(3) == 0 {
-                rng.field(1, 12)
+                rng.field(1, 12, true).into()
             } else {
-                String::new()
+                Name::default()
             },
         })
         .collect();
@@ -165,7 +161,7 @@ fn property_writing_then_parsing_a_table_is_the_identity() {
         // 2.6.18–5.3 columns have no namespace: the identity on tables without one.
         let mut plain = table.clone();
         for e in &mut plain.entries {
-            e.namespace.clear();
+            e.namespace = Name::default();
         }
         let text = plain.to_text(Columns::NoNamespace);
         assert_eq!(
@@ -232,4 +228,179 @@ fn a_namespace_ending_in_cr_reads_the_same_in_every_column_order() {
     assert_eq!(t.entries[0].namespace, "NS");
     let again = Table::parse(&t.to_text(Columns::Modern), path).unwrap();
     assert_eq!(again, t);
+}
+
+/// Lines modpost never writes are refused, each naming the file and the line: `u32` parsing
+/// alone would take `0x+1234abcd` or `0x001234abcd`, and an empty module column would make a
+/// table whose owner of a symbol is nobody.
+#[test]
+fn lines_modpost_never_writes_are_errors_naming_the_line() {
+    let good = "0x0a1b2c3d\tgood\tvmlinux\tEXPORT_SYMBOL\t\n";
+    let long = format!(
+        "0x00000001\t{}\tvmlinux\tEXPORT_SYMBOL\t",
+        "s".repeat(MAX_LINE)
+    );
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "0x+1234abc\ts\tvmlinux\tEXPORT_SYMBOL\t".into(),
+            "CRC \"0x+1234abc\" is not written as modpost writes one: 0x and 8 lower-case hex digits",
+        ),
+        (
+            "0x1234abc\ts\tvmlinux\tEXPORT_SYMBOL\t".into(),
+            "CRC \"0x1234abc\" is not written as modpost writes one: 0x and 8 lower-case hex digits",
+        ),
+        (
+            "0x001234abcd\ts\tvmlinux\tEXPORT_SYMBOL\t".into(),
+            "CRC \"0x001234abcd\" is not written as modpost writes one: 0x and 8 lower-case hex digits",
+        ),
+        (
+            "0x1234ABCD\ts\tvmlinux\tEXPORT_SYMBOL\t".into(),
+            "CRC \"0x1234ABCD\" is not written as modpost writes one: 0x and 8 lower-case hex digits",
+        ),
+        (
+            "0x 1234abc\ts\tvmlinux\tEXPORT_SYMBOL\t".into(),
+            "CRC \"0x 1234abc\" is not a 32-bit hex number",
+        ),
+        (
+            "0x1234abcd\ts\t\tEXPORT_SYMBOL\t".into(),
+            "s: empty module column (modpost writes vmlinux or the module's path)",
+        ),
+        (
+            "0x1234abcd\ts\t\tEXPORT_SYMBOL".into(),
+            "s: empty module column (modpost writes vmlinux or the module's path)",
+        ),
+        (
+            "0x1234abcd\tmy sym\tvmlinux\tEXPORT_SYMBOL\t".into(),
+            "symbol name \"my sym\" holds a space or control character, which modpost never writes",
+        ),
+        (
+            "0x1234abcd\tsym\0\tvmlinux\tEXPORT_SYMBOL\t".into(),
+            "symbol name \"sym\\0\" holds a space or control character, which modpost never writes",
+        ),
+        (
+            "0x1234abcd\tsym\tlib/a b\tEXPORT_SYMBOL\t".into(),
+            "module column \"lib/a b\" holds a space or control character, which modpost never writes",
+        ),
+        (
+            "0x1234abcd\tsym\tvmlinux\tEXPORT_SYMBOL\tNS\u{1b}".into(),
+            "namespace \"NS\\u{1b}\" holds a control character, which modpost never writes",
+        ),
+        (
+            long,
+            "line longer than 65536 bytes (modpost writes a CRC, a symbol name, a module path, an export type and a namespace)",
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("symvers-strict-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (line, detail) in &cases {
+        let text = format!("{good}{line}\n{good}");
+        let err = Table::parse(&text, Path::new("t.symvers")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("t.symvers:2: {detail}"),
+            "{line:?}"
+        );
+        // The same from a file, read as a stream.
+        let path = dir.join("t.symvers");
+        std::fs::write(&path, &text).unwrap();
+        let err = read_file(&path, FILE_LIMIT).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{}:2: {detail}", path.display()),
+            "{line:?}"
+        );
+    }
+    // What modpost writes still reads, CRLF and blank lines too.
+    let t = Table::parse(
+        &format!(
+            "{good}\r\n\n0x00000000\ts2\tdrivers/x/y\tEXPORT_SYMBOL_GPL\tmodule:kvm,kvm-*\r\n"
+        ),
+        Path::new("t"),
+    )
+    .unwrap();
+    assert_eq!(t.entries.len(), 2);
+    assert_eq!(t.entries[1].namespace, "module:kvm,kvm-*");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A plain file is parsed as it streams in: line numbers count blank lines, bytes that are not
+/// UTF-8 name their line, a line without end or a file past the limit stop the read.
+#[test]
+fn files_are_read_as_a_stream_with_line_numbers_and_limits() {
+    let dir = std::env::temp_dir().join(format!("symvers-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("Module.symvers");
+    let good = "0x0a1b2c3d\tgood\tvmlinux\tEXPORT_SYMBOL\t\n";
+    std::fs::write(
+        &path,
+        format!("{good}\n\r\n0x0a1b2c3e\tnext\tlib/m\tEXPORT_SYMBOL\t\n"),
+    )
+    .unwrap();
+    let (t, lines) = read_file_numbered(&path, FILE_LIMIT).unwrap();
+    assert_eq!(lines, [1, 4]);
+    assert_eq!(t.entries[1].module, "lib/m");
+
+    let mut bytes = good.as_bytes().to_vec();
+    bytes.extend_from_slice(b"0x0a1b2c3d\tbad\xff\tvmlinux\tEXPORT_SYMBOL\t\n");
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(
+        read_file(&path, FILE_LIMIT).unwrap_err().to_string(),
+        format!("{}:2: not UTF-8 text (byte 15 of the line)", path.display())
+    );
+
+    // 8 MiB without a newline: refused at the line cap, not read whole into one line.
+    let mut bytes = good.as_bytes().to_vec();
+    bytes.resize(8 << 20, b'x');
+    std::fs::write(&path, &bytes).unwrap();
+    let err = read_file(&path, FILE_LIMIT).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:2: line longer than", path.display())),
+        "{err}"
+    );
+
+    std::fs::write(&path, good.repeat(100)).unwrap();
+    let limit = good.len() as u64 * 50;
+    assert!(matches!(
+        read_file(&path, limit).unwrap_err(),
+        Error::Format { problem: Problem::FileTooLarge { limit: l, .. }, .. } if l == limit
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn repeats_group_the_lines_of_each_symbol_listed_more_than_once() {
+    let mut t = sample();
+    t.entries.push(Entry::new(
+        2,
+        "phys_base",
+        "updates/x",
+        ExportKind::Plain,
+        "",
+    ));
+    t.entries
+        .push(Entry::new(3, "old", "m2", ExportKind::Plain, ""));
+    t.entries
+        .push(Entry::new(4, "phys_base", "extra/y", ExportKind::Plain, ""));
+    assert_eq!(t.repeats(), vec![vec![0, 3, 5], vec![2, 4]]);
+    let dups = t.duplicates();
+    assert_eq!(dups[0].symbol, "phys_base");
+    assert_eq!(dups[0].modules, ["vmlinux", "updates/x", "extra/y"]);
+    assert_eq!(dups[1].modules, ["m", "m2"]);
+    assert!(sample().repeats().is_empty());
+}
+
+/// Module and namespace columns are shared between lines, not copied per line.
+#[test]
+fn module_names_are_shared_between_lines() {
+    let text = "0x00000001\ta\tlib/m\tEXPORT_SYMBOL\tNS\n0x00000002\tb\tlib/m\tEXPORT_SYMBOL\tNS\n";
+    let t = Table::parse(text, Path::new("t")).unwrap();
+    assert!(std::ptr::eq(
+        t.entries[0].module.as_str(),
+        t.entries[1].module.as_str()
+    ));
+    assert!(std::ptr::eq(
+        t.entries[0].namespace.as_str(),
+        t.entries[1].namespace.as_str()
+    ));
 }
