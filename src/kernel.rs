@@ -53,12 +53,22 @@ pub struct KernelExports {
     pub relocations: usize,
     /// The exports and their layout.
     pub vmlinux: VmlinuxExports,
+    /// The kernel's `linux_banner` (init/version.c), when the bytes read hold it: "Linux version
+    /// RELEASE (BUILDER) (COMPILER) #N FLAGS VERSION".
+    pub banner: Option<String>,
 }
 
 impl KernelExports {
     /// True when the kernel has CRC tables (CONFIG_MODVERSIONS).
     pub fn modversions(&self) -> bool {
         self.vmlinux.modversions()
+    }
+
+    /// The release the kernel's banner names (`uname -r` of the running kernel), when the
+    /// banner was found and parses.
+    pub fn release(&self) -> Option<String> {
+        let banner = crate::banner::parse(self.banner.as_deref()?)?;
+        Some(banner.release)
     }
 }
 
@@ -101,7 +111,10 @@ pub fn read_image_bytes_with(
             if decode == Decode::UpToTables {
                 if let Some(exports) = read_while_decoding(&mut stream)? {
                     let (header, found) = exports;
+                    // The banner is in .rodata, before the export tables the prefix ends after.
+                    let banner = banner(stream.decoded());
                     return Ok(KernelExports {
+                        banner,
                         image: stream.stop(),
                         class: header.class,
                         endian: header.endian,
@@ -165,6 +178,7 @@ pub fn read_kernel_bytes(bytes: &[u8], info: Unwrapped) -> Result<KernelExports,
         load_base: None,
         relocations: 0,
         vmlinux: exports,
+        banner: banner(bytes),
     })
 }
 
@@ -184,5 +198,40 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
         load_base: found.load_base,
         relocations: found.relocations,
         vmlinux: found.vmlinux,
+        banner: banner(bytes),
     })
+}
+
+/// The first `linux_banner` in `data`: "Linux version " and a digit, up to the line's end (at
+/// most 512 bytes).
+pub fn banner(data: &[u8]) -> Option<String> {
+    const START: &[u8] = b"Linux version ";
+    memchr::memmem::find_iter(data, START).find_map(|at| {
+        let rest = data.get(at..)?;
+        if !rest.get(START.len())?.is_ascii_digit() {
+            return None;
+        }
+        let end = rest
+            .iter()
+            .take(512)
+            .position(|&b| b == 0 || b == b'\n')
+            .unwrap_or(rest.len().min(512));
+        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+    })
+}
+
+/// The release the banner of the image at `path` names, for choosing among images whose file
+/// names do not say it (Raspberry Pi's `kernel8.img`, Alpine's `vmlinuz-lts`): the image is
+/// unwrapped (decoded whole), not read for exports. `Ok(None)` when it has no banner.
+pub fn image_release(path: &Path, limit: u64) -> Result<Option<String>> {
+    let data = crate::input::read_regular(path, limit)?;
+    let bytes = match image::unwrap(&data, limit) {
+        Ok(kernel) => kernel.bytes.into_owned(),
+        // A bare raw kernel of no known container: its bytes are the kernel.
+        Err(Problem::UnknownFormat { .. }) => data,
+        Err(p) => return Err(Error::format(path, p)),
+    };
+    Ok(banner(&bytes)
+        .and_then(|b| crate::banner::parse(&b))
+        .map(|b| b.release))
 }

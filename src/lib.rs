@@ -56,6 +56,7 @@ pub mod bytes;
 pub mod check;
 pub mod config;
 pub mod decompress;
+pub mod depmod;
 pub mod diff;
 pub mod dump;
 pub mod elf;

@@ -108,9 +108,14 @@ pub fn load_kernel(
     let result = super::rebuild(source.source(), module_limit)?;
     super::dump::describe(&result);
     let vermagic = tree_vermagic(&result.module_files, module_limit);
-    let origin = match &result.located.release {
-        Some(rel) => format!("{rel} ({})", result.located.image.display()),
-        None => result.located.image.display().to_string(),
+    let image = result
+        .located
+        .image
+        .as_deref()
+        .map_or("no image".into(), |p| p.display().to_string());
+    let origin = match result.release() {
+        Some(rel) => format!("{rel} ({image})"),
+        None => image,
     };
     Ok(KernelTable {
         table: result.table,
