@@ -304,12 +304,15 @@ pub fn releases_under(root: &Path) -> Vec<String> {
             continue;
         };
         for entry in entries.flatten() {
-            let path = entry.path();
-            // A release folder has modules (kernel/) or at least depmod's output.
-            if path.join("kernel").is_dir() || path.join("modules.dep").is_file() {
-                if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-                    out.push(name.to_string());
-                }
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            // A release folder has modules (kernel/, maybe a link) or at least depmod's output.
+            let folder = Path::new(base).join(&name);
+            if under_root(root, folder.join("kernel")).is_dir()
+                || under_root(root, folder.join("modules.dep")).is_file()
+            {
+                out.push(name);
             }
         }
     }
