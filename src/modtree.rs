@@ -145,8 +145,26 @@ pub struct Walk {
 struct Listing {
     /// The folder as read (links resolved).
     path: PathBuf,
+    /// Its modification and change times just before it was listed.
+    stamp: Stamp,
     /// The names that matter, sorted: module files, folders and links.
     names: Vec<OsString>,
+}
+
+/// A folder's modification and change times (seconds, nanoseconds): any rename, creation or
+/// removal of an entry sets both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp([i64; 4]);
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        Stamp([
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec(),
+        ])
+    }
 }
 
 /// Find every module file below `dir`, ordered as `modules.order` lists them (modules it does not
@@ -220,6 +238,8 @@ pub fn walk_modules_with(dir: &Path, options: &WalkOptions) -> Result<Walk> {
                 slot.insert(rel_dir.clone());
             }
         }
+        // Taken before the listing: a change after it shows at the end (see `Walk::changes`).
+        let stamp = Stamp::of(&meta);
         let entries = match std::fs::read_dir(&abs) {
             Ok(entries) => entries,
             Err(e) if top => return Err(Error::io(&abs, e)),
@@ -275,7 +295,11 @@ pub fn walk_modules_with(dir: &Path, options: &WalkOptions) -> Result<Walk> {
             }
         }
         names.sort_unstable();
-        walk.listings.push(Listing { path: abs, names });
+        walk.listings.push(Listing {
+            path: abs,
+            stamp,
+            names,
+        });
     }
     // Byte order of the walked path: Path's own ordering compares component by component and
     // cost as much as reading 4000 uncompressed modules.
@@ -292,21 +316,33 @@ impl Walk {
     /// Folders whose module files, subfolders or links are not what the walk saw: a module
     /// renamed, added or removed while the tree was read. Call it after reading the modules;
     /// each changed folder is one error naming what appeared and what vanished, since a module
-    /// renamed away while its folder was listed was not read.
+    /// renamed away while its folder was listed was not read. A folder whose entries are the
+    /// same again but whose modification time moved (a module renamed away and back, which the
+    /// listing may have missed) is one too.
     pub fn changes(&self) -> Vec<Error> {
         let mut out = Vec::new();
         for listing in &self.listings {
-            let now = match relevant_names(&listing.path, &self.options) {
-                Ok(names) => names,
+            let changed =
+                |detail: String| Error::format(&listing.path, Problem::ChangedWhileRead(detail));
+            let now = std::fs::metadata(&listing.path).and_then(|meta| {
+                Ok((
+                    Stamp::of(&meta),
+                    relevant_names(&listing.path, &self.options)?,
+                ))
+            });
+            let (stamp, names) = match now {
+                Ok(now) => now,
                 Err(e) => {
-                    out.push(Error::format(
-                        &listing.path,
-                        Problem::ChangedWhileRead(format!("it can no longer be listed ({e})")),
-                    ));
+                    out.push(changed(format!("it can no longer be listed ({e})")));
                     continue;
                 }
             };
-            if now == listing.names {
+            if names == listing.names {
+                if stamp != listing.stamp {
+                    out.push(changed(
+                        "entries were renamed, added or removed while it was listed".into(),
+                    ));
+                }
                 continue;
             }
             let show = |names: Vec<&OsString>| -> String {
@@ -321,14 +357,14 @@ impl Walk {
                     n => format!("{} and {n} more", shown.join(", ")),
                 }
             };
-            let appeared: Vec<&OsString> = now
+            let appeared: Vec<&OsString> = names
                 .iter()
                 .filter(|n| listing.names.binary_search(n).is_err())
                 .collect();
             let vanished: Vec<&OsString> = listing
                 .names
                 .iter()
-                .filter(|n| now.binary_search(n).is_err())
+                .filter(|n| names.binary_search(n).is_err())
                 .collect();
             let mut parts = Vec::new();
             if !appeared.is_empty() {
@@ -337,10 +373,7 @@ impl Walk {
             if !vanished.is_empty() {
                 parts.push(format!("{} vanished", show(vanished)));
             }
-            out.push(Error::format(
-                &listing.path,
-                Problem::ChangedWhileRead(parts.join("; ")),
-            ));
+            out.push(changed(parts.join("; ")));
         }
         out
     }
