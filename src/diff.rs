@@ -6,19 +6,16 @@
 //! does not import. Added symbols, loosened export types, dropped namespaces and moves between
 //! modules are reported but do not break loading (depmod follows a move).
 //!
-//! Rules (`--rules FILE`) tolerate breaking changes in the manner of SUSE/suse-kabi-tools'
-//! severity files: one `PATTERN VERDICT` per line, the first matching line decides, `#` starts a
-//! comment. A pattern containing `/` or equal to `vmlinux` matches the exporting module (with or
-//! without `.ko`); `namespace:PAT` matches the namespace; anything else matches the symbol. `*` and
-//! `?` are wildcards. VERDICT is `PASS` (tolerate) or `FAIL`.
-
-use std::path::Path;
+//! Rules (`--rules FILE`, see [`crate::rules`]) tolerate breaking changes in the manner of
+//! SUSE/suse-kabi-tools' severity files.
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exports::ExportKind;
 use crate::symvers::{Entry, Table};
+
+pub use crate::rules::{glob, Classified, Rule, Rules, Target, Unused, Verdict, RULES_FILE_LIMIT};
 
 /// What kind of change a symbol saw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,9 +93,6 @@ impl Change {
     }
 }
 
-/// Largest rules file read.
-pub const RULES_FILE_LIMIT: u64 = 16 << 20;
-
 /// One change of one symbol.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SymbolChange {
@@ -156,6 +150,8 @@ pub struct Diff {
     pub summary: Summary,
     /// Every change, sorted by symbol; a symbol may have several (CRC and namespace, …).
     pub changes: Vec<SymbolChange>,
+    /// Rules that match nothing in either table (never decide anything).
+    pub unused_rules: Vec<Unused>,
 }
 
 impl Diff {
@@ -165,8 +161,15 @@ impl Diff {
     }
 }
 
-/// Compare `old` with `new`, applying `rules` to breaking changes.
-pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Diff {
+/// Compare `old` with `new`, applying `rules` to breaking changes (compiled once for both
+/// tables; an error only when a pattern cannot be compiled, naming its line).
+pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Result<Diff> {
+    let matcher = rules.compile(&[old, new])?;
+    let unused_rules = if rules.rules.is_empty() {
+        Vec::new()
+    } else {
+        matcher.unused(&[old, new])
+    };
     let old_map = old.by_symbol();
     let new_map = new.by_symbol();
     let mut summary = Summary {
@@ -175,10 +178,17 @@ pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Diff {
         ..Summary::default()
     };
     let mut changes = Vec::new();
+    // `entry` is the record shown (NEW's, or OLD's for a removal); `old_entry` is OLD's record
+    // when the symbol is in both.
     let mut push = |entry: &Entry, old_entry: Option<&Entry>, change: Change| {
         let breaking = change.is_breaking();
+        let (old_record, new_record) = match (&change, old_entry) {
+            (Change::Removed, _) => (Some(entry), None),
+            (Change::Added, _) => (None, Some(entry)),
+            (_, old) => (old, Some(entry)),
+        };
         let tolerated =
-            breaking && (rules.tolerates(entry) || old_entry.is_some_and(|o| rules.tolerates(o)));
+            breaking && !rules.rules.is_empty() && matcher.tolerates(old_record, new_record);
         changes.push(SymbolChange {
             symbol: entry.symbol.clone(),
             module: entry.module.clone(),
@@ -276,142 +286,11 @@ pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Diff {
             summary.breaking += 1;
         }
     }
-    Diff { summary, changes }
-}
-
-/// Verdict of a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Tolerate the change.
-    Pass,
-    /// Report it as breaking.
-    Fail,
-}
-
-/// What a rule's pattern is matched against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// The symbol name.
-    Symbol,
-    /// The exporting module (`vmlinux` or a path).
-    Module,
-    /// The symbol's namespace.
-    Namespace,
-}
-
-/// One line of a rules file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    /// What the pattern applies to.
-    pub target: Target,
-    /// Glob with `*` and `?`.
-    pub pattern: String,
-    /// PASS or FAIL.
-    pub verdict: Verdict,
-}
-
-/// An ordered list of rules; the first match decides, no match means FAIL.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rules {
-    /// The rules in file order.
-    pub rules: Vec<Rule>,
-}
-
-impl Rules {
-    /// Parse a rules file's text; `path` names it in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let mut rules = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let bad = |detail: String| Error::at_rules_line(path, i + 1, detail);
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let [pattern, verdict] = fields.as_slice() else {
-                return Err(bad(format!(
-                    "expected \"PATTERN PASS|FAIL\", found {} fields",
-                    fields.len()
-                )));
-            };
-            let verdict = match *verdict {
-                "PASS" => Verdict::Pass,
-                "FAIL" => Verdict::Fail,
-                other => return Err(bad(format!("verdict {other:?} is neither PASS nor FAIL"))),
-            };
-            let (target, pattern) = if let Some(ns) = pattern.strip_prefix("namespace:") {
-                (Target::Namespace, ns)
-            } else if pattern.contains('/') || *pattern == "vmlinux" {
-                (Target::Module, *pattern)
-            } else {
-                (Target::Symbol, *pattern)
-            };
-            rules.push(Rule {
-                target,
-                pattern: pattern.to_string(),
-                verdict,
-            });
-        }
-        Ok(Rules { rules })
-    }
-
-    /// Read and parse a rules file (at most [`RULES_FILE_LIMIT`] bytes).
-    pub fn read(path: &Path) -> Result<Self> {
-        // Through input::read_regular: a FIFO or device named as the rules file is refused, not
-        // waited on.
-        let bytes = crate::input::read_regular(path, RULES_FILE_LIMIT)?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-            Error::at_rules_line(path, line, "not UTF-8 text".into())
-        })?;
-        Self::parse(&text, path)
-    }
-
-    /// True when the first rule matching `entry` says PASS.
-    pub fn tolerates(&self, entry: &Entry) -> bool {
-        self.rules
-            .iter()
-            .find(|r| match r.target {
-                Target::Symbol => glob(&r.pattern, &entry.symbol),
-                Target::Module => {
-                    glob(&r.pattern, &entry.module)
-                        || glob(&r.pattern, &format!("{}.ko", entry.module))
-                }
-                Target::Namespace => glob(&r.pattern, &entry.namespace),
-            })
-            .is_some_and(|r| r.verdict == Verdict::Pass)
-    }
-}
-
-/// Shell-style match of `text` against `pattern` with `*` (any run) and `?` (one character).
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    // Iterative matcher with one backtrack point for the last `*`: linear in practice.
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            Some(&c) if c == '?' || c == t[ti] => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
+    Ok(Diff {
+        summary,
+        changes,
+        unused_rules,
+    })
 }
 
 #[cfg(test)]

@@ -53,9 +53,12 @@ pub struct KernelExports {
     pub relocations: usize,
     /// The exports and their layout.
     pub vmlinux: VmlinuxExports,
-    /// The kernel's `linux_banner` (init/version.c), when the bytes read hold it: "Linux version
-    /// RELEASE (BUILDER) (COMPILER) #N FLAGS VERSION".
-    pub banner: Option<String>,
+    /// `e_machine` of an ELF kernel (`None` for a raw image: see `image.arch`).
+    pub machine: Option<u16>,
+    /// The kernel's `linux_banner` (init/version.c), when the bytes read hold it: it says who
+    /// built the kernel (Debian's builds: "(debian-kernel@lists.debian.org) … Debian 6.1.176-1
+    /// (…)"), which tells a loader patched by the distribution.
+    pub banner: Option<crate::banner::Banner>,
 }
 
 impl KernelExports {
@@ -67,8 +70,7 @@ impl KernelExports {
     /// The release the kernel's banner names (`uname -r` of the running kernel), when the
     /// banner was found and parses.
     pub fn release(&self) -> Option<String> {
-        let banner = crate::banner::parse(self.banner.as_deref()?)?;
-        Some(banner.release)
+        self.banner.as_ref().map(|b| b.release.clone())
     }
 }
 
@@ -112,9 +114,8 @@ pub fn read_image_bytes_with(
                 if let Some(exports) = read_while_decoding(&mut stream)? {
                     let (header, found) = exports;
                     // The banner is in .rodata, before the export tables the prefix ends after.
-                    let banner = banner(stream.decoded());
+                    let banner = crate::banner::find(stream.decoded());
                     return Ok(KernelExports {
-                        banner,
                         image: stream.stop(),
                         class: header.class,
                         endian: header.endian,
@@ -122,6 +123,8 @@ pub fn read_image_bytes_with(
                         load_base: found.load_base,
                         relocations: 0,
                         vmlinux: found.vmlinux,
+                        machine: Some(header.machine),
+                        banner,
                     });
                 }
             }
@@ -178,7 +181,8 @@ pub fn read_kernel_bytes(bytes: &[u8], info: Unwrapped) -> Result<KernelExports,
         load_base: None,
         relocations: 0,
         vmlinux: exports,
-        banner: banner(bytes),
+        machine: Some(elf.machine),
+        banner: crate::banner::find(bytes),
     })
 }
 
@@ -198,25 +202,8 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
         load_base: found.load_base,
         relocations: found.relocations,
         vmlinux: found.vmlinux,
-        banner: banner(bytes),
-    })
-}
-
-/// The first `linux_banner` in `data`: "Linux version " and a digit, up to the line's end (at
-/// most 512 bytes).
-pub fn banner(data: &[u8]) -> Option<String> {
-    const START: &[u8] = b"Linux version ";
-    memchr::memmem::find_iter(data, START).find_map(|at| {
-        let rest = data.get(at..)?;
-        if !rest.get(START.len())?.is_ascii_digit() {
-            return None;
-        }
-        let end = rest
-            .iter()
-            .take(512)
-            .position(|&b| b == 0 || b == b'\n')
-            .unwrap_or(rest.len().min(512));
-        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+        machine: None,
+        banner: crate::banner::find(bytes),
     })
 }
 
@@ -231,7 +218,5 @@ pub fn image_release(path: &Path, limit: u64) -> Result<Option<String>> {
         Err(Problem::UnknownFormat { .. }) => data,
         Err(p) => return Err(Error::format(path, p)),
     };
-    Ok(banner(&bytes)
-        .and_then(|b| crate::banner::parse(&b))
-        .map(|b| b.release))
+    Ok(crate::banner::find(&bytes).map(|b| b.release))
 }

@@ -71,6 +71,8 @@ pub mod modtree;
 pub mod output;
 pub mod prepare;
 pub mod restrict;
+pub mod rules;
+pub mod symlist;
 pub mod symvers;
 pub mod verify;
 

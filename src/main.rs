@@ -14,7 +14,7 @@ mod report;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  the answer is no (check: a module would not load; diff: a breaking change; dump --verify: a disagreement)
+  1  the answer is no (check, weak-modules: a module would not load, or may not; diff: a breaking change; dump --verify: a disagreement)
   2  error (bad usage, a missing or unreadable file, input that is not a kernel); nothing written
   3  --keep-going: the output was written, but some modules could not be read";
 
@@ -49,6 +49,12 @@ enum Command {
     /// Tell whether modules would load into a kernel, as its module loader decides.
     #[command(after_help = cmd::check::AFTER_HELP)]
     Check(cmd::check::CheckArgs),
+    /// Will one installed kernel's out-of-tree modules load into another as they are?
+    #[command(after_help = cmd::weak_modules::AFTER_HELP)]
+    WeakModules(cmd::weak_modules::WeakModulesArgs),
+    /// Write the kernel symbols a set of modules imports (a KMI symbol list).
+    #[command(after_help = cmd::symbol_list::AFTER_HELP)]
+    SymbolList(cmd::symbol_list::SymbolListArgs),
     /// Compare two kernels' export tables: added, removed, CRC/export/namespace changes, moves.
     #[command(after_help = cmd::diff::AFTER_HELP)]
     Diff(cmd::diff::DiffArgs),
@@ -78,6 +84,8 @@ fn main() -> ExitCode {
         Command::Versions(args) => cmd::versions::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Diff(args) => cmd::diff::run(args),
+        Command::WeakModules(args) => cmd::weak_modules::run(args),
+        Command::SymbolList(args) => cmd::symbol_list::run(args),
         Command::Generate(args) => cmd::generate::run(args, Cli::command()),
         Command::Info(args) => cmd::info::run(args),
         Command::Config(args) => cmd::config::run(args),
@@ -94,8 +102,32 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::Cli;
+    use super::{Cli, Command};
     use clap::CommandFactory;
+    use clap::Parser as _;
+
+    /// Limits are MiB on the command line and bytes everywhere inside; the defaults are the
+    /// library's.
+    #[test]
+    fn limits_are_mebibytes_on_the_command_line_and_bytes_inside() {
+        use crate::cmd::{mebibytes, IMAGE_LIMIT_MIB, MODULE_LIMIT_MIB};
+        assert_eq!(
+            mebibytes(IMAGE_LIMIT_MIB),
+            Ok(symvers::image::DEFAULT_IMAGE_LIMIT)
+        );
+        assert_eq!(
+            mebibytes(MODULE_LIMIT_MIB),
+            Ok(symvers::modtree::DEFAULT_MODULE_LIMIT)
+        );
+        assert_eq!(mebibytes("3"), Ok(3 << 20));
+        assert!(mebibytes("1.5").is_err() && mebibytes(&u64::MAX.to_string()).is_err());
+        let cli = Cli::try_parse_from(["symvers", "dump", "--module-limit", "7"]).unwrap();
+        let Command::Dump(args) = cli.command else {
+            panic!("not dump")
+        };
+        assert_eq!(args.module_limit, 7 << 20);
+        assert_eq!(args.image_limit, symvers::image::DEFAULT_IMAGE_LIMIT);
+    }
 
     #[test]
     fn cli_is_consistent() {

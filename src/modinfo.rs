@@ -51,6 +51,8 @@ pub struct ModuleInfo {
     pub class: Class,
     /// Byte order of the module.
     pub endian: Endian,
+    /// `e_machine` of the module (the loader's first check: `elf_check_arch`).
+    pub machine: u16,
     /// `__versions` records in file order (empty when the section is absent).
     pub versions: Vec<Version>,
     /// True when the module has a `__versions` section (even an empty one).
@@ -132,6 +134,7 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleInfo, Problem> {
     Ok(ModuleInfo {
         class: elf.class,
         endian: elf.endian,
+        machine: elf.machine,
         versions,
         has_versions,
         ext_versions,

@@ -609,6 +609,40 @@ where
     results.into_iter().flatten().collect()
 }
 
+/// What a kernel's own modules say about the kernel: every module built with it carries the
+/// same `vermagic=` (VERMAGIC_STRING, include/linux/vermagic.h) and ELF header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeIdentity {
+    /// The `vermagic=` tag, when the module has one.
+    pub vermagic: Option<String>,
+    /// The module's ELF `e_machine`, word size and byte order.
+    pub elf: crate::check::ElfIdentity,
+    /// The module it was read from.
+    pub read_from: PathBuf,
+}
+
+/// The identity of the kernel the modules `files` were built for, from the first of the first
+/// few that reads (a damaged one is skipped: the walk's own read reports it); `None` when none
+/// does.
+pub fn tree_identity(files: &[ModuleFile], limit: u64) -> Option<TreeIdentity> {
+    let mut buffer = Vec::new();
+    files.iter().take(8).find_map(|f| {
+        with_module_bytes(&f.path, limit, &mut buffer, |elf| {
+            crate::modinfo::read(elf).map_err(|p| Error::format(&f.path, p))
+        })
+        .ok()
+        .map(|info| TreeIdentity {
+            vermagic: info.get("vermagic").map(str::to_string),
+            elf: crate::check::ElfIdentity {
+                machine: info.machine,
+                class: info.class,
+                endian: info.endian,
+            },
+            read_from: f.path.clone(),
+        })
+    })
+}
+
 /// Largest decompression buffer a worker keeps between modules.
 const BUFFER_KEEP_MAX: usize = 16 << 20;
 

@@ -293,21 +293,6 @@ pub fn compare_compilers(kernel: &str, tree: &str) -> CompilerMatch {
     }
 }
 
-/// kbuild's `ARCH` for an architecture.
-pub fn kbuild_arch(arch: crate::image::Arch) -> &'static str {
-    use crate::image::Arch;
-    match arch {
-        Arch::X86 => "x86",
-        Arch::Arm => "arm",
-        Arch::Arm64 => "arm64",
-        Arch::Riscv => "riscv",
-        Arch::S390 => "s390",
-        Arch::Mips => "mips",
-        Arch::Loongarch => "loongarch",
-        Arch::Powerpc => "powerpc",
-    }
-}
-
 /// The architecture of the machine this program runs on, as kbuild's default `ARCH` (from
 /// `uname -m`) would name it.
 pub fn host_arch() -> Option<crate::image::Arch> {

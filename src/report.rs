@@ -124,8 +124,9 @@ impl<'a> From<&'a Entry> for Record<'a> {
     }
 }
 
-/// The `dump --format json` document.
-pub fn dump_json(dump: &Dump) -> String {
+/// The `dump --format json` document; `checks` (the `verify` and `compare` objects of
+/// `--verify` and `--compare-with`) are added to it.
+pub fn dump_json(dump: &Dump, checks: serde_json::Map<String, serde_json::Value>) -> String {
     let kernel = dump.kernel.as_ref().map(|k| {
         let mut kernel = match serde_json::to_value(ImageFacts::from(&k.image)) {
             Ok(Value::Object(map)) => map,
@@ -148,11 +149,7 @@ pub fn dump_json(dump: &Dump) -> String {
         }
         kernel
     });
-    let banner = dump
-        .kernel
-        .as_ref()
-        .and_then(|k| k.banner.as_deref())
-        .and_then(symvers::banner::parse);
+    let banner = dump.kernel.as_ref().and_then(|k| k.banner.as_ref());
     let shadowed: Vec<Value> = dump
         .shadowed
         .iter()
@@ -201,6 +198,10 @@ pub fn dump_json(dump: &Dump) -> String {
         "depmod_index": dump.indexes,
         "symbols": dump.table.entries.iter().map(Record::from).collect::<Vec<_>>(),
     });
+    let mut doc = doc;
+    if let Some(object) = doc.as_object_mut() {
+        object.extend(checks);
+    }
     json_text(&doc)
 }
 

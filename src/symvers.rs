@@ -205,7 +205,14 @@ impl Table {
     /// # Ok::<(), symvers::Error>(())
     /// ```
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        Self::parse_numbered(text, path).map(|(table, _)| table)
+    }
+
+    /// Like [`Table::parse`], also giving the 1-based line number of each entry (for messages
+    /// about a line, such as a symbol listed twice).
+    pub fn parse_numbered(text: &str, path: &Path) -> Result<(Self, Vec<usize>)> {
         let mut entries = Vec::new();
+        let mut lines = Vec::new();
         // Lines end in "\n" or "\r\n"; unlike `str::lines`, a last line without its newline
         // loses a trailing "\r" too, so that parsing what `to_text` wrote gives the same table.
         for (index, line) in text.split_terminator('\n').enumerate() {
@@ -242,6 +249,7 @@ impl Table {
             if symbol.is_empty() {
                 return Err(bad("empty symbol name".into()));
             }
+            lines.push(index + 1);
             entries.push(Entry {
                 crc,
                 symbol: symbol.to_string(),
@@ -253,7 +261,7 @@ impl Table {
                 namespace: namespace.trim_end_matches('\r').to_string(),
             });
         }
-        Ok(Table { entries })
+        Ok((Table { entries }, lines))
     }
 }
 
@@ -263,6 +271,11 @@ pub const FILE_LIMIT: u64 = 1 << 30;
 /// Read a Module.symvers file, plain or compressed (gzip, xz, zstd, …: sniffed from magic bytes,
 /// as distributions ship `/boot/symvers-REL.gz`). `limit` bounds the decompressed size.
 pub fn read_file(path: &Path, limit: u64) -> Result<Table> {
+    read_file_numbered(path, limit).map(|(table, _)| table)
+}
+
+/// Like [`read_file`], also giving the 1-based line number of each entry.
+pub fn read_file_numbered(path: &Path, limit: u64) -> Result<(Table, Vec<usize>)> {
     let data = crate::input::read_regular(path, limit)?;
     let text = match crate::decompress::Compression::sniff(&data) {
         Some(format) => crate::decompress::decompress(&data, format, limit)
@@ -278,7 +291,7 @@ pub fn read_file(path: &Path, limit: u64) -> Result<Table> {
             },
         )
     })?;
-    Table::parse(&text, path)
+    Table::parse_numbered(&text, path)
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub struct ConfigArgs {
     #[arg(long, requires = "output")]
     pub no_backup: bool,
     /// Limit on the decompressed size of the kernel image, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::IMAGE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub image_limit: u64,
 }
 
@@ -215,7 +215,7 @@ pub fn read_kernel(path: &Path, limit: u64) -> Result<(Vec<u8>, Option<Arch>), C
 pub fn run(args: ConfigArgs) -> Result<ExitCode, CliError> {
     super::check_output(args.output.as_deref())?;
     let source = args.positional.apply(args.source.source());
-    let limit = args.image_limit.saturating_mul(1 << 20);
+    let limit = args.image_limit;
     let installed = Installed::inspect(&source, limit, false)?;
     let found = installed.config()?;
     super::note(format_args!(

@@ -19,10 +19,13 @@ whose table is rebuilt as `symvers dump` does.
 
 Changes: added, removed, crc (CRC changed), export (EXPORT_SYMBOL <-> _GPL), namespace, moved
 (exported by another module). Breaking: removed, crc, export tightened to GPL-only, namespace
-changed to a non-empty one. A rules file tolerates breaking changes, one `PATTERN PASS|FAIL` per
-line, first match wins (as SUSE/suse-kabi-tools severities): a pattern with `/` or `vmlinux`
-matches the module, `namespace:PAT` the namespace, anything else the symbol; `*` and `?` are
-wildcards; `#` starts a comment.
+changed to a non-empty one. A rules file tolerates breaking changes, in SUSE's severities format
+(SUSE/suse-kabi-tools, kernel-source kabi/severities): one `[MODULE|NAMESPACE|SYMBOL] PATTERN
+PASS|FAIL` per line, the first matching line decides, no match means FAIL, `#` starts a comment.
+Without a type word, a pattern with `/` or equal to `vmlinux` is a module, an all-upper-case one
+a namespace, anything else a symbol. Patterns are shell patterns (`*`, `?`, `[...]` classes).
+Rules match the OLD record (the new one for an added symbol); this tool's `namespace:PATTERN`
+matches the old or the new namespace. A rule that matches nothing in either table is a warning.
 
 Examples:
   symvers diff /boot/symvers-6.1.gz Module.symvers
@@ -114,7 +117,7 @@ impl Side {
     fn load(&self, which: &str) -> Result<symvers::symvers::Table, Error> {
         match self {
             Side::File(path) => {
-                let table = symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT)?;
+                let table = read_table(path)?;
                 super::info(format_args!(
                     "{which}: {}: {}",
                     path.display(),
@@ -167,7 +170,23 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
         None => Rules::default(),
     };
     let (old_table, new_table) = rayon::join(|| old.load("old"), || new.load("new"));
-    let result = diff::diff(&old_table?, &new_table?, &rules);
+    let (old_table, new_table) = (old_table?, new_table?);
+    let result = diff::diff(&old_table, &new_table, &rules)?;
+    for u in &result.unused_rules {
+        super::warn(format_args!(
+            "{}:{}: {} pattern {:?} matches nothing in either table; the rule never applies{}",
+            rules.path.display(),
+            u.line,
+            u.target.word(),
+            u.pattern,
+            match (u.target, u.classified) {
+                (diff::Target::Namespace, diff::Classified::ByShape) => {
+                    " (an all-upper-case pattern is a namespace, as in SUSE's tools: write SYMBOL PATTERN for a symbol)"
+                }
+                _ => "",
+            }
+        ));
+    }
     let text = match args.format {
         Format::Text => {
             let mut out = String::new();
@@ -183,6 +202,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
                 "schema": crate::report::SCHEMA_VERSION,
                 "summary": result.summary,
                 "changes": result.changes,
+                "unused_rules": result.unused_rules,
             });
             crate::report::json_text(&doc)
         }
@@ -193,6 +213,75 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// How many symbols listed twice are named before "… and N more".
+const REPEAT_LIMIT: usize = 20;
+
+/// Read a Module.symvers file for comparing or checking, warning (with `path:line`) about every
+/// symbol it lists more than once.
+///
+/// modpost refuses such a table when it builds the kernel ("exported twice"), so a kernel's own
+/// never has one; an installed tree does when a module under `updates/` or `extra/` exports
+/// what one under `kernel/` does (`dump` writes both lines, with a warning). So it is a warning,
+/// not an error: the first line is the one compared and checked against (modpost's and the
+/// loader's vmlinux-first order), and `check` marks an import of such a symbol as depending on
+/// which module is loaded when the lines differ.
+pub fn read_table(path: &std::path::Path) -> Result<symvers::symvers::Table, Error> {
+    let (table, lines) = symvers::symvers::read_file_numbered(path, symvers::symvers::FILE_LIMIT)?;
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut repeats = 0;
+    for (k, e) in table.entries.iter().enumerate() {
+        let Some(&f) = first.get(e.symbol.as_str()) else {
+            first.insert(&e.symbol, k);
+            continue;
+        };
+        repeats += 1;
+        if repeats > REPEAT_LIMIT {
+            continue;
+        }
+        let o = &table.entries[f];
+        let mut differences = Vec::new();
+        if o.crc != e.crc {
+            differences.push(format!("CRC 0x{:08x} there, 0x{:08x} here", o.crc, e.crc));
+        }
+        if o.module != e.module {
+            differences.push(format!("module {} there, {} here", o.module, e.module));
+        }
+        if o.kind != e.kind {
+            differences.push(format!(
+                "{} there, {} here",
+                o.kind.as_str(),
+                e.kind.as_str()
+            ));
+        }
+        if o.namespace != e.namespace {
+            differences.push(format!(
+                "namespace \"{}\" there, \"{}\" here",
+                o.namespace, e.namespace
+            ));
+        }
+        super::warn(format_args!(
+            "{}:{}: {} is listed again (first at line {}{}); modpost stops on \"exported twice\" for such a table; the first line is used",
+            path.display(),
+            lines.get(k).copied().unwrap_or(0),
+            e.symbol,
+            lines.get(f).copied().unwrap_or(0),
+            if differences.is_empty() {
+                ", the same record".to_string()
+            } else {
+                format!(": {}", differences.join(", "))
+            }
+        ));
+    }
+    if repeats > REPEAT_LIMIT {
+        super::warn(format_args!(
+            "{}: {repeats} lines list a symbol already listed ({} not shown)",
+            path.display(),
+            repeats - REPEAT_LIMIT
+        ));
+    }
+    Ok(table)
 }
 
 fn change_line(c: &diff::SymbolChange) -> String {

@@ -133,7 +133,7 @@ pub struct DumpArgs {
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Limit on the decompressed size of the kernel image, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::IMAGE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub image_limit: u64,
     /// Cross-check the table with the CRCs every installed module imports (report on stderr;
     /// any disagreement: exit code 1).
@@ -145,7 +145,7 @@ pub struct DumpArgs {
     #[arg(long, value_name = "FILE|auto")]
     pub compare_with: Option<PathBuf>,
     /// Limit on the decompressed size of one module, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = symvers::modtree::DEFAULT_MODULE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::MODULE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub module_limit: u64,
 }
 
@@ -166,8 +166,8 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     let progress = Arc::new(dump::Progress::default());
     let options = dump::Options {
         source: args.release.apply(args.source.source()),
-        image_limit: args.image_limit.saturating_mul(1 << 20),
-        module_limit: args.module_limit.saturating_mul(1 << 20),
+        image_limit: args.image_limit,
+        module_limit: args.module_limit,
         vmlinux_only: args.vmlinux_only,
         modules_only: args.modules_only,
         all_copies: args.all_copies,
@@ -204,15 +204,22 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     }
     // Verify and compare the whole table, before the filters below narrow it.
     let mut agrees = true;
+    let mut checks = serde_json::Map::new();
     if args.verify {
-        agrees &= super::verify::verify_imports(&result)?;
+        let (ok, doc) = super::verify::verify_imports(&result)?;
+        agrees &= ok;
+        checks.insert("verify".into(), doc);
     }
     if let Some(spec) = &args.compare_with {
-        if let Some(path) =
-            super::verify::compare_target(&result, args.source.root.as_deref(), spec)
-        {
-            agrees &= super::verify::compare_with(&result, &path)?;
-        }
+        let doc = match super::verify::compare_target(&result, args.source.root.as_deref(), spec) {
+            Ok(path) => {
+                let (ok, doc) = super::verify::compare_with(&result, &path)?;
+                agrees &= ok;
+                doc
+            }
+            Err(doc) => doc,
+        };
+        checks.insert("compare".into(), doc);
     }
     if let Some(wanted) = &wanted {
         let before = result.table.entries.len();
@@ -255,7 +262,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
                 .map(Columns::from)
                 .unwrap_or_else(|| result.layout().map_or(Columns::Modern, Columns::for_layout)),
         ),
-        Format::Json => report::dump_json(&result),
+        Format::Json => report::dump_json(&result, checks),
     };
     super::write_output(args.output.as_deref(), text.as_bytes(), args.no_backup)?;
     if !result.failures.is_empty() {
@@ -288,7 +295,7 @@ fn wanted_symbols(args: &DumpArgs) -> Result<Option<BTreeSet<String>>, Error> {
         return Ok(None);
     }
     let mut wanted = BTreeSet::new();
-    let limit = args.module_limit.saturating_mul(1 << 20);
+    let limit = args.module_limit;
     for module in &args.only_used_by {
         let names = symvers::restrict::undefined_symbols_of(module, limit)?;
         super::info(format_args!(

@@ -51,7 +51,7 @@ pub struct InfoArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Limit on the decompressed size of the kernel image, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::IMAGE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub image_limit: u64,
     /// Also write the unwrapped kernel bytes (ELF vmlinux or raw image) to FILE, atomically; an
     /// existing FILE with other contents is kept as FILE.orig (or FILE.orig.N).
@@ -116,7 +116,7 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, super::CliError> {
     super::check_output(args.extract.as_deref())?;
     // `--image` alone describes just that file: no modules folder is searched for.
     let source = args.source.source();
-    let limit = args.image_limit.saturating_mul(1 << 20);
+    let limit = args.image_limit;
     let mut located = match (&source.image, source.modules.is_empty()) {
         (Some(_), true) => source.locate_image()?,
         _ => source.locate()?,

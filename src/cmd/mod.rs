@@ -9,8 +9,10 @@ pub mod info;
 pub mod prepare;
 pub mod progress;
 pub mod signals;
+pub mod symbol_list;
 pub mod verify;
 pub mod versions;
+pub mod weak_modules;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -106,6 +108,21 @@ pub fn info(message: impl std::fmt::Display) {
     if verbosity() >= 2 {
         eprintln!("symvers: {message}");
     }
+}
+
+/// `--image-limit`'s default in MiB: [`symvers::image::DEFAULT_IMAGE_LIMIT`].
+pub const IMAGE_LIMIT_MIB: &str = "1024";
+/// `--module-limit`'s default in MiB: [`symvers::modtree::DEFAULT_MODULE_LIMIT`].
+pub const MODULE_LIMIT_MIB: &str = "256";
+
+/// A size limit as the command line gives it, in MiB, turned into the bytes every limit inside
+/// the program is counted in.
+pub fn mebibytes(text: &str) -> Result<u64, String> {
+    let mib: u64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of MiB"))?;
+    mib.checked_mul(1 << 20)
+        .ok_or_else(|| format!("{mib} MiB is more bytes than a 64-bit count holds"))
 }
 
 /// What a subcommand can fail with: the library's errors (input data, files) and the binary's

@@ -78,10 +78,10 @@ pub struct PrepareArgs {
     #[arg(long, value_name = "PROGRAM", default_value = "make")]
     pub make: String,
     /// Limit on the decompressed size of the kernel image, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = symvers::image::DEFAULT_IMAGE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::IMAGE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub image_limit: u64,
     /// Limit on the decompressed size of one module, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = modtree::DEFAULT_MODULE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::MODULE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub module_limit: u64,
     /// Make variables for every make run (NAME=VALUE).
     #[arg(last = true, value_name = "MAKE-VARIABLES")]
@@ -244,8 +244,8 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
 
     // --- the installed kernel --------------------------------------------------------------
     let source = args.source.source();
-    let image_limit = args.image_limit.saturating_mul(1 << 20);
-    let module_limit = args.module_limit.saturating_mul(1 << 20);
+    let image_limit = args.image_limit;
+    let module_limit = args.module_limit;
     let installed = Installed::inspect(&source, image_limit, true)?;
     let release = installed.release.clone();
     prepare::check_release(&release).map_err(CliError::Usage)?;
@@ -273,9 +273,9 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
             return Err(CliError::Usage(format!(
                 "the kernel is {}, this machine {}: give the kernel's ARCH and a cross compiler after --, \
                  e.g. `-- ARCH={} CROSS_COMPILE=…-`",
-                prepare::kbuild_arch(kernel_arch),
-                prepare::kbuild_arch(host),
-                prepare::kbuild_arch(kernel_arch)
+                kernel_arch.kbuild_name(),
+                host.kbuild_name(),
+                kernel_arch.kbuild_name()
             )));
         }
     }
@@ -328,7 +328,8 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
         modules: vec![modules.clone()],
     };
     let mut dump = super::rebuild(kernel_source, module_limit)?;
-    let kernel_vermagic = super::check::tree_vermagic(&dump.module_files, module_limit);
+    let kernel_vermagic =
+        modtree::tree_identity(&dump.module_files, module_limit).and_then(|t| t.vermagic);
     // vermagic starts with UTS_RELEASE: modules of another release are not this kernel's.
     if let Some(magic) = &kernel_vermagic {
         let built_for = magic.split(' ').next().unwrap_or("");

@@ -1,7 +1,10 @@
 //! `symvers dump --verify` and `--compare-with`: cross-checks of a rebuilt table, reported on
-//! standard error so that the table itself can still go to standard output.
+//! standard error so that the table itself can still go to standard output; with
+//! `--format json` their results are also objects of the dump's JSON document.
 
 use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
 
 use symvers::dump::Dump;
 use symvers::{diff, verify, Error};
@@ -11,11 +14,11 @@ const LIST_LIMIT: usize = 50;
 
 /// Cross-check `result.table` against the CRCs every module of the tree imports, as read in the
 /// dump's own pass over the modules ([`Dump::imports`]). Returns true when everything agrees
-/// and every module could be read.
-pub fn verify_imports(result: &Dump) -> Result<bool, Error> {
+/// and every module could be read, and the result as JSON (every disagreement listed).
+pub fn verify_imports(result: &Dump) -> Result<(bool, Value), Error> {
     if result.located.modules.is_empty() {
         eprintln!("symvers: verify: no modules folder, nothing to cross-check");
-        return Ok(true);
+        return Ok((true, json!({ "checked": false, "clean": true })));
     }
     let v = verify::verify_imports(&result.table, &result.imports);
     // Modules the dump could not read are already listed by it (with --keep-going; without,
@@ -48,19 +51,33 @@ pub fn verify_imports(result: &Dump) -> Result<bool, Error> {
     if listed > shown {
         eprintln!("symvers: verify: … {listed} problems in all");
     }
-    Ok(v.is_clean() && unreadable == 0)
+    let clean = v.is_clean() && unreadable == 0;
+    let doc = json!({
+        "checked": true,
+        "clean": clean,
+        "modules": v.modules,
+        "modules_without_versions": v.modules_without_versions,
+        "imports": v.imports,
+        "agree": v.agree,
+        "disagree": v.disagreements.len(),
+        "missing_from_table": v.missing.len(),
+        "modules_unreadable": unreadable,
+        "disagreements": v.disagreements,
+        "missing": v.missing,
+    });
+    Ok((clean, doc))
 }
 
-/// Resolve `--compare-with auto` (a distribution's own symvers file) or take the given path.
-pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Option<PathBuf> {
+/// Resolve `--compare-with auto` (a distribution's own symvers file) or take the given path;
+/// `Err` says (as JSON) why nothing was found.
+pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Result<PathBuf, Value> {
     if spec != Path::new("auto") {
-        return Some(spec.to_path_buf());
+        return Ok(spec.to_path_buf());
     }
     let Some(release) = result.release() else {
-        eprintln!(
-            "symvers: compare: the release is unknown, so no distribution symvers file can be looked for; give --release or a file"
-        );
-        return None;
+        let why = "the release is unknown, so no distribution symvers file can be looked for; give --release or a file";
+        eprintln!("symvers: compare: {why}");
+        return Err(json!({ "file": null, "note": why, "searched": [] }));
     };
     let root = root.unwrap_or(Path::new("/"));
     let candidates =
@@ -70,7 +87,7 @@ pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Option
         .iter()
         .find(|p| p.is_file())
         .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()));
-    if found.is_none() {
+    found.ok_or_else(|| {
         eprintln!(
             "symvers: compare: no distribution symvers file found for {release}; searched: {}",
             candidates
@@ -79,15 +96,20 @@ pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Option
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-    }
-    found
+        json!({
+            "file": null,
+            "note": format!("no distribution symvers file found for {release}"),
+            "searched": candidates,
+        })
+    })
 }
 
 /// Compare the rebuilt table with a distribution's file. Returns true when they hold the same
-/// records (order aside).
-pub fn compare_with(result: &Dump, path: &Path) -> Result<bool, Error> {
-    let theirs = symvers::symvers::read_file(path, symvers::symvers::FILE_LIMIT)?;
-    let d = diff::diff(&theirs, &result.table, &diff::Rules::default());
+/// records (order aside), and the comparison as JSON (every difference listed; `removed` is a
+/// symbol only in the file, `added` one only rebuilt).
+pub fn compare_with(result: &Dump, path: &Path) -> Result<(bool, Value), Error> {
+    let theirs = super::diff::read_table(path)?;
+    let d = diff::diff(&theirs, &result.table, &diff::Rules::default())?;
     let s = &d.summary;
     eprintln!(
         "symvers: compare: {}: {} there, {} rebuilt: {} identical, {} only there, {} only rebuilt, {} differing ({} crc, {} export, {} namespace, {} module differences{})",
@@ -123,5 +145,12 @@ pub fn compare_with(result: &Dump, path: &Path) -> Result<bool, Error> {
     if d.changes.len() > LIST_LIMIT {
         eprintln!("symvers: compare: … {} differences in all", d.changes.len());
     }
-    Ok(d.changes.is_empty())
+    let identical = d.changes.is_empty();
+    let doc = json!({
+        "file": path,
+        "identical": identical,
+        "summary": d.summary,
+        "changes": d.changes,
+    });
+    Ok((identical, doc))
 }

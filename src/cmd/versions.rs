@@ -57,19 +57,16 @@ pub struct VersionsArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Limit on the decompressed size of one module, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = modtree::DEFAULT_MODULE_LIMIT >> 20)]
+    #[arg(long, value_name = "MIB", default_value = super::MODULE_LIMIT_MIB, value_parser = super::mebibytes)]
     pub module_limit: u64,
 }
 
 /// Read one module file's loader-facing information.
-pub fn read_info(path: &std::path::Path, limit_mib: u64) -> Result<ModuleInfo, Error> {
+pub fn read_info(path: &std::path::Path, limit: u64) -> Result<ModuleInfo, Error> {
     let mut buffer = Vec::new();
-    modtree::with_module_bytes(
-        path,
-        limit_mib.saturating_mul(1 << 20),
-        &mut buffer,
-        |elf| modinfo::read(elf).map_err(|p| Error::format(path, p)),
-    )
+    modtree::with_module_bytes(path, limit, &mut buffer, |elf| {
+        modinfo::read(elf).map_err(|p| Error::format(path, p))
+    })
 }
 
 /// Run `symvers versions`.

@@ -101,6 +101,21 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// The kernel's name of the architecture family: the folder under `arch/`, which is kbuild's
+    /// `ARCH` (x86 for i386 and x86_64, powerpc for ppc and ppc64, …).
+    pub fn kbuild_name(self) -> &'static str {
+        match self {
+            Arch::X86 => "x86",
+            Arch::Arm => "arm",
+            Arch::Arm64 => "arm64",
+            Arch::Riscv => "riscv",
+            Arch::S390 => "s390",
+            Arch::Mips => "mips",
+            Arch::Loongarch => "loongarch",
+            Arch::Powerpc => "powerpc",
+        }
+    }
+
     /// The architecture of an ELF `e_machine` (include/uapi/linux/elf-em.h).
     pub fn from_elf_machine(machine: u16) -> Option<Self> {
         Some(match machine {

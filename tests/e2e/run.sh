@@ -16,7 +16,13 @@
 #   4. repeat with crc_itu_t's CRC altered in the table: the kernel must print "disagrees about
 #      version of symbol crc_itu_t" and refuse the module;
 #   5. repeat with crc_itu_t's version record removed from the good module: Debian's kernel refuses
-#      it ("no symbol version for crc_itu_t"), as `symvers check --strict-versions` predicts.
+#      it ("no symbol version for crc_itu_t"), as `symvers check` predicts from the kernel's
+#      banner (Debian's build) without being told;
+#   6. an out-of-tree pair (tests/e2e/pair: symvers_e2e_user imports symvers_e2e_base's export),
+#      built against the same headers: `symvers check` of the pair says both load (the user's
+#      import resolved in the set), and the first boot loads both; against Debian trixie's kernel
+#      (fetched the same way, no headers) `symvers check` and `symvers weak-modules` say they
+#      need a rebuild, and why (module_layout).
 #
 # Needs (installed from the distribution's packages when missing, as root):
 #   qemu-system-x86 busybox-static cpio gcc-12 make
@@ -30,7 +36,8 @@
 # directly, so the run leaves the system's /usr/src untouched.
 #
 # Output: PASS/FAIL lines, then "N passed, N failed". Exit status 0 only when nothing failed.
-# Takes about 1 minute once the kernel is cached (three ~10 s TCG boots, two module builds).
+# Takes about 1 minute once the kernels are cached (three ~10 s TCG boots, three module builds;
+# the pair adds about 15 s: one build, no boot of its own, trixie's table rebuilt twice).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -147,7 +154,8 @@ recorded=$("$symvers" versions "$work/module-bad/ours.ko" | awk -F'\t' '$2 == "c
 
 # --- 3/4. predictions, then the real kernel --------------------------------------------------
 predict() { # $1 = name, $2 = expected exit code of symvers check
-  "$symvers" check --image "$KIMAGE" --modules "$KMODULES" --strict-versions \
+  # No --strict-versions: the banner of Debian's build says it.
+  "$symvers" check --image "$KIMAGE" --modules "$KMODULES" \
     "$work/module-$1/ours.ko" >"$work/check-$1.txt" 2>&1
   local rc=$?
   sed 's/^/    /' "$work/check-$1.txt"
@@ -159,6 +167,27 @@ predict bad 1 && grep -q "disagrees about version of symbol crc_itu_t" "$work/ch
   pass "symvers check predicts the altered module is refused (disagrees about crc_itu_t)" ||
   fail "symvers check did not predict the altered module is refused"
 
+# --- 6a. the out-of-tree pair, built against the same headers -------------------------------
+mkdir -p "$work/pair"
+cp "$here/pair/Kbuild" "$here/pair/"*.c "$work/pair/"
+if make -C "$work/headers-good" M="$work/pair" modules >"$work/pair/build.log" 2>&1 &&
+   [ -f "$work/pair/symvers_e2e_user.ko" ]; then
+  pass "the out-of-tree pair (symvers_e2e_base, symvers_e2e_user) built against the rebuilt table"
+else
+  tail -20 "$work/pair/build.log"
+  fail "building the out-of-tree pair failed"
+fi
+"$symvers" check --image "$KIMAGE" --modules "$KMODULES" \
+  "$work/pair/symvers_e2e_user.ko" "$work/pair/symvers_e2e_base.ko" >"$work/check-pair.txt" 2>&1
+rc=$?
+sed 's/^/    /' "$work/check-pair.txt"
+if [ "$rc" = 0 ] && grep -q "symvers_e2e_user.ko: would load (.*from the set: needs symvers_e2e_base)" "$work/check-pair.txt" &&
+   grep -q "symvers_e2e_base.ko: would load" "$work/check-pair.txt"; then
+  pass "symvers check predicts the pair loads (the user's import resolved in the set)"
+else
+  fail "symvers check did not predict that the pair loads"
+fi
+
 make_initramfs() { # $1 = name
   local dir="$work/initramfs-$1"
   mkdir -p "$dir/bin" "$dir/proc" "$dir/sys" "$dir/dev"
@@ -168,6 +197,11 @@ make_initramfs() { # $1 = name
     *) echo "provider module is compressed: $provider" >&2; return 1 ;;
   esac
   cp "$work/module-$1/ours.ko" "$dir/ours.ko"
+  # The out-of-tree pair rides along in the first boot: the lower module first, as modprobe
+  # would load it.
+  if [ "$1" = good ] && [ -f "$work/pair/symvers_e2e_user.ko" ]; then
+    cp "$work/pair/symvers_e2e_base.ko" "$work/pair/symvers_e2e_user.ko" "$dir/"
+  fi
   cat >"$dir/init" <<'EOF'
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
@@ -176,6 +210,11 @@ echo "E2E: start"
 /bin/busybox insmod /crc-itu-t.ko && echo "E2E: provider loaded"
 if /bin/busybox insmod /ours.ko; then echo "E2E: ours loaded"; else echo "E2E: ours refused"; fi
 /bin/busybox grep -q '^ours ' /proc/modules && echo "E2E: ours in /proc/modules"
+if [ -f /symvers_e2e_user.ko ]; then
+  /bin/busybox insmod /symvers_e2e_base.ko && echo "E2E: base loaded"
+  /bin/busybox insmod /symvers_e2e_user.ko && echo "E2E: user loaded"
+  /bin/busybox grep -q '^symvers_e2e_user ' /proc/modules && echo "E2E: user in /proc/modules"
+fi
 echo "E2E: end"
 /bin/busybox poweroff -f
 EOF
@@ -202,6 +241,15 @@ if boot good; then
     grep -E "ours|E2E|version" "$work/console-good.txt" | head -20
     fail "kernel did not load ours.ko built against the rebuilt table"
   fi
+  if grep -q "E2E: base loaded" "$work/console-good.txt" &&
+     grep -q "E2E: user loaded" "$work/console-good.txt" &&
+     grep -q "E2E: user in /proc/modules" "$work/console-good.txt" &&
+     grep -q "symvers-e2e: user loaded, answer=42" "$work/console-good.txt"; then
+    pass "kernel loaded the out-of-tree pair (symvers_e2e_base, then symvers_e2e_user)"
+  else
+    grep -E "symvers_e2e|E2E|version" "$work/console-good.txt" | head -20
+    fail "kernel did not load the out-of-tree pair"
+  fi
 else
   tail -20 "$work/console-good.txt"
   fail "the first boot did not reach the end of its init script"
@@ -224,7 +272,7 @@ fi
 # Rename crc_itu_t's __versions record (to crc_itu_x) in a copy of the good module: the kernel then
 # finds no version for crc_itu_t. Mainline only warns ("no symbol version for"); Debian's kernels
 # refuse (debian/patches: "module: Disable matching missing version CRC"), which is what
-# `symvers check --strict-versions` models.
+# `symvers check` predicts from the kernel's banner (Debian's build) without being told.
 cp "$work/module-good/ours.ko" "$work/ours-nover.ko"
 # The __versions record: the name, NUL, then NUL padding to the 64-byte record's end.
 offset=$(grep -obUaP 'crc_itu_t\x00{10}' "$work/ours-nover.ko" | head -1 | cut -d: -f1)
@@ -234,8 +282,9 @@ fi
 if "$symvers" versions "$work/ours-nover.ko" | grep -q $'\tcrc_itu_x$'; then
   mkdir -p "$work/module-nover"
   cp "$work/ours-nover.ko" "$work/module-nover/ours.ko"
-  predict nover 1 && grep -q "no symbol version for crc_itu_t" "$work/check-nover.txt" &&
-    pass "symvers check --strict-versions predicts a module without crc_itu_t's version is refused" ||
+  predict nover 1 && grep -q "ours.ko: would NOT load" "$work/check-nover.txt" &&
+    grep -q "error: no symbol version for crc_itu_t" "$work/check-nover.txt" &&
+    pass "symvers check (strictness read from the banner) predicts a module without crc_itu_t's version is refused" ||
     fail "symvers check did not predict the refusal of the module without crc_itu_t's version"
   if boot nover && grep -q "E2E: ours refused" "$work/console-nover.txt" &&
      grep -q "ours: no symbol version for crc_itu_t" "$work/console-nover.txt"; then
@@ -246,6 +295,38 @@ if "$symvers" versions "$work/ours-nover.ko" | grep -q $'\tcrc_itu_x$'; then
   fi
 else
   fail "could not rename crc_itu_t's __versions record"
+fi
+
+# --- 6b. the pair against Debian trixie's kernel: a rebuild is needed ------------------------
+if trixie_env=$("$fetch" --suite trixie --arch amd64 2>"$work/fetch-trixie.log"); then
+  trixie=$(eval "$trixie_env"; printf '%s\n%s\n%s\n' "$KRELEASE" "$KIMAGE" "$KMODULES")
+  { read -r trel; read -r timage; read -r tmodules; } <<<"$trixie"
+  "$symvers" check --image "$timage" --modules "$tmodules" \
+    "$work/pair/symvers_e2e_user.ko" "$work/pair/symvers_e2e_base.ko" >"$work/check-trixie.txt" 2>&1
+  rc=$?
+  sed 's/^/    /' "$work/check-trixie.txt"
+  [ "$rc" = 1 ] && grep -q "symvers_e2e_base.ko: would NOT load" "$work/check-trixie.txt" &&
+    grep -q "error: disagrees about version of symbol module_layout" "$work/check-trixie.txt" &&
+    pass "symvers check says the pair would not load into $trel (module_layout)" ||
+    fail "symvers check did not refuse the pair for $trel"
+  # weak-modules: the pair as the out-of-tree modules of a modules folder, against trixie
+  # installed in a root made of links (nothing copied, the cache untouched).
+  wroot="$work/wroot"
+  mkdir -p "$wroot/boot" "$wroot/usr/lib/modules" "$work/from/updates/dkms"
+  ln -s "$timage" "$wroot/boot/vmlinuz-$trel"
+  ln -s "$tmodules" "$wroot/usr/lib/modules/$trel"
+  cp "$work/pair/"*.ko "$work/from/updates/dkms/"
+  "$symvers" weak-modules -b "$wroot" --from-modules "$work/from" --to "$trel" \
+    >"$work/weak-modules.txt" 2>&1
+  rc=$?
+  sed 's/^/    /' "$work/weak-modules.txt"
+  [ "$rc" = 1 ] &&
+    grep -q "updates/dkms/symvers_e2e_user.ko: needs a rebuild: disagrees about version of symbol module_layout" "$work/weak-modules.txt" &&
+    pass "symvers weak-modules says the pair needs a rebuild for $trel, and why" ||
+    fail "symvers weak-modules did not say the pair needs a rebuild for $trel"
+else
+  tail -3 "$work/fetch-trixie.log"
+  fail "fetch-debian-kernel --suite trixie --arch amd64 failed"
 fi
 
 finish
