@@ -29,9 +29,10 @@ pub struct Options {
     /// needed (a kernel build folder before `make modules`, or a headers tree for out-of-tree
     /// modules that use nothing from in-tree modules).
     pub vmlinux_only: bool,
-    /// Read only the modules: no image is looked for, and the table has no vmlinux exports (an
-    /// image given in [`Source::image`] is still read, for its release). For module sets that
-    /// come without an image (Android's `vendor_dlkm`).
+    /// Read only the modules: no image is needed. One that is given or found is still read (for
+    /// its release, CRC storage and column order); its exports are in the table, for the caller
+    /// to drop ([`crate::restrict::retain_modules`]). For module sets that come without an image
+    /// (Android's `vendor_dlkm`).
     pub modules_only: bool,
     /// Keep every copy of a module found more than once, not only the one modprobe loads (for
     /// auditing what is installed; the table may then list a symbol twice).
@@ -102,8 +103,8 @@ pub struct ModulesRelease {
 pub struct Dump {
     /// The files read.
     pub located: Located,
-    /// The kernel image's exports and format (`None` with [`Options::modules_only`] and no
-    /// image given).
+    /// The kernel image's exports and format (`None` with [`Options::modules_only`] when there
+    /// is no image).
     pub kernel: Option<KernelExports>,
     /// Vmlinux first, then every module in tree order.
     pub table: Table,
@@ -258,7 +259,12 @@ fn locate(options: &Options, release: Option<String>) -> Result<Located> {
         source.locate()?
     };
     if located.image.is_none() && !located.unnamed_images.is_empty() {
-        located.image = Some(find_image_by_banner(&located, options.image_limit)?);
+        match find_image_by_banner(&located, options.image_limit) {
+            Ok(image) => located.image = Some(image),
+            // The modules alone need no image.
+            Err(_) if options.modules_only => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(located)
 }

@@ -163,7 +163,8 @@ impl Source {
         self.locate_image_of(self.resolve_release()?)
     }
 
-    /// Find the modules folders alone (`--modules-only`): an image only when one was given.
+    /// Find the modules folders, and the image only if there is one (`--modules-only`: module
+    /// sets such as Android's vendor_dlkm come without one).
     pub fn locate_modules(&self) -> Result<Located> {
         let release = match (&self.release, self.modules.first()) {
             (Some(rel), _) => Some(rel.clone()),
@@ -175,12 +176,17 @@ impl Source {
             Some(rel) => self.find_modules(rel)?,
             None => self.modules.clone(),
         };
-        Ok(Located {
-            release,
-            image: self.image.clone(),
-            modules,
-            ..Located::default()
-        })
+        let mut located = match (&self.image, &release) {
+            (Some(image), _) => Located {
+                image: Some(image.clone()),
+                ..Located::default()
+            },
+            (None, Some(rel)) => self.locate_image_of(rel.clone()).unwrap_or_default(),
+            (None, None) => Located::default(),
+        };
+        located.release = release;
+        located.modules = modules;
+        Ok(located)
     }
 
     /// The image of `release`: the first candidate named for it, else the unnamed ones.

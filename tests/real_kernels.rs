@@ -545,9 +545,15 @@ fn other_distributions_layouts_give_the_same_table() {
             place(&k.modules.join(extra), &modules.join(extra));
         }
     }
-    let depmod = Command::new("depmod")
-        .args(["-b", s.0.to_str().unwrap(), &k.release])
-        .output()
+    // depmod lives in /usr/sbin, which an unprivileged PATH may lack.
+    let depmod = ["depmod", "/usr/sbin/depmod", "/sbin/depmod"]
+        .iter()
+        .find_map(|program| {
+            Command::new(program)
+                .args(["-b", s.0.to_str().unwrap(), &k.release])
+                .output()
+                .ok()
+        })
         .expect("depmod (kmod) must be installed for this test: apt-get install kmod");
     assert!(
         depmod.status.success(),

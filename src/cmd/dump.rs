@@ -24,6 +24,8 @@ Examples:
   symvers dump 6.1.0-50-amd64                    # another installed release
   symvers dump -b /srv/rootfs                    # the only kernel installed there
   symvers dump --image vmlinuz-6.1.0-50-amd64 --modules /lib/modules/6.1.0-50-amd64
+  symvers dump --image /srv/vmlinuz              # the modules of the release its banner names
+  symvers dump --modules-only --modules vendor_dlkm/lib/modules --modules system_dlkm/lib/modules/REL
 
 Hand-off to kbuild:
   # a full table in the headers tree (the old file is kept as Module.symvers.orig)
@@ -36,6 +38,10 @@ Hand-off to kbuild:
 
 Order: vmlinux first, then modules in modules.order order (else by path),
 each module's symbols in the order of its export tables.
+
+Where the files are, for each distribution, and how module trees are read (links, a module
+installed twice, depmod's index, several folders): docs/layouts.md. A module installed twice
+counts once, the copy modprobe loads; the others are named on stderr (--all-copies keeps them).
 
 Exit codes:
   0  success
@@ -100,8 +106,8 @@ pub struct DumpArgs {
     /// Read only the kernel image (no modules folder needed): vmlinux's exports alone.
     #[arg(long, conflicts_with = "modules")]
     pub vmlinux_only: bool,
-    /// Read only the modules and leave vmlinux's exports out: no image is needed (one named by
-    /// --image is read for its release). For module sets without an image (Android's
+    /// Read only the modules and leave vmlinux's exports out: no image is needed (one that is
+    /// given or found is read for its release and CRC storage). For module sets without an image (Android's
     /// vendor_dlkm), and for KBUILD_EXTRA_SYMBOLS: modpost reports "exported twice" for a
     /// vmlinux symbol that is also in the headers tree's Module.symvers.
     #[arg(long, conflicts_with = "vmlinux_only")]
