@@ -25,7 +25,7 @@ Examples:
   symvers dump -b /srv/rootfs                    # the only kernel installed there
   symvers dump --image vmlinuz-6.1.0-50-amd64 --modules /lib/modules/6.1.0-50-amd64
   symvers dump --image /srv/vmlinuz              # the modules of the release its banner names
-  symvers dump --modules-only --modules vendor_dlkm/lib/modules --modules system_dlkm/lib/modules/REL
+  symvers dump --modules-only --modules DIR1 --modules DIR2   # Android module sets, no image
 
 Hand-off to kbuild:
   # a full table in the headers tree (the old file is kept as Module.symvers.orig)
