@@ -257,13 +257,26 @@ fn fedora_and_rhel_vmlinuz_in_the_modules_folder_xz_modules_and_weak_updates() {
         "etc/depmod.d/dist.conf",
         b"search updates extra built-in weak-updates\n",
     );
+    // A link left behind by a kmod whose old kernel was removed: reported, not fatal.
+    r.link(
+        &format!("usr/lib/modules/{rel}/weak-updates/gone/gone.ko.xz"),
+        "/lib/modules/6.7.0-1.fc40.x86_64/extra/gone/gone.ko.xz",
+    );
     let want = k.expected(&[("weak-updates/vendor/kmod", &kmod)]);
     r.write(
         &format!("boot/symvers-{rel}.gz"),
         &fixtures::compress("gzip", want.as_bytes()),
     );
     let stderr = dump_equals(&["--root", r.arg(), "--release", rel], &want);
-    assert_eq!(stderr, "");
+    assert_eq!(
+        stderr,
+        format!(
+            "symvers: warning: {}: a symbolic link to /lib/modules/6.7.0-1.fc40.x86_64/extra/gone/gone.ko.xz, which cannot be followed: No such file or directory (os error 2)\n",
+            r.path()
+                .join(format!("usr/lib/modules/{rel}/weak-updates/gone/gone.ko.xz"))
+                .display()
+        )
+    );
     compare_finds(
         &["--root", r.arg(), "--release", rel],
         &r.path().join(format!("boot/symvers-{rel}.gz")),
@@ -558,6 +571,20 @@ fn the_updates_copy_is_the_one_modprobe_loads_for_dump_and_check() {
     assert_eq!(stdout.matches("\tcrc_itu_t\t").count(), 2, "{stdout}");
     assert!(text(&out.stderr).contains("crc_itu_t is exported by more than one module"));
 
+    // The tree's own user of the rebuilt crc-itu-t agrees with the table: --verify reads the
+    // copies modprobe loads.
+    let mut tree_user = spec(&[]);
+    tree_user.imports = vec!["crc_itu_t".into()];
+    tree_user.versions = vec![(0xdddd, "crc_itu_t".into())];
+    r.write(
+        "lib/modules/6.1.0-50-amd64/updates/crc-user.ko",
+        &fixtures::build_module(&tree_user),
+    );
+    let out = symvers(&["dump", "--root", r.arg(), "--verify", "-o", "/dev/null"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("1 agree, 0 disagree"), "{stderr}");
+
     // A module built against the rebuilt crc-itu-t loads, as modprobe would load both.
     let mut user = spec(&[]);
     user.imports = vec!["_printk".into(), "crc_itu_t".into()];
@@ -771,4 +798,28 @@ fn an_image_and_modules_of_different_releases_are_refused() {
     let mut allowed = args.to_vec();
     allowed.push("--allow-release-mismatch");
     assert_eq!(symvers(&allowed).status.code(), Some(0));
+}
+
+#[test]
+fn depmod_d_external_folders_are_read_and_ranked() {
+    let r = Root::new("external");
+    let (k, _) = updates_example(&r);
+    // A vendor folder outside the modules folder, ranked above everything by depmod.d.
+    let vendor = vec![exp("crc_itu_t", "EXPORT_SYMBOL", "", 0xeeee)];
+    r.write("opt/vendor/crc-itu-t.ko", &module(&vendor, &k.release));
+    r.write(
+        "etc/depmod.d/vendor.conf",
+        b"search external updates built-in\nexternal 6\\.1\\..* /opt/vendor\n",
+    );
+    let only_vmlinux = Kernel {
+        modules: Vec::new(),
+        ..k
+    };
+    // Named by its path on the installed system, as depmod records it.
+    let want = only_vmlinux.expected(&[("/opt/vendor/crc-itu-t", &vendor)]);
+    let stderr = dump_equals(&["--root", r.arg()], &want);
+    assert!(
+        stderr.contains("module crc_itu_t is installed 3 times: /opt/vendor/crc-itu-t.ko is the one modprobe loads"),
+        "{stderr}"
+    );
 }
