@@ -40,8 +40,9 @@ const HAS_VALUES: u32 = 0x4000_0000;
 const HAS_CHILDREN: u32 = 0x2000_0000;
 const OFFSET_MASK: u32 = 0x0FFF_FFFF;
 /// Longest key accepted: module names are at most 55 bytes (`MODULE_NAME_LEN`); anything
-/// longer is damage.
-const MAX_KEY: usize = 4096;
+/// longer is damage. It also bounds the walk's memory: the keys waiting on its stack are at most
+/// this long, at most 255 per level of at most this many levels (16 MiB).
+const MAX_KEY: usize = 256;
 /// Largest index file read; Debian's has ~6000 modules in ~600 KiB.
 pub const FILE_LIMIT: u64 = 256 << 20;
 
