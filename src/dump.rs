@@ -328,12 +328,12 @@ fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -
         return Ok(out);
     }
     let root = options.source.root.clone();
-    let config = depmod::config::load(
+    let mut config = depmod::config::load(
         root.as_deref().unwrap_or(std::path::Path::new("/")),
         located.release.as_deref(),
     );
     out.depmod_config = config.files.clone();
-    out.warnings.extend(config.warnings.iter().map(clone_error));
+    out.warnings.append(&mut config.warnings);
     let mut walks = Vec::new();
     for (folder, dir) in located.modules.iter().enumerate() {
         let walk_options = WalkOptions {
@@ -426,18 +426,6 @@ fn vermagic_release(elf: &Elf) -> Option<String> {
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|v| v.split_whitespace().next())
         .map(str::to_string)
-}
-
-/// A copy of an error that may be reported twice (the library's `Error` holds an
-/// `io::Error`, which is not `Clone`).
-fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::Format { path, problem } => Error::format(path, problem.clone()),
-        other => Error::Io {
-            path: PathBuf::new(),
-            source: std::io::Error::other(other.to_string()),
-        },
-    }
 }
 
 /// The dump from the kernel's exports and the modules read.
