@@ -25,7 +25,16 @@ const CRCS: [Crcs; 5] = [
     Crcs::Word,
     Crcs::Relative,
 ];
-const COMPRESSIONS: [&str; 6] = ["gzip", "xz", "zstd", "bzip2", "lz4", "lzma"];
+const COMPRESSIONS: [&str; 8] = [
+    "gzip",
+    "xz",
+    "zstd",
+    "bzip2",
+    "lz4",
+    "lz4-frame",
+    "lzma",
+    "lzma-openwrt",
+];
 
 struct Corpus {
     dir: PathBuf,
@@ -112,7 +121,36 @@ fn main() {
         let image = fixtures::bzimage(&packed);
         unwrap.add(&format!("bzimage-{format}"), &image);
         kernel.add(&format!("bzimage-{format}"), &image);
+        unwrap.add(
+            &format!("concatenated-{format}"),
+            &fixtures::concatenated(format, &small, 2),
+        );
     }
+    // A FIT image with its kernel inline and outside the tree, a board's device tree, a
+    // vmlinux without section headers.
+    for (tag, place) in [
+        ("fit", fixtures::FitData::Inline),
+        ("fit-external", fixtures::FitData::External),
+    ] {
+        let gz = fixtures::compress("gzip", &small);
+        let images = [fixtures::FitImage {
+            name: "kernel-1",
+            kind: "kernel",
+            compression: "gzip",
+            data: &gz,
+        }];
+        let fit = fixtures::fit(&images, place, Some("kernel-1"));
+        unwrap.add(tag, &fit);
+        kernel.add(tag, &fit);
+    }
+    unwrap.add("dtb", &fixtures::board_dtb());
+    let mut stripped = fixtures::build_vmlinux_elf(&spec(
+        fixtures::X86_64,
+        Layout::Prel32Namespaced,
+        Crcs::Data,
+    ));
+    stripped.no_section_headers = true;
+    kernel.add("vmlinux-no-section-headers", &stripped.build());
 
     // Module.symvers in every column order the kernel has written.
     let table = "0x12345678\talpha_func\tvmlinux\tEXPORT_SYMBOL\t\n\

@@ -74,6 +74,8 @@ pub struct ProgramHeader {
     pub offset: u64,
     /// `p_filesz`.
     pub filesz: u64,
+    /// `p_vaddr`.
+    pub vaddr: u64,
 }
 
 /// The file header and program headers of an ELF file, read from its first bytes alone
@@ -119,6 +121,7 @@ impl Header {
                 kind: ph.p_type(endian).0,
                 offset: ph.p_offset(endian).into(),
                 filesz: ph.p_filesz(endian).into(),
+                vaddr: ph.p_vaddr(endian).into(),
             })
             .collect();
         let (class, endian, file_type, machine) = identity(header, endian);

@@ -121,7 +121,11 @@ pub enum Problem {
         detail: String,
     },
     /// Bytes of no format this tool knows: no container, compression, ELF file or kernel.
-    #[error("not a kernel image or ELF file (first bytes {first_bytes})")]
+    #[error(
+        "not a kernel image or ELF file (first bytes {first_bytes}): none of {} matched, and no \
+         compressed kernel was found inside",
+        crate::image::detector_names()
+    )]
     UnknownFormat {
         /// The first bytes, in hex.
         first_bytes: String,
@@ -154,6 +158,24 @@ pub enum Problem {
         container: &'static str,
         /// The name as the header spells it.
         name: String,
+    },
+    /// A container whose structure does not hold a kernel where it should (a FIT image without
+    /// a kernel image, a device tree that is no FIT image).
+    #[error("{container}: {detail}")]
+    Container {
+        /// The container's name.
+        container: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A problem met inside the payload of a container: the containers unwrapped to get there,
+    /// outermost first ("U-Boot uImage (lzma payload at 0x40)"), and the problem.
+    #[error("{path}: {problem}")]
+    Inside {
+        /// The containers and payloads, outermost first, joined by " → ".
+        path: String,
+        /// What went wrong there.
+        problem: Box<Problem>,
     },
     /// A container header field with an impossible value.
     #[error("{container}: {field} is {value}, which is not valid")]

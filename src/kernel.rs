@@ -22,6 +22,9 @@ pub enum TableSource {
     /// By scanning the start of an ELF vmlinux for the tables' structure: decoding stopped
     /// there, before the section headers (see [`crate::exports::prefix`]).
     PrefixScan,
+    /// By scanning the `PT_LOAD` segments of an ELF vmlinux without section headers (stripped
+    /// of them, or cut after its segments), laid out at their addresses like a raw image.
+    Segments,
 }
 
 /// How much of a compressed ELF kernel to decode.
@@ -166,12 +169,18 @@ fn read_while_decoding(
 }
 
 /// The exports of kernel bytes already unwrapped (see [`image::unwrap`]): by section name for an
-/// ELF vmlinux, by structure for a raw image.
+/// ELF vmlinux, by structure for a raw image or for an ELF vmlinux without section headers.
 pub fn read_kernel_bytes(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
     if !info.is_elf {
         return read_raw(bytes, info);
     }
-    let elf = Elf::parse(bytes)?;
+    let elf = match Elf::parse(bytes) {
+        Ok(elf) if !elf.sections.is_empty() => elf,
+        // No section headers (e_shoff 0), or a table past the end of a file cut after its
+        // segments: the segments still hold the tables.
+        Ok(_) => return read_segments(bytes, info, None),
+        Err(e) => return read_segments(bytes, info, Some(e)),
+    };
     let exports = vmlinux::read_elf(&elf)?;
     Ok(KernelExports {
         image: info,
@@ -220,3 +229,147 @@ pub fn image_release(path: &Path, limit: u64) -> Result<Option<String>> {
     };
     Ok(crate::banner::find(&bytes).map(|b| b.release))
 }
+
+/// Largest gap between two `PT_LOAD` segments laid out in one address range: kernels place
+/// their segments back to back (with alignment holes of a few MiB at most), except for a few
+/// at far-away addresses (x86_64's per-CPU segment at 0), which form ranges of their own.
+const SEGMENT_GAP_MAX: u64 = 64 << 20;
+
+/// Read an ELF vmlinux that has no usable section headers by its program headers alone.
+///
+/// First as a streamed vmlinux is read ([`PrefixReader`]): the tables and their strings lie
+/// just before the end of the note segment, and a scan of that window is used when it leaves
+/// no doubt. Else each range of nearby `PT_LOAD` segments is laid out by `p_vaddr` (gaps
+/// zero-filled), which is the kernel's memory as a raw image has it, so that self-relative
+/// fields and absolute pointers both lead where they do at run time, and scanned for the
+/// tables ([`raw::read`]), the largest range first. `parse_error` is why the section headers
+/// could not be read, if they are there.
+fn read_segments(
+    bytes: &[u8],
+    info: Unwrapped,
+    parse_error: Option<Problem>,
+) -> Result<KernelExports, Problem> {
+    let header = crate::elf::Header::parse(bytes).map_err(|e| parse_error.clone().unwrap_or(e))?;
+    let mut reader = PrefixReader::new();
+    let mut want = reader.want(&bytes[..bytes.len().min(image::EARLY_PROBE)]);
+    while let Want::Bytes(len) = want {
+        if len > bytes.len() {
+            break;
+        }
+        want = reader.want(&bytes[..len]);
+    }
+    if want == Want::Stop {
+        if let Some((_, found)) = reader.into_found() {
+            return Ok(KernelExports {
+                image: info,
+                class: header.class,
+                endian: header.endian,
+                tables_located_by: TableSource::Segments,
+                load_base: found.load_base,
+                relocations: found.relocations,
+                vmlinux: found.vmlinux,
+                machine: Some(header.machine),
+                banner: crate::banner::find(bytes),
+            });
+        }
+    }
+    let mut loads: Vec<_> = header
+        .program_headers
+        .iter()
+        .filter(|ph| ph.kind == crate::elf::consts::PT_LOAD && ph.filesz > 0)
+        .collect();
+    if loads.is_empty() {
+        return Err(parse_error.unwrap_or_else(|| {
+            Problem::NoExports(
+                "the ELF file has neither section headers nor loadable segments".into(),
+            )
+        }));
+    }
+    for ph in &loads {
+        let end = ph.offset.checked_add(ph.filesz);
+        if end.is_none_or(|end| end > bytes.len() as u64) {
+            return Err(Problem::Truncated(format!(
+                "the PT_LOAD segment at file offset {:#x} ({:#x} bytes) runs past the end of the \
+                 file ({:#x} bytes)",
+                ph.offset,
+                ph.filesz,
+                bytes.len()
+            )));
+        }
+    }
+    loads.sort_by_key(|ph| ph.vaddr);
+    // Ranges of segments no more than SEGMENT_GAP_MAX apart: (first, last + 1, bytes spanned).
+    let mut ranges: Vec<(usize, usize, u64)> = Vec::new();
+    let mut range_end = 0u64;
+    for (i, ph) in loads.iter().enumerate() {
+        let end = ph.vaddr.saturating_add(ph.filesz);
+        match ranges.last_mut() {
+            Some(r) if ph.vaddr <= range_end.saturating_add(SEGMENT_GAP_MAX) => {
+                r.1 = i + 1;
+                range_end = range_end.max(end);
+                r.2 = range_end - loads[r.0].vaddr;
+            }
+            _ => {
+                ranges.push((i, i + 1, ph.filesz));
+                range_end = end;
+            }
+        }
+    }
+    ranges.sort_by_key(|r| std::cmp::Reverse(r.2));
+    let mut first_error = None;
+    for (first, last, span) in ranges {
+        // Gaps are bounded, but many segments could still span more than the file could fill.
+        let Some(span) = usize::try_from(span)
+            .ok()
+            .filter(|&s| s <= bytes.len().saturating_mul(4).saturating_add(1 << 26))
+        else {
+            continue;
+        };
+        let base = loads[first].vaddr;
+        let mut memory = vec![0u8; span];
+        for ph in &loads[first..last] {
+            let at = (ph.vaddr - base) as usize;
+            let (offset, size) = (ph.offset as usize, ph.filesz as usize);
+            memory[at..at + size].copy_from_slice(&bytes[offset..offset + size]);
+        }
+        // Since 5.5 RO_DATA ends with the notes (include/asm-generic/vmlinux.lds.h), after
+        // the tables and their strings; the data after them holds other arrays of pointers
+        // that look like export records. Scan first with everything past the notes blanked
+        // (addresses keep their meaning), then, for older layouts, everything.
+        let note_end = header
+            .program_headers
+            .iter()
+            .filter(|ph| ph.kind == crate::elf::consts::PT_NOTE && ph.filesz > 0)
+            .filter_map(|ph| ph.vaddr.checked_add(ph.filesz)?.checked_sub(base))
+            .filter_map(|end| usize::try_from(end).ok())
+            .filter(|&end| end < memory.len())
+            .max();
+        let mut attempts = Vec::new();
+        if let Some(end) = note_end {
+            let mut blanked = memory.clone();
+            blanked[end..].fill(0);
+            attempts.push(blanked);
+        }
+        attempts.push(memory);
+        for memory in attempts {
+            match read_raw(&memory, info.clone()) {
+                Ok(mut exports) => {
+                    exports.class = header.class;
+                    exports.endian = header.endian;
+                    exports.machine = Some(header.machine);
+                    exports.tables_located_by = TableSource::Segments;
+                    return Ok(exports);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    Err(parse_error
+        .or(first_error)
+        .unwrap_or_else(|| Problem::NoExports("no PT_LOAD segments to scan".into())))
+}
+
+#[cfg(test)]
+mod tests;

@@ -148,7 +148,7 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleInfo, Problem> {
 /// in a native word (include/linux/module.h; scripts/mod/modpost.c `add_versions`).
 fn read_versions(elf: &Elf, data: &[u8]) -> Result<Vec<Version>, Problem> {
     const RECORD: usize = 64;
-    if data.len() % RECORD != 0 {
+    if !data.len().is_multiple_of(RECORD) {
         return Err(Problem::Elf(format!(
             "__versions is {} bytes, not a multiple of the {RECORD}-byte modversion_info",
             data.len()

@@ -246,7 +246,10 @@ fn errors_name_the_file_and_exit_2() {
     assert_eq!(
         text(&out.stderr),
         format!(
-            "symvers: {}: not a kernel image or ELF file (first bytes 74 68 69 73 20 69 73 20)\n",
+            "symvers: {}: not a kernel image or ELF file (first bytes 74 68 69 73 20 69 73 20): \
+             none of ELF, bzImage, EFI zboot, Android boot image, U-Boot uImage, FIT image, \
+             arm64/RISC-V Image header, arm zImage, s390 image, compressed stream, kernel \
+             banner matched, and no compressed kernel was found inside\n",
             image.display()
         )
     );

@@ -134,7 +134,74 @@ fn not_a_kernel_is_exit_code_2() {
     assert!(text.is_empty());
     assert!(
         err.ends_with(
-            "vmlinuz: not a kernel image or ELF file (first bytes 68 65 6c 6c 6f 20 77 6f)\n"
+            "vmlinuz: not a kernel image or ELF file (first bytes 68 65 6c 6c 6f 20 77 6f): \
+             none of ELF, bzImage, EFI zboot, Android boot image, U-Boot uImage, FIT image, \
+             arm64/RISC-V Image header, arm zImage, s390 image, compressed stream, kernel \
+             banner matched, and no compressed kernel was found inside\n"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_layer_is_shown_and_a_failure_names_the_containers() {
+    let dir = scratch("layers");
+    // An Android boot image holding an `Image.lz4` in the LZ4 frame format (plain `lz4`).
+    let kernel = fixtures::arm64_image(64 << 10, false);
+    let lz4 = fixtures::compress("lz4-frame", &kernel);
+    let boot = dir.join("boot.img");
+    std::fs::write(&boot, fixtures::android_boot(&lz4, 2)).unwrap();
+    let (code, text, err) = info(&["--image", boot.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("container:   Android boot image\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "  layer 0:   Android boot image → stored payload at 0x800, {0} bytes → {0} bytes\n",
+            lz4.len()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("  layer 1:   compressed stream → lz4-frame payload at 0x0, "),
+        "{text}"
+    );
+    assert!(text.contains("compression: lz4-frame\n"), "{text}");
+
+    // The same kernel in a FIT image whose gzip payload is damaged: exit 2, and the error
+    // says which container held it and what failed there.
+    let mut gz = fixtures::compress("gzip", &kernel);
+    let cut = gz.len() / 2;
+    gz.truncate(cut);
+    let images = [fixtures::FitImage {
+        name: "kernel-1",
+        kind: "kernel",
+        compression: "gzip",
+        data: &gz,
+    }];
+    let fit = dir.join("image.itb");
+    std::fs::write(
+        &fit,
+        fixtures::fit(&images, fixtures::FitData::Inline, None),
+    )
+    .unwrap();
+    let (code, text, err) = info(&["--image", fit.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(text.is_empty());
+    assert!(
+        err.contains("image.itb: FIT image (gzip payload at 0x"),
+        "{err}"
+    );
+    assert!(err.contains("): gzip data does not decode: "), "{err}");
+
+    // A board's device tree given as the image.
+    let dtb = dir.join("board.dtb");
+    std::fs::write(&dtb, fixtures::board_dtb()).unwrap();
+    let (code, _, err) = info(&["--image", dtb.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.ends_with(
+            "board.dtb: flattened device tree: it has no /images node: a board's device tree \
+             (.dtb), not a FIT image with a kernel\n"
         ),
         "{err}"
     );

@@ -24,7 +24,7 @@ pub(super) fn decode_into(
     out: &mut Vec<u8>,
 ) -> Result<(), Problem> {
     let fail = |detail: String| Problem::Decompress {
-        format: "lz4",
+        format: "lz4-legacy",
         detail,
     };
     let start = out.len();
@@ -65,7 +65,7 @@ pub(super) fn decode_into(
                 if room < BLOCK_OUT_MAX && produced as u64 + room as u64 >= limit {
                     out.truncate(start);
                     return Err(Problem::TooLarge {
-                        format: "lz4",
+                        format: "lz4-legacy",
                         limit,
                     });
                 }

@@ -1,5 +1,9 @@
 use super::*;
-use crate::fixtures::{compress, lzo1x_literals, lzop, with_size_trailer};
+use crate::fixtures::{
+    compress, concatenated, lz4_frame, lzma_alone, lzo1x_literals, lzop, skippable_frame,
+    with_size_trailer,
+};
+use lz4_flex::frame::{BlockMode, BlockSize, FrameInfo};
 
 /// Bytes that compress, with enough repetition for real matches and enough variety for
 /// literals, and larger than one lzop (256 KiB) block.
@@ -18,15 +22,27 @@ fn sample(len: usize) -> Vec<u8> {
     out
 }
 
-const FORMATS: [(&str, Compression); 8] = [
+const FORMATS: [(&str, Compression); 10] = [
     ("gzip", Compression::Gzip),
     ("bzip2", Compression::Bzip2),
     ("lzma", Compression::Lzma),
+    ("lzma-openwrt", Compression::Lzma),
     ("xz", Compression::Xz),
     ("lzo", Compression::Lzo),
     ("lzo-literal", Compression::Lzo),
     ("lz4", Compression::Lz4Legacy),
+    ("lz4-frame", Compression::Lz4Frame),
     ("zstd", Compression::Zstd),
+];
+
+/// The formats whose tools concatenate: one stream after another decodes to both.
+const CONCATENATING: [(&str, Compression); 6] = [
+    ("gzip", Compression::Gzip),
+    ("bzip2", Compression::Bzip2),
+    ("xz", Compression::Xz),
+    ("zstd", Compression::Zstd),
+    ("lz4", Compression::Lz4Legacy),
+    ("lz4-frame", Compression::Lz4Frame),
 ];
 
 #[test]
@@ -80,7 +96,7 @@ fn lz4_small_kernel_trailer_is_not_a_block() {
     assert_eq!(
         err,
         Problem::Decompress {
-            format: "lz4",
+            format: "lz4-legacy",
             detail: "block 1 runs past the end of the data".into()
         }
     );
@@ -207,4 +223,247 @@ fn a_stream_stops_at_its_end_and_at_the_limit() {
     );
     let stream = Decoder::new(&packed, Compression::Xz, 200_000, None).unwrap();
     assert!(stream.finish().is_err());
+}
+
+#[test]
+fn concatenated_streams_decode_to_their_concatenation() {
+    let data = sample(700_000);
+    for (name, format) in CONCATENATING {
+        for parts in [2, 3] {
+            let packed = concatenated(name, &data, parts);
+            assert_eq!(Compression::sniff(&packed), Some(format), "{name}");
+            let out = decompress(&packed, format, 1 << 30)
+                .unwrap_or_else(|e| panic!("{name} x{parts}: {e}"));
+            assert!(
+                out == data,
+                "{name} x{parts}: {} of {} bytes",
+                out.len(),
+                data.len()
+            );
+            // Followed by what a kernel image has after its payload: the size trailer and
+            // padding, or an appended device tree. They end the data cleanly.
+            for tail in [
+                with_size_trailer(Vec::new(), data.len()),
+                vec![0u8; 13],
+                b"\xd0\x0d\xfe\xed\x00\x00\x3a\xa1".to_vec(),
+            ] {
+                let mut trailed = packed.clone();
+                trailed.extend(&tail);
+                let out = decompress(&trailed, format, 1 << 30)
+                    .unwrap_or_else(|e| panic!("{name} x{parts} + {tail:02x?}: {e}"));
+                assert!(out == data, "{name} x{parts} + {tail:02x?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_second_stream_cut_short_is_an_error() {
+    let (a, b) = (sample(100_000), sample(50_000));
+    for (name, format) in CONCATENATING {
+        let first = compress(name, &a);
+        let second = compress(name, &b);
+        let packed = [&first[..], &second[..second.len() / 2]].concat();
+        let err = decompress(&packed, format, 1 << 30).unwrap_err();
+        assert!(
+            matches!(err, Problem::Decompress { format: f, .. } if f == format.name()),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn the_limit_counts_every_stream() {
+    let data = sample(300_000);
+    for (name, format) in CONCATENATING {
+        let packed = concatenated(name, &data, 3);
+        assert_eq!(
+            decompress(&packed, format, 250_000).unwrap_err(),
+            Problem::TooLarge {
+                format: format.name(),
+                limit: 250_000
+            },
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_stream_decodes_as_far_as_asked_across_members() {
+    let data = sample(700_000);
+    for (name, format) in [
+        ("gzip", Compression::Gzip),
+        ("bzip2", Compression::Bzip2),
+        ("xz", Compression::Xz),
+        ("lz4-frame", Compression::Lz4Frame),
+    ] {
+        let packed = concatenated(name, &data, 4);
+        let mut stream = Decoder::new(&packed, format, 1 << 30, None).unwrap();
+        // Past the first member (175_000 bytes), not to the end.
+        let prefix = stream.fill_to(400_000).unwrap();
+        assert!(
+            prefix.len() >= 400_000 && prefix.len() < data.len(),
+            "{name}"
+        );
+        assert!(prefix == &data[..prefix.len()], "{name}: different prefix");
+        assert!(!stream.ended(), "{name}");
+        assert!(stream.finish().unwrap() == data, "{name}");
+    }
+}
+
+#[test]
+fn xz_stream_padding_between_streams() {
+    let (a, b) = (sample(40_000), sample(30_000));
+    let mut packed = compress("xz", &a);
+    packed.extend([0u8; 8]);
+    packed.extend(compress("xz", &b));
+    packed.extend([0u8; 4]);
+    assert_eq!(
+        decompress(&packed, Compression::Xz, 1 << 30).unwrap(),
+        [a, b].concat()
+    );
+}
+
+#[test]
+fn skippable_frames_are_skipped_first_between_and_last() {
+    let (a, b) = (sample(40_000), sample(30_000));
+    for (name, format) in [
+        ("zstd", Compression::Zstd),
+        ("lz4-frame", Compression::Lz4Frame),
+    ] {
+        let mut packed = skippable_frame(0xf, b"metadata, not kernel bytes");
+        packed.extend(skippable_frame(0, &[]));
+        packed.extend(compress(name, &a));
+        packed.extend(skippable_frame(3, &[0xff; 100]));
+        packed.extend(compress(name, &b));
+        packed.extend(skippable_frame(7, b"end"));
+        assert_eq!(Compression::sniff(&packed), Some(format), "{name}");
+        let out = decompress(&packed, format, 1 << 30).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(out == [&a[..], &b[..]].concat(), "{name}");
+    }
+    // A skippable frame before something else is no zstd or LZ4 stream.
+    let mut other = skippable_frame(0, b"x");
+    other.extend(compress("gzip", &a));
+    assert_eq!(Compression::sniff(&other), None);
+}
+
+#[test]
+fn lz4_frame_with_every_frame_option() {
+    let data = sample(700_000);
+    for mode in [BlockMode::Independent, BlockMode::Linked] {
+        for size in [BlockSize::Max64KB, BlockSize::Max4MB] {
+            for block_checksums in [false, true] {
+                for content_checksum in [false, true] {
+                    for content_size in [None, Some(data.len() as u64)] {
+                        let info = FrameInfo::new()
+                            .block_mode(mode)
+                            .block_size(size)
+                            .block_checksums(block_checksums)
+                            .content_checksum(content_checksum)
+                            .content_size(content_size);
+                        let what = format!("{info:?}");
+                        let packed = lz4_frame(&data, info);
+                        assert_eq!(
+                            Compression::sniff(&packed),
+                            Some(Compression::Lz4Frame),
+                            "{what}"
+                        );
+                        let out = decompress(&packed, Compression::Lz4Frame, 1 << 30)
+                            .unwrap_or_else(|e| panic!("{what}: {e}"));
+                        assert!(out == data, "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lz4_frame_cut_short_or_damaged_is_an_error() {
+    let data = sample(300_000);
+    let packed = lz4_frame(
+        &data,
+        FrameInfo::new()
+            .block_size(BlockSize::Max64KB)
+            .block_checksums(true)
+            .content_checksum(true),
+    );
+    // Every cut, also one at a block boundary, where a reader that trusts EOF would stop.
+    for len in (7..packed.len())
+        .step_by(997)
+        .chain([packed.len() - 4, packed.len() - 1])
+    {
+        let err = decompress(&packed[..len], Compression::Lz4Frame, 1 << 30).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Problem::Decompress {
+                    format: "lz4-frame",
+                    ..
+                }
+            ),
+            "cut at {len}: {err:?}"
+        );
+    }
+    let mut damaged = packed.clone();
+    let at = damaged.len() / 2;
+    damaged[at] ^= 0x10;
+    assert!(decompress(&damaged, Compression::Lz4Frame, 1 << 30).is_err());
+}
+
+#[test]
+fn lzma_with_any_properties_byte() {
+    let data = sample(200_000);
+    // (lc, lp, pb): lzma -9's 0x5d, OpenWrt's 0x6d, the smallest 0x00, the largest liblzma
+    // writes (lc 0, lp 4, pb 4: 0xd8), and lc 4 with pb 4.
+    for (lc, lp, pb, props) in [
+        (3, 0, 2, 0x5d),
+        (1, 2, 2, 0x6d),
+        (0, 0, 0, 0x00),
+        (0, 4, 4, 0xd8),
+        (4, 0, 4, 0xb8),
+    ] {
+        let packed = lzma_alone(&data, lc, lp, pb);
+        assert_eq!(packed[0], props);
+        assert_eq!(
+            Compression::sniff(&packed),
+            Some(Compression::Lzma),
+            "{props:#04x}"
+        );
+        assert_eq!(
+            decompress(&packed, Compression::Lzma, 1 << 30).unwrap(),
+            data,
+            "{props:#04x}"
+        );
+    }
+}
+
+#[test]
+fn lzma_headers_no_encoder_writes_are_not_sniffed() {
+    let real = lzma_alone(b"payload payload payload", 1, 2, 2);
+    assert_eq!(Compression::sniff(&real), Some(Compression::Lzma));
+    let with = |at: usize, byte: u8| {
+        let mut h = real.clone();
+        h[at] = byte;
+        Compression::sniff(&h)
+    };
+    // pb = 5 (225), lc + lp = 5 (lc 3, lp 2: 3 + 2 * 9 = 21), a range coder that does not start
+    // with 0, a dictionary that is no power of two (nor 1.5 times one).
+    assert_eq!(with(0, 225), None);
+    assert_eq!(with(0, 21), None);
+    assert_eq!(with(13, 1), None);
+    assert_eq!(with(1, 3), None);
+    // Text never passes: the dictionary size would need NUL bytes.
+    assert_eq!(
+        Compression::sniff(b"0x12345678\tsym\tvmlinux\tEXPORT_SYMBOL\t\n"),
+        None
+    );
+}
+
+#[test]
+fn lz4_framings_are_one_family() {
+    assert_eq!(Compression::Lz4Frame.family(), "lz4");
+    assert_eq!(Compression::Lz4Legacy.family(), "lz4");
+    assert_ne!(Compression::Lz4Frame.name(), Compression::Lz4Legacy.name());
+    assert_eq!(Compression::Zstd.family(), "zstd");
 }

@@ -3,9 +3,14 @@
 //!
 //! Decoded in one call: the streaming decoder would allocate a window as large as the kernel
 //! (`--ultra` windows reach 128 MiB) besides the output, doubling peak memory.
+//!
+//! Several frames decode to their concatenation and skippable frames are skipped, before,
+//! between and after them (RFC 8878 §3.1, as `zstd -d` reads a file).
 
 use std::io::Read;
 
+use super::members::{next_stream, skip_skippable_frames};
+use super::Compression;
 use crate::error::Problem;
 
 /// Largest window a kernel image's frame uses (`zstd -22 --ultra`), beyond the decoder's default.
@@ -21,9 +26,38 @@ fn fail(detail: String) -> Problem {
     }
 }
 
-/// Decode the zstd frame starting `data` into `out` (appended), at most `limit` bytes, with the
-/// frame's own content size when it records one, else `hint`, else streaming.
+/// Decode the zstd frames starting `data` (after any skippable frames) into `out` (appended),
+/// at most `limit` bytes in all. `hint` is the size of all of them (the kernel build's size
+/// trailer).
 pub(super) fn decode_into(
+    data: &[u8],
+    limit: u64,
+    hint: Option<usize>,
+    out: &mut Vec<u8>,
+) -> Result<(), Problem> {
+    let start = out.len();
+    let mut rest = skip_skippable_frames(data);
+    let mut hint = hint;
+    loop {
+        let frame_len = zstd::zstd_safe::find_frame_compressed_size(rest)
+            .map_err(|code| fail(zstd::zstd_safe::get_error_name(code).to_string()))?;
+        let produced = (out.len() - start) as u64;
+        decode_frame(&rest[..frame_len], limit - produced, hint.take(), out).map_err(
+            |e| match e {
+                Problem::TooLarge { format, .. } => Problem::TooLarge { format, limit },
+                other => other,
+            },
+        )?;
+        rest = next_stream(&rest[frame_len..], Compression::Zstd);
+        if rest.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+/// Decode the one zstd frame `frame` into `out` (appended), at most `limit` bytes, with the
+/// frame's own content size when it records one, else `hint`, else streaming.
+fn decode_frame(
     data: &[u8],
     limit: u64,
     hint: Option<usize>,
@@ -88,11 +122,9 @@ fn append(out: &mut Vec<u8>, frame: Vec<u8>) {
     }
 }
 
-/// Decode in one call straight into a buffer of `size` bytes, or `None` when the data turns out
-/// larger (or the buffer cannot be had).
+/// Decode the frame `data` in one call straight into a buffer of `size` bytes, or `None` when
+/// the data turns out larger (or the buffer cannot be had).
 fn bulk(data: &[u8], size: u64) -> Result<Option<Vec<u8>>, Problem> {
-    let frame_len = zstd::zstd_safe::find_frame_compressed_size(data)
-        .map_err(|code| fail(zstd::zstd_safe::get_error_name(code).to_string()))?;
     let mut decoder = zstd::bulk::Decompressor::new().map_err(|e| fail(e.to_string()))?;
     decoder
         .set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(WINDOW_LOG_MAX))
@@ -104,7 +136,7 @@ fn bulk(data: &[u8], size: u64) -> Result<Option<Vec<u8>>, Problem> {
     {
         return Ok(None);
     }
-    match decoder.decompress_to_buffer(&data[..frame_len], &mut out) {
+    match decoder.decompress_to_buffer(data, &mut out) {
         Ok(_) => Ok(Some(out)),
         // Most likely "destination buffer too small": the size was wrong; go on another way.
         Err(_) => Ok(None),

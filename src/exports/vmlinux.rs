@@ -337,7 +337,7 @@ fn decode_names<'a>(
 ) -> Result<Vec<RawEntry<'a>>, String> {
     let word = space.word_size();
     let size = layout.entry_size(word) as u64;
-    if table.len % size != 0 {
+    if !table.len.is_multiple_of(size) {
         return Err(format!(
             "{} bytes are not a whole number of {size}-byte entries",
             table.len

@@ -9,7 +9,7 @@
 //!
 //! The path is one-way: this module resolves containers and decompresses, and never reads
 //! exports. When the innermost payload is an ELF kernel read through a stream (an x86 bzImage
-//! with gzip, bzip2, xz or lzma), [`open`] hands it back still being decoded
+//! with gzip, bzip2, xz, lzma or the LZ4 frame format), [`open`] hands it back still being decoded
 //! ([`Unwrapping::Streaming`]), so that the caller decodes only as far as it needs
 //! ([`crate::kernel`] stops once the export tables are found).
 //!
@@ -20,6 +20,7 @@ mod android;
 mod bzimage;
 mod compressed;
 mod elf_file;
+mod fit;
 pub mod probe;
 mod s390;
 pub mod scan;
@@ -69,6 +70,8 @@ pub enum Container {
     AndroidBoot,
     /// A U-Boot legacy image (magic 0x27051956), single- or multi-file.
     UImage,
+    /// A U-Boot FIT image (a flattened device tree with `/images`).
+    Fit,
     /// A bare compressed stream (`Image.gz`, `vmlinux.xz`, …).
     Compressed,
     /// An unknown container in which a compressed kernel was found by scanning.
@@ -246,17 +249,19 @@ pub(crate) type Detect = fn(&[u8]) -> Result<Option<Detected>, Problem>;
 ///
 /// The order matters only where one file could match two: an ELF file is checked first (it
 /// may be a decompressor or the kernel); the headers with a fixed magic at a fixed offset
-/// (bzImage "HdrS", EFI zboot "MZ"+"zimg", "ANDROID!", the uImage magic) next; the arm64/RISC-V `Image` header
-/// before the arm zImage, so that a raw `Image` is never scanned; the s390 entry point; a bare
-/// compressed stream (magic at offset 0); and last the banner, which means a raw kernel but
-/// costs a look through the whole file. Bytes no detector recognises are scanned for an
-/// embedded compressed kernel ([`Container::Embedded`]).
-pub(crate) const DETECTORS: [(&str, Detect); 10] = [
+/// (bzImage "HdrS", EFI zboot "MZ"+"zimg", "ANDROID!", the uImage magic, the device tree magic
+/// of a FIT image) next; the arm64/RISC-V `Image` header before the arm zImage, so that a raw
+/// `Image` is never scanned; the s390 entry point; a bare compressed stream (magic at offset
+/// 0); and last the banner, which means a raw kernel but costs a look through the whole file.
+/// Bytes no detector recognises are scanned for an embedded compressed kernel
+/// ([`Container::Embedded`]).
+pub(crate) const DETECTORS: [(&str, Detect); 11] = [
     ("ELF", elf_file::detect),
     ("bzImage", bzimage::detect),
     ("EFI zboot", zboot::detect),
     ("Android boot image", android::detect),
     ("U-Boot uImage", uimage::detect),
+    ("FIT image", fit::detect),
     ("arm64/RISC-V Image header", probe::detect_image_header),
     ("arm zImage", zimage::detect),
     ("s390 image", s390::detect),
@@ -320,7 +325,15 @@ impl<'a> Streaming<'a> {
 
     /// Decode until at least `len` bytes of the kernel are decoded (fewer when it ends first).
     pub fn fill_to(&mut self, len: usize) -> Result<&[u8], Problem> {
-        self.decoder.fill_to(len)
+        let Streaming {
+            decoder,
+            layer,
+            walk,
+            ..
+        } = self;
+        decoder
+            .fill_to(len)
+            .map_err(|e| walk.within(e, Some(Step::of(layer))))
     }
 
     /// Stop decoding: what was unwrapped, the kernel decoded only in part
@@ -352,7 +365,9 @@ impl<'a> Streaming<'a> {
             mut walk,
             depth,
         } = self;
-        let out = decoder.finish()?;
+        let out = decoder
+            .finish()
+            .map_err(|e| walk.within(e, Some(Step::of(&layer))))?;
         layer.output_size = out.len() as u64;
         walk.layers.push(layer);
         match walk.run(Cow::Owned(out), depth + 1, false)? {
@@ -374,7 +389,7 @@ pub fn unwrap(data: &[u8], limit: u64) -> Result<KernelBytes<'_>, Problem> {
 }
 
 /// Resolve an image file's containers down to the kernel. When the innermost payload is an ELF
-/// file decompressed through a stream (gzip, bzip2, xz or lzma), it is handed back after its
+/// file decompressed through a stream (gzip, bzip2, xz, lzma, LZ4 frames), it is handed back after its
 /// first [`EARLY_PROBE`] bytes, still being decoded; every other kernel comes back whole.
 /// `limit` bounds every decompression, in bytes.
 pub fn open(data: &[u8], limit: u64) -> Result<Unwrapping<'_>, Problem> {
@@ -404,7 +419,7 @@ impl Walk {
         lazy: bool,
     ) -> Result<Unwrapping<'_>, Problem> {
         for depth in depth..=MAX_DEPTH {
-            let (container, payload) = match detect(&current)? {
+            let (container, payload) = match detect(&current).map_err(|e| self.within(e, None))? {
                 Detected::Kernel(kind) => {
                     return Ok(Unwrapping::Kernel(finish(current, kind, self)));
                 }
@@ -428,8 +443,14 @@ impl Walk {
                         output_size: range.len() as u64,
                     };
                     let next = match current {
-                        Cow::Borrowed(d) => Cow::Borrowed(payload_in(d, &range, container)?),
-                        Cow::Owned(ref v) => Cow::Owned(payload_in(v, &range, container)?.to_vec()),
+                        Cow::Borrowed(d) => Cow::Borrowed(
+                            payload_in(d, &range, container).map_err(|e| self.within(e, None))?,
+                        ),
+                        Cow::Owned(ref v) => Cow::Owned(
+                            payload_in(v, &range, container)
+                                .map_err(|e| self.within(e, None))?
+                                .to_vec(),
+                        ),
                     };
                     (layer, next)
                 }
@@ -441,10 +462,12 @@ impl Walk {
                     let hint = le_u32(&current, size_end.saturating_sub(4)).map(u64::from);
                     // Only bytes of the file itself can outlive this call while being decoded.
                     if let (true, Cow::Borrowed(data)) = (lazy, &current) {
-                        let payload = payload_in(data, &range, container)?;
-                        let format = payload_format(payload, named, container, range.start)?;
-                        let mut decoder = Decoder::new(payload, format, self.limit, hint)?;
-                        let prefix = decoder.fill_to(EARLY_PROBE)?;
+                        let payload = payload_in(data, &range, container)
+                            .and_then(|p| {
+                                Ok((p, payload_format(p, named, container, range.start)?))
+                            })
+                            .map_err(|e| self.within(e, None))?;
+                        let (payload, format) = payload;
                         let layer = Layer {
                             container,
                             compression: Some(format),
@@ -452,6 +475,12 @@ impl Walk {
                             payload_size: range.len() as u64,
                             output_size: 0,
                         };
+                        let step = Step::of(&layer);
+                        let mut decoder = Decoder::new(payload, format, self.limit, hint)
+                            .map_err(|e| self.within(e, Some(step.clone())))?;
+                        let prefix = decoder
+                            .fill_to(EARLY_PROBE)
+                            .map_err(|e| self.within(e, Some(step.clone())))?;
                         if elf::is_elf(prefix) && !decoder.ended() {
                             return Ok(Unwrapping::Streaming(Streaming {
                                 decoder,
@@ -460,7 +489,9 @@ impl Walk {
                                 depth,
                             }));
                         }
-                        let out = decoder.finish()?;
+                        let out = decoder
+                            .finish()
+                            .map_err(|e| self.within(e, Some(step.clone())))?;
                         (
                             Layer {
                                 output_size: out.len() as u64,
@@ -469,16 +500,22 @@ impl Walk {
                             Cow::Owned(out),
                         )
                     } else {
-                        let payload = payload_in(&current, &range, container)?;
-                        let format = payload_format(payload, named, container, range.start)?;
-                        let out = Decoder::new(payload, format, self.limit, hint)?.finish()?;
-                        let layer = Layer {
+                        let (payload, format) = payload_in(&current, &range, container)
+                            .and_then(|p| {
+                                Ok((p, payload_format(p, named, container, range.start)?))
+                            })
+                            .map_err(|e| self.within(e, None))?;
+                        let mut layer = Layer {
                             container,
                             compression: Some(format),
                             payload_offset: range.start as u64,
                             payload_size: range.len() as u64,
-                            output_size: out.len() as u64,
+                            output_size: 0,
                         };
+                        let out = Decoder::new(payload, format, self.limit, hint)
+                            .and_then(Decoder::finish)
+                            .map_err(|e| self.within(e, Some(Step::of(&layer))))?;
+                        layer.output_size = out.len() as u64;
                         (layer, Cow::Owned(out))
                     }
                 }
@@ -502,7 +539,14 @@ impl Walk {
         container: Container,
         range: Range<usize>,
     ) -> Result<KernelBytes<'d>, Problem> {
-        match scan::find_kernel(&current, range.clone(), self.limit)? {
+        let found = scan::find_kernel(&current, range.clone(), self.limit).map_err(|e| {
+            let step = Step {
+                container,
+                what: format!("scanned for a compressed kernel from {:#x}", range.start),
+            };
+            self.within(e, Some(step))
+        })?;
+        match found {
             Some(found) => {
                 self.layers.push(Layer {
                     container,
@@ -519,18 +563,74 @@ impl Walk {
             None if container == Container::ElfDecompressor => {
                 Ok(finish(current, KernelKind::Elf, self))
             }
-            // No detector recognised it before it was scanned.
-            None if container == Container::Embedded => Err(unknown_format(&current)),
+            // No detector recognised it, or only its banner did (which a compressed kernel's
+            // literals can show): a raw kernel if the banner says so, else unknown.
+            None if container == Container::Embedded => match probe::kernel_kind(&current) {
+                Some(kind) => Ok(finish(current, kind, self)),
+                None => Err(self.within(unknown_format(&current), None)),
+            },
             None => match probe::kernel_kind(&current) {
                 Some(kind) => Ok(finish(current, kind, self)),
-                None => Err(Problem::NoKernelInside {
-                    container: container_name(container),
-                    candidates: scan::candidates(&current, range).len(),
-                    first_bytes: hex_prefix(&current),
-                }),
+                None => Err(self.within(
+                    Problem::NoKernelInside {
+                        container: container_name(container),
+                        candidates: scan::candidates(&current, range).len(),
+                        first_bytes: hex_prefix(&current),
+                    },
+                    None,
+                )),
             },
         }
     }
+}
+
+impl Walk {
+    /// `problem`, met under the layers unwrapped so far and, when given, in the `step` being
+    /// unwrapped: with the containers that led there ([`Problem::Inside`]). A problem met
+    /// before any layer, or in bare compressed streams only, is left as it is: its own message
+    /// says all there is.
+    fn within(&self, problem: Problem, step: Option<Step>) -> Problem {
+        let steps: Vec<Step> = self.layers.iter().map(Step::of).chain(step).collect();
+        if steps.iter().all(|s| s.container == Container::Compressed) {
+            return problem;
+        }
+        let path: Vec<String> = steps.iter().map(Step::to_string).collect();
+        Problem::Inside {
+            path: path.join(" → "),
+            problem: Box::new(problem),
+        }
+    }
+}
+
+/// One step of an unwrapping in messages: "U-Boot uImage (lzma payload at 0x40)".
+#[derive(Debug, Clone)]
+struct Step {
+    container: Container,
+    /// What was done with its payload.
+    what: String,
+}
+
+impl Step {
+    fn of(layer: &Layer) -> Self {
+        let how = layer.compression.map_or("stored", Compression::name);
+        Step {
+            container: layer.container,
+            what: format!("{how} payload at {:#x}", layer.payload_offset),
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", container_name(self.container), self.what)
+    }
+}
+
+/// The names of the detectors, in the order they are tried, for messages that say what was
+/// tried.
+pub fn detector_names() -> String {
+    let names: Vec<&str> = DETECTORS.iter().map(|(name, _)| *name).collect();
+    names.join(", ")
 }
 
 /// The payload bytes of `range` in a `container`'s bytes `data`.
@@ -550,7 +650,8 @@ fn payload_in<'d>(
     })
 }
 
-/// The compression of a payload by its magic, which must agree with what the header names.
+/// The compression of a payload by its magic, which must be of the family the header names (a
+/// header that says lz4 takes either LZ4 framing: [`Compression::family`]).
 fn payload_format(
     payload: &[u8],
     named: Option<Compression>,
@@ -563,9 +664,9 @@ fn payload_format(
         first_bytes: hex_prefix(payload),
     })?;
     match named {
-        Some(named) if named != format => Err(Problem::CompressionMismatch {
+        Some(named) if named.family() != format.family() => Err(Problem::CompressionMismatch {
             container: container_name(container),
-            named: named.name(),
+            named: named.family(),
             found: format.name(),
             offset: offset as u64,
         }),
@@ -652,6 +753,7 @@ pub fn container_name(c: Container) -> &'static str {
         Container::ElfDecompressor => "ELF decompressor",
         Container::AndroidBoot => "Android boot image",
         Container::UImage => "U-Boot uImage",
+        Container::Fit => "FIT image",
         Container::Compressed => "compressed stream",
         Container::Embedded => "unknown container",
         Container::Raw => "raw image",

@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-use super::Detected;
+use super::{scan, Container, Detected, Hints, Payload};
 use crate::elf::{self, Elf};
 use crate::error::Problem;
 
@@ -62,8 +62,13 @@ pub fn image_header_kind(data: &[u8]) -> Option<KernelKind> {
 
 /// True when `data` holds "Linux version " followed by a digit (init/version.c `linux_banner`).
 pub fn has_banner(data: &[u8]) -> bool {
+    banner_at(data).is_some()
+}
+
+/// Where the first "Linux version <digit>" of `data` starts.
+fn banner_at(data: &[u8]) -> Option<usize> {
     const BANNER: &[u8] = b"Linux version ";
-    memchr::memmem::find_iter(data, BANNER).any(|at| {
+    memchr::memmem::find_iter(data, BANNER).find(|&at| {
         data.get(at + BANNER.len())
             .is_some_and(|c| c.is_ascii_digit())
     })
@@ -101,6 +106,24 @@ pub(super) fn detect_image_header(data: &[u8]) -> Result<Option<Detected>, Probl
 
 /// A raw kernel recognised by its banner (an uncompressed arm or s390 memory image, a payload
 /// unpacked by hand).
+///
+/// LZ4 and LZO store literals as they are (and gzip's stored blocks, zstd's raw literals
+/// blocks may), so the banner of a kernel compressed inside an unknown container can show
+/// through: when a compressed stream starts before the banner, the bytes are scanned for a
+/// compressed kernel first, and are the raw kernel only if none is found
+/// ([`super::Walk`]'s scan of [`Container::Embedded`]).
 pub(super) fn detect_banner(data: &[u8]) -> Result<Option<Detected>, Problem> {
-    Ok(has_banner(data).then_some(Detected::Kernel(KernelKind::Raw)))
+    let Some(at) = banner_at(data) else {
+        return Ok(None);
+    };
+    if scan::candidates(data, 0..at).is_empty() {
+        return Ok(Some(Detected::Kernel(KernelKind::Raw)));
+    }
+    Ok(Some(Detected::Layer {
+        container: Container::Embedded,
+        payload: Payload::Scan {
+            range: 0..data.len(),
+        },
+        hints: Hints::default(),
+    }))
 }

@@ -6,8 +6,10 @@
 //! before the real stream, KERNEL-FORMATS.md §6.6; an arm zImage's payload contains other
 //! magics inside its compressed bytes), so a candidate counts only when it decodes and the
 //! result is a kernel ([`probe::kernel_kind`]). Cost is bounded: at most [`MAX_ATTEMPTS`]
-//! candidates are decoded, each first for [`QUICK_PREFIX`] bytes only (garbage fails there),
-//! and a full decode is bounded by the caller's limit.
+//! candidates with a magic and [`MAX_HEADER_ATTEMPTS`] LZMA-alone headers (which have no magic)
+//! are decoded, each first for [`QUICK_PREFIX`] bytes only (garbage fails there, or decodes to
+//! one repeated byte, which no kernel starts with), and a full decode is bounded by the
+//! caller's limit.
 
 use std::ops::Range;
 
@@ -16,8 +18,14 @@ use crate::error::Problem;
 
 use super::probe;
 
-/// How many candidates are decoded at most.
+/// How many candidates with a magic are decoded at most.
 pub const MAX_ATTEMPTS: usize = 64;
+
+/// How many LZMA-alone headers are decoded at most. A header with any properties byte has no
+/// magic to find, so tables of small integers in a decompressor (PE/COFF headers, s390 lowcore,
+/// symbol tables) hold dozens that pass the header check; they fail within microseconds, and
+/// are tried after the candidates with a magic so that they never crowd those out.
+pub const MAX_HEADER_ATTEMPTS: usize = 1024;
 
 /// Candidates are first decoded this far; only those that get there are decoded fully.
 const QUICK_PREFIX: u64 = 64 << 10;
@@ -49,14 +57,29 @@ pub fn candidates(data: &[u8], range: Range<usize>) -> Vec<(usize, Compression)>
     };
     let mut hits = Vec::new();
     for format in Compression::ALL {
-        for at in memchr::memmem::find_iter(region, format.magic()).take(MAX_HITS_PER_FORMAT) {
-            if Compression::sniff(&region[at..]) == Some(format) {
-                hits.push((range.start + at, format));
-            }
+        let found: Box<dyn Iterator<Item = usize>> = match format {
+            Compression::Lzma => Box::new(lzma_headers(region)),
+            _ => Box::new(memchr::memmem::find_iter(region, format.magic())),
+        };
+        for at in found
+            .filter(|&at| Compression::sniff(&region[at..]) == Some(format))
+            .take(MAX_HITS_PER_FORMAT)
+        {
+            hits.push((range.start + at, format));
         }
     }
     hits.sort_by_key(|&(at, _)| at);
     hits
+}
+
+/// Offsets in `region` where an LZMA-alone header may start. The header has no magic (its
+/// first byte is the properties byte, any of 225 values), but the dictionary size an encoder
+/// writes is at least 4 KiB with no bit set below its highest two, so its low byte, the
+/// header's second, is always 0: every 0 byte is a place to look, and
+/// [`Compression::sniff`]'s header check decides.
+fn lzma_headers(region: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr_iter(0, region.get(1..).unwrap_or_default())
+        .filter(move |&at| crate::decompress::lzma_header_plausible(&region[at..]))
 }
 
 /// The first candidate in `range` of `data` that decodes to a kernel, or `Ok(None)` when none
@@ -64,9 +87,13 @@ pub fn candidates(data: &[u8], range: Range<usize>) -> Vec<(usize, Compression)>
 /// error is returned, since it most likely was the kernel.
 pub fn find_kernel(data: &[u8], range: Range<usize>, limit: u64) -> Result<Option<Found>, Problem> {
     let mut too_large = None;
-    for (offset, compression) in candidates(data, range.clone())
+    let (headers, magics): (Vec<_>, Vec<_>) = candidates(data, range.clone())
+        .into_iter()
+        .partition(|&(_, c)| c == Compression::Lzma);
+    for (offset, compression) in magics
         .into_iter()
         .take(MAX_ATTEMPTS)
+        .chain(headers.into_iter().take(MAX_HEADER_ATTEMPTS))
     {
         let stream = &data[offset..range.end];
         let Some(decoded) = decode_candidate(stream, compression, limit) else {
@@ -97,8 +124,10 @@ pub fn find_kernel(data: &[u8], range: Range<usize>, limit: u64) -> Result<Optio
 }
 
 /// Decode a candidate: `None` when it fails within its first [`QUICK_PREFIX`] bytes (garbage
-/// fails there), else the result of decoding it whole. A streamed format goes on from where
-/// the quick look stopped; the others are decoded again from the start.
+/// fails there) or those bytes are one value repeated (an LZMA decoder fed zeros decodes zeros
+/// without end, and no kernel starts that way), else the result of decoding it whole. A
+/// streamed format goes on from where the quick look stopped; the others are decoded again
+/// from the start.
 fn decode_candidate(
     stream: &[u8],
     compression: Compression,
@@ -107,6 +136,7 @@ fn decode_candidate(
     let quick = QUICK_PREFIX.min(limit);
     let mut decoder = decompress::Decoder::new(stream, compression, limit, None).ok()?;
     match decoder.fill_to(quick as usize) {
+        Ok(prefix) if prefix.len() >= 4096 && prefix.iter().all(|&b| b == prefix[0]) => None,
         Ok(_) => Some(decoder.finish()),
         Err(e @ Problem::TooLarge { .. }) => Some(Err(e)),
         Err(_) => None,

@@ -298,18 +298,24 @@ fn limit_applies_to_the_payload() {
     let image = fx::bzimage(&piggy("zstd", &vmlinux()));
     assert_eq!(
         unwrap(&image, 1000).unwrap_err(),
-        Problem::TooLarge {
-            format: "zstd",
-            limit: 1000
+        Problem::Inside {
+            path: "bzImage (zstd payload at 0xe00)".into(),
+            problem: Box::new(Problem::TooLarge {
+                format: "zstd",
+                limit: 1000
+            })
         }
     );
     // The same through scanning: the limit error is reported, not "nothing found".
     let zimage = fx::arm_zimage(&piggy("xz", &fx::raw_kernel(300 << 10)), &[]);
     assert_eq!(
         unwrap(&zimage, 100 << 10).unwrap_err(),
-        Problem::TooLarge {
-            format: "xz",
-            limit: 100 << 10
+        Problem::Inside {
+            path: "arm zImage (scanned for a compressed kernel from 0x0)".into(),
+            problem: Box::new(Problem::TooLarge {
+                format: "xz",
+                limit: 100 << 10
+            })
         }
     );
 }
@@ -388,7 +394,7 @@ fn ih_comp(format: Compression) -> u8 {
         Compression::Bzip2 => 2,
         Compression::Lzma => 3,
         Compression::Lzo => 4,
-        Compression::Lz4Legacy => 5,
+        Compression::Lz4Legacy | Compression::Lz4Frame => 5,
         Compression::Zstd => 6,
         Compression::Xz => unreachable!("U-Boot has no xz"),
     }
@@ -464,4 +470,335 @@ fn uimage_damage_and_other_types_are_errors() {
         unwrap(&unknown, LIMIT).unwrap_err(),
         Problem::BadHeaderField { value: 9, .. }
     ));
+}
+
+#[test]
+fn uimage_lz4_takes_either_framing_and_lzma_any_properties() {
+    let img = fx::arm64_image(256 << 10, false);
+    // IH_COMP_LZ4 around what plain `lz4` writes and around the kernel build's `lz4 -l`.
+    for (name, format) in [
+        ("lz4-frame", Compression::Lz4Frame),
+        ("lz4", Compression::Lz4Legacy),
+    ] {
+        let file = fx::uimage(&fx::compress(name, &img), 22, 2, 5);
+        let k = unwrap(&file, LIMIT).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(k.info.compression, Some(format), "{name}");
+        assert!(k.bytes.as_ref() == img.as_slice(), "{name}");
+    }
+    // OpenWrt: `lzma e -lc1 -lp2 -pb2` under IH_COMP_LZMA.
+    let file = fx::uimage(&fx::compress("lzma-openwrt", &img), 22, 2, 3);
+    let k = unwrap(&file, LIMIT).unwrap();
+    assert_eq!(k.info.compression, Some(Compression::Lzma));
+    assert!(k.bytes.as_ref() == img.as_slice());
+    // A header naming another family is still checked against the payload.
+    let wrong = fx::uimage(&fx::compress("lz4-frame", &img), 22, 2, 1);
+    assert_eq!(
+        unwrap(&wrong, LIMIT).unwrap_err(),
+        Problem::CompressionMismatch {
+            container: "U-Boot uImage",
+            named: "gzip",
+            found: "lz4-frame",
+            offset: 64
+        }
+    );
+}
+
+#[test]
+fn fit_image_with_every_compression_and_data_placement() {
+    let img = fx::arm64_image(200 << 10, false);
+    let dtb = fx::board_dtb();
+    for (its, name, format) in [
+        ("none", "", None),
+        ("gzip", "gzip", Some(Compression::Gzip)),
+        ("bzip2", "bzip2", Some(Compression::Bzip2)),
+        ("lzma", "lzma", Some(Compression::Lzma)),
+        ("lzo", "lzo", Some(Compression::Lzo)),
+        ("lz4", "lz4-frame", Some(Compression::Lz4Frame)),
+        ("lz4", "lz4", Some(Compression::Lz4Legacy)),
+        ("zstd", "zstd", Some(Compression::Zstd)),
+    ] {
+        let data = if name.is_empty() {
+            img.clone()
+        } else {
+            fx::compress(name, &img)
+        };
+        for place in [
+            fx::FitData::Inline,
+            fx::FitData::External,
+            fx::FitData::Position,
+        ] {
+            let what = format!("{its} {name} {place:?}");
+            let images = [
+                fx::FitImage {
+                    name: "fdt-1",
+                    kind: "flat_dt",
+                    compression: "none",
+                    data: &dtb,
+                },
+                fx::FitImage {
+                    name: "kernel-1",
+                    kind: "kernel",
+                    compression: its,
+                    data: &data,
+                },
+            ];
+            let file = fx::fit(&images, place, Some("kernel-1"));
+            let k = unwrap(&file, LIMIT).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(k.bytes.as_ref() == img.as_slice(), "{what}");
+            assert_eq!(k.info.container, Container::Fit, "{what}");
+            assert_eq!(k.info.layers[0].compression, format, "{what}");
+            assert_eq!(k.info.layers[0].payload_size, data.len() as u64, "{what}");
+            let at = k.info.layers[0].payload_offset as usize;
+            assert!(file[at..at + data.len()] == data[..], "{what}");
+            assert_eq!(k.info.arch, Some(Arch::Arm64), "{what}");
+            assert_eq!(k.info.kind, KernelKind::Arm64Image, "{what}");
+        }
+    }
+}
+
+#[test]
+fn fit_kernel_is_the_one_the_default_configuration_names() {
+    let arm64 = fx::arm64_image(64 << 10, false);
+    let riscv = fx::riscv_image(64 << 10);
+    let images = [
+        fx::FitImage {
+            name: "kernel-1",
+            kind: "kernel",
+            compression: "none",
+            data: &riscv,
+        },
+        fx::FitImage {
+            name: "kernel-2",
+            kind: "kernel_noload",
+            compression: "none",
+            data: &arm64,
+        },
+    ];
+    let file = fx::fit(&images, fx::FitData::Inline, Some("kernel-2"));
+    assert_eq!(
+        unwrap(&file, LIMIT).unwrap().info.kind,
+        KernelKind::Arm64Image
+    );
+    // Without configurations: the first kernel image.
+    let file = fx::fit(&images, fx::FitData::Inline, None);
+    assert_eq!(
+        unwrap(&file, LIMIT).unwrap().info.kind,
+        KernelKind::RiscvImage
+    );
+    // A configuration naming an image that is not there, or one that is no kernel.
+    let err = unwrap(
+        &fx::fit(&images, fx::FitData::Inline, Some("kernel-9")),
+        LIMIT,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Problem::Container { container: "FIT image", detail } if detail.contains("kernel-9")),
+        "{err:?}"
+    );
+    let ramdisk = [fx::FitImage {
+        name: "ramdisk-1",
+        kind: "ramdisk",
+        compression: "none",
+        data: &arm64,
+    }];
+    let err = unwrap(
+        &fx::fit(&ramdisk, fx::FitData::Inline, Some("ramdisk-1")),
+        LIMIT,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Problem::Container { detail, .. } if detail.contains("\"ramdisk\"")),
+        "{err:?}"
+    );
+    let err = unwrap(&fx::fit(&ramdisk, fx::FitData::Inline, None), LIMIT).unwrap_err();
+    assert_eq!(
+        err,
+        Problem::Container {
+            container: "FIT image",
+            detail: "no image in /images is a kernel".into()
+        }
+    );
+}
+
+#[test]
+fn a_plain_device_tree_or_a_damaged_one_is_no_kernel_container() {
+    let dtb = fx::board_dtb();
+    let err = unwrap(&dtb, LIMIT).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Container { container: "flattened device tree", detail } if detail.contains("not a FIT image")),
+        "{err:?}"
+    );
+    // Nor is it read as a raw kernel by the export reader's fallback.
+    assert_eq!(
+        crate::kernel::read_image_bytes(&dtb, LIMIT).unwrap_err(),
+        err
+    );
+    let img = fx::arm64_image(64 << 10, false);
+    let file = fx::fit(
+        &[fx::FitImage {
+            name: "kernel-1",
+            kind: "kernel",
+            compression: "none",
+            data: &img,
+        }],
+        fx::FitData::External,
+        None,
+    );
+    assert!(matches!(
+        unwrap(&file[..file.len() - 1], LIMIT).unwrap_err(),
+        Problem::Truncated(_)
+    ));
+    assert!(matches!(
+        unwrap(&dtb[..dtb.len() - 1], LIMIT).unwrap_err(),
+        Problem::Truncated(_)
+    ));
+    let mut bad_token = dtb.clone();
+    let structure = u32::from_be_bytes(bad_token[8..12].try_into().unwrap()) as usize;
+    bad_token[structure + 3] = 0x7;
+    let err = unwrap(&bad_token, LIMIT).unwrap_err();
+    assert!(
+        matches!(&err, Problem::Container { container: "flattened device tree", detail }
+            if detail.starts_with("not a valid device tree: ")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_compressed_kernel_whose_banner_shows_through_is_found_after_an_unknown_header() {
+    let kernel = fx::raw_kernel(300 << 10);
+    for (name, format) in [
+        ("lz4", Compression::Lz4Legacy),
+        ("lz4-frame", Compression::Lz4Frame),
+        ("lzo-literal", Compression::Lzo),
+        ("gzip", Compression::Gzip),
+    ] {
+        let mut file = b"VENDOR-HEADER v2 ".repeat(8);
+        let offset = file.len();
+        let packed = piggy(name, &kernel);
+        if name != "gzip" {
+            // LZ4 and LZO keep the banner as a literal: the case this test is about.
+            assert!(probe::has_banner(&packed), "{name}");
+        }
+        file.extend(&packed);
+        let k = unwrap(&file, LIMIT).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(k.info.container, Container::Embedded, "{name}");
+        assert_eq!(k.info.compression, Some(format), "{name}");
+        assert_eq!(k.info.payload_offset, offset as u64, "{name}");
+        assert!(k.bytes.as_ref() == kernel.as_slice(), "{name}");
+    }
+    // A raw kernel with a stream before its banner that is no kernel stays a raw kernel.
+    let mut raw = kernel.clone();
+    let decoy = fx::compress("gzip", b"the built-in initramfs, not a kernel");
+    raw[512..512 + decoy.len()].copy_from_slice(&decoy);
+    let k = unwrap(&raw, LIMIT).unwrap();
+    assert_eq!(k.info.container, Container::Raw);
+    assert!(k.info.layers.is_empty());
+}
+
+#[test]
+fn lzma_with_any_properties_is_found_by_scanning_past_tables_of_small_integers() {
+    let kernel = fx::raw_kernel(300 << 10);
+    // A PE/COFF-like table of u32s before the payload: each `00 | 00 00 10 00 | size | 00`
+    // passes the LZMA header check; after them a header whose "stream" is zeros, which an
+    // LZMA decoder decodes to zeros without end.
+    let mut table = Vec::new();
+    for v in [0x1000u32, 0x2000, 0x10_0000, 0, 0x40_0000, 0, 0, 0x1000, 0] {
+        table.extend(v.to_le_bytes());
+    }
+    let mut zeros = vec![0x00, 0x00, 0x00, 0x10, 0x00];
+    zeros.extend([0xff; 8]);
+    zeros.extend([0u8; 64 << 10]);
+    let mut decoys = table.clone();
+    decoys.extend(&zeros);
+    let plausible = super::scan::candidates(&decoys, 0..decoys.len())
+        .iter()
+        .filter(|(_, c)| *c == Compression::Lzma)
+        .count();
+    assert!(plausible >= 3, "{plausible}");
+    let piggy = piggy("lzma-openwrt", &kernel);
+    let image = fx::arm_zimage(&[&decoys[..], &piggy[..]].concat(), &[]);
+    let started = std::time::Instant::now();
+    let k = unwrap(&image, LIMIT).unwrap();
+    assert_eq!(k.info.compression, Some(Compression::Lzma));
+    assert_eq!(k.info.payload_offset, 0x4000 + decoys.len() as u64);
+    assert!(k.bytes.as_ref() == kernel.as_slice());
+    // Without a kernel, the decoys fail fast: the stream of zeros is not decoded to the limit.
+    let none = fx::arm_zimage(&decoys, &[]);
+    assert!(matches!(
+        unwrap(&none, LIMIT).unwrap_err(),
+        Problem::NoKernelInside { .. }
+    ));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn concatenated_payloads_unwrap_whole() {
+    let kernel = vmlinux();
+    // A bzImage's ELF payload in two gzip members: decoded (and stopped early) across them.
+    let image = fx::bzimage(&fx::concatenated("gzip", &kernel, 2));
+    let k = crate::kernel::read_image_bytes(&image, LIMIT).unwrap();
+    assert_eq!(k.vmlinux.exports.len(), fx::sample_exports().len());
+    let k = unwrap(&image, LIMIT).unwrap();
+    assert!(k.bytes.as_ref() == kernel.as_slice());
+    // An `Image.gz` of two members with a device tree appended, and in a uImage.
+    let img = fx::arm64_image(200 << 10, false);
+    for (name, format) in [
+        ("gzip", Compression::Gzip),
+        ("zstd", Compression::Zstd),
+        ("xz", Compression::Xz),
+        ("bzip2", Compression::Bzip2),
+        ("lz4-frame", Compression::Lz4Frame),
+    ] {
+        let mut packed = fx::concatenated(name, &img, 3);
+        if format != Compression::Xz {
+            let file = fx::uimage(&packed, 22, 2, ih_comp(format));
+            let k = unwrap(&file, LIMIT).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(k.bytes.as_ref() == img.as_slice(), "{name} in a uImage");
+        }
+        packed.extend(fx::board_dtb());
+        let k = unwrap(&packed, LIMIT).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(k.info.compression, Some(format), "{name}");
+        assert!(
+            k.bytes.as_ref() == img.as_slice(),
+            "{name} with a DTB appended"
+        );
+    }
+}
+
+#[test]
+fn errors_inside_a_container_name_the_containers() {
+    let img = fx::arm64_image(64 << 10, false);
+    // A uImage whose gzip payload is cut: the error says where.
+    let mut packed = fx::compress("gzip", &img);
+    packed.truncate(packed.len() / 2);
+    let file = fx::uimage(&packed, 22, 2, 1);
+    let err = unwrap(&file, LIMIT).unwrap_err();
+    let Problem::Inside { path, problem } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(path, "U-Boot uImage (gzip payload at 0x40)");
+    assert!(matches!(
+        **problem,
+        Problem::Decompress { format: "gzip", .. }
+    ));
+    // Two layers down: an Android boot image holding unknown bytes.
+    let boot = fx::android_boot(b"neither a kernel nor a known container, just bytes", 2);
+    let err = unwrap(&boot, LIMIT).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "Android boot image (stored payload at 0x800): not a kernel image or ELF file \
+             (first bytes 6e 65 69 74 68 65 72 20): none of ELF, bzImage, "
+        ),
+        "{err}"
+    );
+    // A bare stream says what it is by itself.
+    let err = unwrap(&packed, LIMIT).unwrap_err();
+    assert!(
+        matches!(err, Problem::Decompress { format: "gzip", .. }),
+        "{err:?}"
+    );
 }

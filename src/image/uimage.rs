@@ -61,8 +61,9 @@ const TYPE_MULTI: u8 = 4;
 const TYPE_KERNEL_NOLOAD: u8 = 14;
 
 /// The compression `IH_COMP_*` names: `None` for `IH_COMP_NONE`, an error for a value U-Boot
-/// does not define. `IH_COMP_LZ4` is U-Boot's LZ4 frame format, but the payload's own magic
-/// decides the framing.
+/// does not define. `IH_COMP_LZ4` is what U-Boot decodes with the LZ4 frame format
+/// (lib/lz4_wrapper.c), but kernel builds also wrap their legacy-framed `Image.lz4`: the
+/// header names the family, the payload's own magic decides the framing.
 fn compression(value: u8) -> Result<Option<Compression>, Problem> {
     Ok(Some(match value {
         0 => return Ok(None),
@@ -70,7 +71,7 @@ fn compression(value: u8) -> Result<Option<Compression>, Problem> {
         2 => Compression::Bzip2,
         3 => Compression::Lzma,
         4 => Compression::Lzo,
-        5 => Compression::Lz4Legacy,
+        5 => Compression::Lz4Frame,
         6 => Compression::Zstd,
         n => {
             return Err(Problem::BadHeaderField {

@@ -385,3 +385,29 @@ fn every_way_the_walk_skips_a_module_is_read_or_reported() {
     assert_eq!(walk.broken_links.len(), 3);
     assert_eq!(walk.failures.len(), 2);
 }
+
+#[test]
+fn modules_of_several_streams_or_frames_read_whole() {
+    // What `cat a.zst b.zst`, pzstd, pigz -i or `xz -T` without blocks leave: the issue-13
+    // example is a `.ko.zst` of two zstd frames.
+    let d = Dir::new("multi");
+    let ko = fx::build_module(&Spec::new(fx::X86_64, Layout::Prel32Namespaced, Crcs::Data));
+    let plain = d.0.join("plain.ko");
+    fs::write(&plain, &ko).unwrap();
+    let want = read_module(&plain, 1 << 20, &mut Vec::new()).unwrap();
+    let mut skippable_first = fx::skippable_frame(0xf, b"signature");
+    skippable_first.extend(fx::compress("zstd", &ko));
+    for (name, bytes) in [
+        ("two.ko.zst", fx::concatenated("zstd", &ko, 2)),
+        ("skippable.ko.zst", skippable_first),
+        ("two.ko.gz", fx::concatenated("gzip", &ko, 2)),
+        ("three.ko.xz", fx::concatenated("xz", &ko, 3)),
+        ("two.ko.bz2", fx::concatenated("bzip2", &ko, 2)),
+    ] {
+        let path = d.0.join(name);
+        fs::write(&path, bytes).unwrap();
+        let got =
+            read_module(&path, 1 << 20, &mut Vec::new()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(got.exports, want.exports, "{name}");
+    }
+}

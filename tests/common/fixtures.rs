@@ -435,7 +435,7 @@ impl ElfFile {
         let mut offsets = Vec::new();
         for s in &sections {
             let align = s.align.max(1) as usize;
-            while out.len() % align != 0 {
+            while !out.len().is_multiple_of(align) {
                 out.push(0);
             }
             offsets.push(out.len() as u64);
@@ -443,7 +443,7 @@ impl ElfFile {
                 out.extend_from_slice(&s.data);
             }
         }
-        while out.len() % w != 0 {
+        while !out.len().is_multiple_of(w) {
             out.push(0);
         }
         let shoff = out.len() as u64;
@@ -1134,15 +1134,9 @@ pub fn compress(format: &str, data: &[u8]) -> Vec<u8> {
             e.write_all(data).unwrap();
             e.finish().unwrap()
         }
-        "lzma" => {
-            let opts = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
-            let mut e = liblzma::write::XzEncoder::new_stream(
-                Vec::new(),
-                liblzma::stream::Stream::new_lzma_encoder(&opts).unwrap(),
-            );
-            e.write_all(data).unwrap();
-            e.finish().unwrap()
-        }
+        "lzma" => lzma_alone(data, 3, 0, 2),
+        // OpenWrt's `lzma e -lc1 -lp2 -pb2` (properties byte 0x6d).
+        "lzma-openwrt" => lzma_alone(data, 1, 2, 2),
         "zstd" => zstd::encode_all(data, 19).unwrap(),
         "bzip2" => {
             let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
@@ -1159,6 +1153,13 @@ pub fn compress(format: &str, data: &[u8]) -> Vec<u8> {
             }
             out
         }
+        // What plain `lz4` writes: the frame format, 4 MiB independent blocks, content checksum.
+        "lz4-frame" => lz4_frame(
+            data,
+            lz4_flex::frame::FrameInfo::new()
+                .block_size(lz4_flex::frame::BlockSize::Max4MB)
+                .content_checksum(true),
+        ),
         // `lzop -9` as scripts/Makefile.lib runs it: blocks compressed by an independent LZO1X
         // encoder (lzokay-native), so the decoder is checked against real matches.
         "lzo" => lzop(data, |block| lzokay_native::compress(block).unwrap()),
@@ -1166,6 +1167,50 @@ pub fn compress(format: &str, data: &[u8]) -> Vec<u8> {
         "lzo-literal" => lzop(data, lzo1x_literals),
         other => panic!("fixture compressor {other} not available"),
     }
+}
+
+/// An LZMA-alone stream (`lzma`, `xz --format=lzma`) with the literal context bits `lc`, literal
+/// position bits `lp` and position bits `pb` (properties byte `(pb * 5 + lp) * 9 + lc`), preset 6
+/// otherwise, size unknown as when compressing a pipe.
+pub fn lzma_alone(data: &[u8], lc: u32, lp: u32, pb: u32) -> Vec<u8> {
+    let mut opts = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+    opts.literal_context_bits(lc)
+        .literal_position_bits(lp)
+        .position_bits(pb);
+    let mut e = liblzma::write::XzEncoder::new_stream(
+        Vec::new(),
+        liblzma::stream::Stream::new_lzma_encoder(&opts).unwrap(),
+    );
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// An LZ4 frame (lz4's doc/lz4_Frame_format.md) of `data` with the frame options `info`.
+pub fn lz4_frame(data: &[u8], info: lz4_flex::frame::FrameInfo) -> Vec<u8> {
+    let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// `data` cut into `parts` pieces of about equal size, each compressed alone with `format`
+/// (see [`compress`]), concatenated: what `cat a.gz b.gz`, pigz/pzstd/pbzip2-style parallel
+/// compressors and `xz -T` without block mode write.
+pub fn concatenated(format: &str, data: &[u8], parts: usize) -> Vec<u8> {
+    let size = data.len().div_ceil(parts).max(1);
+    data.chunks(size)
+        .flat_map(|c| compress(format, c))
+        .collect()
+}
+
+/// A skippable frame (zstd RFC 8878 §3.1.2, shared by the LZ4 frame format): magic
+/// 0x184D2A50 + `nibble`, the payload size, the payload.
+pub fn skippable_frame(nibble: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = (0x184d_2a50u32 | u32::from(nibble & 0xf))
+        .to_le_bytes()
+        .to_vec();
+    out.extend((payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
 }
 
 /// An lzop file (lzop 1.04 header layout, version 0x1040, LZO1X-999, flags F_ADLER32_D) of
@@ -1611,4 +1656,110 @@ pub fn modules_dep_bin(modules: &[(&str, &[&str])]) -> Vec<u8> {
         .map(|(i, (name, line))| (name.as_str(), vec![(i as u32, line.as_str())]))
         .collect();
     kmod_index(&entries)
+}
+
+/// Where a FIT image keeps an image's bytes (U-Boot doc/usage/fit/source_file_format.rst).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitData {
+    /// In a `data` property (`mkimage -f`).
+    Inline,
+    /// After the tree, at `data-offset` from its end rounded up to 4 (`mkimage -E`).
+    External,
+    /// After the tree, at the absolute `data-position` (`mkimage -E -p`).
+    Position,
+}
+
+/// One image of a FIT fixture: node name, `type`, `compression`, bytes.
+pub struct FitImage<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub compression: &'a str,
+    pub data: &'a [u8],
+}
+
+/// A FIT image (`mkimage -f image.its`) holding `images` under `/images`, placed as `place`
+/// says, each with `arch = "arm64"` and `os = "linux"`; with a `/configurations` node whose
+/// default names `default_kernel` when given.
+pub fn fit(images: &[FitImage<'_>], place: FitData, default_kernel: Option<&str>) -> Vec<u8> {
+    use dtoolkit::model::{DeviceTree, DeviceTreeNode, DeviceTreeProperty};
+    let prop = |name: &str, value: &str| DeviceTreeProperty::new(name, value).unwrap();
+    let build = |offsets: &[u32]| -> Vec<u8> {
+        let mut tree = DeviceTree::new();
+        tree.root
+            .add_property(prop("description", "symvers test FIT image"));
+        tree.root
+            .add_property(DeviceTreeProperty::new("#address-cells", 1u32).unwrap());
+        let mut node = DeviceTreeNode::new("images").unwrap();
+        for (i, image) in images.iter().enumerate() {
+            let mut n = DeviceTreeNode::new(image.name).unwrap();
+            n.add_property(prop("description", "an image"));
+            n.add_property(prop("type", image.kind));
+            n.add_property(prop("arch", "arm64"));
+            n.add_property(prop("os", "linux"));
+            n.add_property(prop("compression", image.compression));
+            match place {
+                FitData::Inline => {
+                    n.add_property(DeviceTreeProperty::new("data", image.data).unwrap())
+                }
+                FitData::External | FitData::Position => {
+                    let key = if place == FitData::External {
+                        "data-offset"
+                    } else {
+                        "data-position"
+                    };
+                    n.add_property(DeviceTreeProperty::new(key, offsets[i]).unwrap());
+                    n.add_property(
+                        DeviceTreeProperty::new("data-size", image.data.len() as u32).unwrap(),
+                    );
+                }
+            }
+            n.add_property(DeviceTreeProperty::new("load", 0x8008_0000u32).unwrap());
+            n.add_property(DeviceTreeProperty::new("entry", 0x8008_0000u32).unwrap());
+            node.add_child(n);
+        }
+        tree.root.add_child(node);
+        if let Some(kernel) = default_kernel {
+            let mut configurations = DeviceTreeNode::new("configurations").unwrap();
+            configurations.add_property(prop("default", "conf-1"));
+            let mut conf = DeviceTreeNode::new("conf-1").unwrap();
+            conf.add_property(prop("kernel", kernel));
+            configurations.add_child(conf);
+            tree.root.add_child(configurations);
+        }
+        tree.to_dtb()
+    };
+    if place == FitData::Inline {
+        return build(&[]);
+    }
+    // The tree's size does not depend on the offsets' values: build it once to learn it.
+    let tree_len = build(&vec![0; images.len()]).len().next_multiple_of(4);
+    let mut offsets = Vec::new();
+    let mut at = 0usize;
+    for image in images {
+        let base = if place == FitData::Position {
+            tree_len
+        } else {
+            0
+        };
+        offsets.push((base + at) as u32);
+        at = (at + image.data.len()).next_multiple_of(4);
+    }
+    let mut out = build(&offsets);
+    for image in images {
+        out.resize(out.len().next_multiple_of(4), 0);
+        out.extend_from_slice(image.data);
+    }
+    out
+}
+
+/// A board's device tree (`.dtb`): a flattened device tree with no `/images`.
+pub fn board_dtb() -> Vec<u8> {
+    use dtoolkit::model::{DeviceTree, DeviceTreeNode, DeviceTreeProperty};
+    let mut tree = DeviceTree::new();
+    tree.root
+        .add_property(DeviceTreeProperty::new("compatible", "raspberrypi,3-model-b").unwrap());
+    let mut memory = DeviceTreeNode::new("memory@0").unwrap();
+    memory.add_property(DeviceTreeProperty::new("device_type", "memory").unwrap());
+    tree.root.add_child(memory);
+    tree.to_dtb()
 }
