@@ -1,16 +1,19 @@
 //! `symvers dump`: the whole pipeline from an installed kernel to a Module.symvers table.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::depmod::{self, Reason};
 use crate::elf::Elf;
 use crate::error::{Error, Problem, Result};
 use crate::exports::module::{self, ModuleExports};
+use crate::exports::{CrcStorage, TableLayout};
 use crate::kernel::{self, KernelExports};
 use crate::locate::{Located, Source};
 use crate::modinfo::{self, ModuleInfo};
-use crate::modtree::{self, ModuleFile};
+use crate::modtree::{self, ModuleFile, Skipped, WalkOptions};
 use crate::symvers::Table;
 
 /// What to read and how.
@@ -26,6 +29,16 @@ pub struct Options {
     /// needed (a kernel build folder before `make modules`, or a headers tree for out-of-tree
     /// modules that use nothing from in-tree modules).
     pub vmlinux_only: bool,
+    /// Read only the modules: no image is needed. One that is given or found is still read (for
+    /// its release, CRC storage and column order); its exports are in the table, for the caller
+    /// to drop ([`crate::restrict::retain_modules`]). For module sets that come without an image
+    /// (Android's `vendor_dlkm`).
+    pub modules_only: bool,
+    /// Keep every copy of a module found more than once, not only the one modprobe loads (for
+    /// auditing what is installed; the table may then list a symbol twice).
+    pub all_copies: bool,
+    /// Read an image and modules of different releases together instead of refusing them.
+    pub allow_release_mismatch: bool,
     /// Counters updated while the dump runs, for a progress display in another thread.
     pub progress: Option<Arc<Progress>>,
     /// Also read every module's imported symbol versions, in the same pass
@@ -36,7 +49,7 @@ pub struct Options {
 /// How far a running [`dump`] has got; every field may be read at any time from any thread.
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// Module files found (set once the modules folder has been listed).
+    /// Module files to read (set once the modules folders have been listed).
     pub modules_total: AtomicUsize,
     /// Module files read so far, successfully or not.
     pub modules_done: AtomicUsize,
@@ -51,10 +64,38 @@ impl Default for Options {
             image_limit: crate::image::DEFAULT_IMAGE_LIMIT,
             module_limit: modtree::DEFAULT_MODULE_LIMIT,
             vmlinux_only: false,
+            modules_only: false,
+            all_copies: false,
+            allow_release_mismatch: false,
             progress: None,
             read_imports: false,
         }
     }
+}
+
+/// One module found more than once in a modules folder, and the copy that counts.
+#[derive(Debug, Clone)]
+pub struct Shadowed {
+    /// The module's kmod name (`crc_itu_t`).
+    pub module: String,
+    /// The copy modprobe loads, whose exports the table has.
+    pub chosen: ModuleFile,
+    /// The copies it hides (read too with [`Options::all_copies`]).
+    pub shadowed: Vec<ModuleFile>,
+    /// Why that copy.
+    pub reason: Reason,
+    /// When depmod's index lists another copy than the depmod.d configuration chooses: the
+    /// configuration's choice (the index's counts, as modprobe loads it until depmod runs).
+    pub configured: Option<ModuleFile>,
+}
+
+/// The release of the modules read, and what says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModulesRelease {
+    /// The release.
+    pub release: String,
+    /// `vermagic` (the first word of most modules' vermagic) or `folder name`.
+    pub evidence: &'static str,
 }
 
 /// The rebuilt table and what was found on the way.
@@ -62,21 +103,59 @@ impl Default for Options {
 pub struct Dump {
     /// The files read.
     pub located: Located,
-    /// The kernel image's exports and format.
-    pub kernel: KernelExports,
+    /// The kernel image's exports and format (`None` with [`Options::modules_only`] when there
+    /// is no image).
+    pub kernel: Option<KernelExports>,
     /// Vmlinux first, then every module in tree order.
     pub table: Table,
-    /// The module files of the tree, in tree order (`modules.order` first).
+    /// The module files read, in tree order (folder by folder, `modules.order` first): the
+    /// copies that count, or every copy with [`Options::all_copies`].
     pub module_files: Vec<ModuleFile>,
     /// Module files by compression (`none`, `xz`, …).
     pub module_compressions: BTreeMap<String, usize>,
-    /// Modules that could not be read.
+    /// Modules that could not be read or are missing: unreadable files and folders, modules
+    /// depmod's index lists that were not found, folders that changed while they were read.
     pub failures: Vec<Error>,
+    /// Problems that lose nothing the system would load: broken symbolic links (depmod skips
+    /// them too), depmod.d lines depmod ignores.
+    pub warnings: Vec<Error>,
+    /// Modules found more than once, with the copy that counts.
+    pub shadowed: Vec<Shadowed>,
+    /// Folders not read on purpose (`build`, `source`, depmod.d `exclude`, folders reached twice).
+    pub skipped: Vec<Skipped>,
+    /// The depmod indexes the walk was checked against (`modules.dep.bin` or `modules.dep`).
+    pub indexes: Vec<PathBuf>,
+    /// Modules found that depmod's index does not list (installed after depmod last ran).
+    pub unlisted: Vec<ModuleFile>,
+    /// The depmod.d files read.
+    pub depmod_config: Vec<PathBuf>,
+    /// The release the modules were built for, when known.
+    pub modules_release: Option<ModulesRelease>,
     /// Each readable module's name and imports, when [`Options::read_imports`] asked for them.
     pub imports: Vec<(String, ModuleInfo)>,
+    /// The export-table layout of the first module that exports anything.
+    pub module_layout: Option<TableLayout>,
 }
 
 impl Dump {
+    /// The export-table layout of the kernel: vmlinux's, else (no image read) its modules'.
+    pub fn layout(&self) -> Option<TableLayout> {
+        self.kernel
+            .as_ref()
+            .map(|k| k.vmlinux.layout)
+            .or(self.module_layout)
+    }
+
+    /// True when the kernel has CRCs (CONFIG_MODVERSIONS): vmlinux has CRC tables, or (no image
+    /// read) a module that exports anything has them.
+    pub fn modversions(&self) -> bool {
+        match (&self.kernel, self.module_layout) {
+            (Some(kernel), _) => kernel.modversions(),
+            (None, Some(layout)) => layout.crcs != CrcStorage::None,
+            (None, None) => false,
+        }
+    }
+
     /// `Err` listing every failed module when any module could not be read.
     pub fn check_complete(&mut self) -> Result<()> {
         if self.failures.is_empty() {
@@ -87,10 +166,23 @@ impl Dump {
             failures: std::mem::take(&mut self.failures),
         })
     }
+
+    /// The release of the kernel: its image's banner, else the located release.
+    pub fn release(&self) -> Option<String> {
+        self.kernel
+            .as_ref()
+            .and_then(KernelExports::release)
+            .or_else(|| self.located.release.clone())
+    }
 }
 
 /// Rebuild the table of the kernel described by `options`. The image is read while the modules
 /// are being read. Unreadable modules are collected in [`Dump::failures`], not fatal here.
+///
+/// Which files: see [`Source::locate`]. An image given without modules folder or release is read
+/// first, and its banner's release chooses the modules folder. Images whose names do not say
+/// their release are matched by their banner. An image and modules of different releases are
+/// an error ([`Error::ReleaseMismatch`]) unless [`Options::allow_release_mismatch`].
 ///
 /// ```no_run
 /// use symvers::dump::{dump, Options};
@@ -107,94 +199,349 @@ impl Dump {
 /// # Ok::<(), symvers::Error>(())
 /// ```
 pub fn dump(options: &Options) -> Result<Dump> {
-    let located = if options.vmlinux_only {
-        options.source.locate_image()?
-    } else {
-        options.source.locate()?
-    };
     let progress = options.progress.as_deref();
-    let image_busy = AtomicBool::new(true);
-    // The image decodes on one thread while another walks the modules folder and reads the
-    // modules: the walk itself (a stat of every file) is hidden behind the decode too.
-    let (kernel, walked) = rayon::join(
-        || {
-            let kernel = kernel::read_image(&located.image, options.image_limit);
+    let source = &options.source;
+    // An image named without its modules: its own banner says which release's modules go with
+    // it (not the running kernel's). It is read first, alone.
+    let early = match &source.image {
+        Some(image)
+            if source.modules.is_empty() && source.release.is_none() && !options.vmlinux_only =>
+        {
+            let kernel = kernel::read_image(image, options.image_limit)?;
+            if let Some(p) = progress {
+                p.image_done.store(true, Ordering::Relaxed);
+            }
+            Some(kernel)
+        }
+        _ => None,
+    };
+    let located = locate(options, early.as_ref().and_then(KernelExports::release))?;
+    let image_busy = AtomicBool::new(early.is_none() && located.image.is_some());
+    // The image decodes on one thread while another walks the modules folders and reads the
+    // modules: the walk itself (a stat of every folder) is hidden behind the decode too.
+    let (kernel, modules) = rayon::join(
+        || -> Result<Option<KernelExports>> {
+            let kernel = match (early, &located.image) {
+                (Some(kernel), _) => Some(kernel),
+                (None, Some(image)) => Some(kernel::read_image(image, options.image_limit)?),
+                (None, None) => None,
+            };
             image_busy.store(false, Ordering::Relaxed);
             if let Some(p) = progress {
                 p.image_done.store(true, Ordering::Relaxed);
             }
-            kernel
+            Ok(kernel)
         },
-        || -> Result<_> {
-            // A subfolder that cannot be listed is one more failure, not the end of the walk.
-            let walk = match (&located.modules, options.vmlinux_only) {
-                (Some(dir), false) => modtree::walk_modules(dir)?,
-                _ => modtree::Walk::default(),
-            };
-            if let Some(p) = progress {
-                p.modules_total.store(walk.files.len(), Ordering::Relaxed);
-            }
-            let done = progress.map(|p| &p.modules_done);
-            let read_imports = options.read_imports;
-            let modules = modtree::read_modules_with(
-                &walk.files,
-                options.module_limit,
-                done,
-                Some(&image_busy),
-                |path, bytes| {
-                    let read = || -> Result<_, Problem> {
-                        // Parsed once for both readers.
-                        let elf = Elf::parse_module(bytes)?;
-                        let exports = module::read_elf(&elf)?;
-                        let imports = read_imports.then(|| modinfo::read_elf(&elf)).transpose()?;
-                        Ok((exports, imports))
-                    };
-                    read().map_err(|p| Error::format(path, p))
-                },
-            );
-            Ok((walk, modules))
-        },
+        || read_modules(options, &located, &image_busy),
     );
-    let (walk, modules) = walked?;
-    Ok(assemble(located, kernel?, walk, modules))
+    let kernel = kernel?;
+    let modules = modules?;
+    let dump = assemble(located, kernel, modules);
+    if !options.allow_release_mismatch {
+        check_releases(&dump)?;
+    }
+    Ok(dump)
 }
 
-/// The dump from the kernel's exports and each module's (exports, imports) read in the order
-/// of `walk.files`.
-fn assemble(
-    located: Located,
-    kernel: KernelExports,
-    walk: modtree::Walk,
-    modules: Vec<Result<(ModuleExports, Option<ModuleInfo>)>>,
-) -> Dump {
+/// The files of the kernel: as [`Source`] finds them, with `release` (from an image read first)
+/// when the user gave none, and an image whose name does not say its release chosen by its
+/// banner.
+fn locate(options: &Options, release: Option<String>) -> Result<Located> {
+    let mut source = options.source.clone();
+    if source.release.is_none() {
+        source.release = release;
+    }
+    let mut located = if options.vmlinux_only {
+        source.locate_image()?
+    } else if options.modules_only {
+        source.locate_modules()?
+    } else {
+        source.locate()?
+    };
+    if located.image.is_none() && !located.unnamed_images.is_empty() {
+        match find_image_by_banner(&located, options.image_limit) {
+            Ok(image) => located.image = Some(image),
+            // The modules alone need no image.
+            Err(_) if options.modules_only => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(located)
+}
+
+/// Of [`Located::unnamed_images`], the first whose banner names the located release; else an
+/// error listing every place searched and the release of each unnamed image.
+pub fn find_image_by_banner(located: &Located, limit: u64) -> Result<PathBuf> {
+    let mut seen = Vec::new();
+    for path in &located.unnamed_images {
+        let release = match kernel::image_release(path, limit) {
+            Ok(release) => release,
+            Err(e) => {
+                seen.push(format!("{}: {e}", path.display()));
+                continue;
+            }
+        };
+        if release.is_some() && release == located.release {
+            return Ok(path.clone());
+        }
+        seen.push(format!(
+            "{} is {}",
+            path.display(),
+            release
+                .as_deref()
+                .unwrap_or("of no known release (no banner)")
+        ));
+    }
+    Err(Error::NotFound {
+        what: format!(
+            "kernel image for {} (images whose names do not say their release: {})",
+            located.release.as_deref().unwrap_or("the release"),
+            seen.join("; ")
+        ),
+        searched: located.images_searched.clone(),
+    })
+}
+
+/// What reading the modules folders gave.
+#[derive(Default)]
+struct Modules {
+    /// Every module file found, in tree order.
+    found: Vec<ModuleFile>,
+    /// Indices into `found` of the files read, with each one's result.
+    read: Vec<(usize, Result<ReadModule>)>,
+    failures: Vec<Error>,
+    warnings: Vec<Error>,
+    skipped: Vec<Skipped>,
+    resolution: depmod::Resolution,
+    indexes: Vec<PathBuf>,
+    depmod_config: Vec<PathBuf>,
+}
+
+/// One module read: its exports, its imports when asked for, its vermagic's release.
+type ReadModule = (ModuleExports, Option<ModuleInfo>, Option<String>);
+
+/// Walk the modules folders, decide which copies count, read those, and check that nothing
+/// changed or went missing on the way.
+fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -> Result<Modules> {
+    let mut out = Modules::default();
+    if options.vmlinux_only || located.modules.is_empty() {
+        return Ok(out);
+    }
+    let root = options.source.root.clone();
+    let mut config = depmod::config::load(
+        root.as_deref().unwrap_or(std::path::Path::new("/")),
+        located.release.as_deref(),
+    );
+    out.depmod_config = config.files.clone();
+    out.warnings.append(&mut config.warnings);
+    let mut walks = Vec::new();
+    for (folder, dir) in located.modules.iter().enumerate() {
+        let walk_options = WalkOptions {
+            root: root.clone(),
+            exclude: config.excludes.clone(),
+            folder,
+            prefix: None,
+        };
+        walks.push(modtree::walk_modules_with(dir, &walk_options)?);
+        // depmod.d `external` folders belong to the release's own modules folder.
+        if folder == 0 && options.source.modules.is_empty() {
+            for external in &config.externals {
+                let host = match &root {
+                    Some(root) => crate::locate::under_root(root, external.trim_start_matches('/')),
+                    None => PathBuf::from(external),
+                };
+                if !host.is_dir() {
+                    // depmod ignores a missing external folder too.
+                    continue;
+                }
+                let walk_options = WalkOptions {
+                    prefix: Some(external.trim_end_matches('/').to_string()),
+                    ..walk_options.clone()
+                };
+                walks.push(modtree::walk_modules_with(&host, &walk_options)?);
+            }
+        }
+    }
+    for walk in &mut walks {
+        out.found.append(&mut walk.files);
+        out.failures.append(&mut walk.failures);
+        out.warnings.append(&mut walk.broken_links);
+        out.skipped.append(&mut walk.skipped);
+    }
+    let mut indexes = Vec::new();
+    for dir in &located.modules {
+        match depmod::index::read(dir) {
+            Ok(index) => indexes.push(index),
+            Err(e) => {
+                out.failures.push(e);
+                indexes.push(None);
+            }
+        }
+    }
+    out.indexes = indexes.iter().flatten().map(|ix| ix.path.clone()).collect();
+    let folders: Vec<(&depmod::Config, Option<&depmod::Index>)> =
+        indexes.iter().map(|ix| (&config, ix.as_ref())).collect();
+    out.resolution = depmod::resolve(&out.found, &folders);
+    out.failures.append(&mut out.resolution.missing);
+    let chosen: Vec<usize> = (0..out.found.len())
+        .filter(|&i| options.all_copies || out.resolution.keep[i])
+        .collect();
+    let files: Vec<ModuleFile> = chosen.iter().map(|&i| out.found[i].clone()).collect();
+    let progress = options.progress.as_deref();
+    if let Some(p) = progress {
+        p.modules_total.store(files.len(), Ordering::Relaxed);
+    }
+    let read_imports = options.read_imports;
+    let results = modtree::read_modules_with(
+        &files,
+        options.module_limit,
+        progress.map(|p| &p.modules_done),
+        Some(image_busy),
+        |path, bytes| {
+            let read = || -> Result<_, Problem> {
+                // Parsed once for both readers.
+                let elf = Elf::parse_module(bytes)?;
+                let exports = module::read_elf(&elf)?;
+                let imports = read_imports.then(|| modinfo::read_elf(&elf)).transpose()?;
+                Ok((exports, imports, vermagic_release(&elf)))
+            };
+            read().map_err(|p| Error::format(path, p))
+        },
+    );
+    out.read = chosen.into_iter().zip(results).collect();
+    // A module renamed or removed while its folder was listed was not read: say so.
+    for walk in &walks {
+        out.failures.extend(walk.changes());
+    }
+    Ok(out)
+}
+
+/// The release a module was built for: the first word of its `.modinfo` `vermagic=` tag
+/// (include/linux/vermagic.h: `UTS_RELEASE " " …`).
+fn vermagic_release(elf: &Elf) -> Option<String> {
+    let (index, _) = elf.section_by_name(".modinfo")?;
+    let data = elf.section_data(index).ok()?;
+    data.split(|&b| b == 0)
+        .find_map(|tag| tag.strip_prefix(b"vermagic="))
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.split_whitespace().next())
+        .map(str::to_string)
+}
+
+/// The dump from the kernel's exports and the modules read.
+fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -> Dump {
     let mut table = Table::default();
-    table.extend_from_exports("vmlinux", &kernel.vmlinux.exports);
-    let mut failures = Vec::new();
+    if let Some(kernel) = &kernel {
+        table.extend_from_exports("vmlinux", &kernel.vmlinux.exports);
+    }
+    let Modules {
+        found,
+        read,
+        mut failures,
+        warnings,
+        skipped,
+        resolution,
+        indexes,
+        depmod_config,
+    } = modules;
+    let mut read_failures = Vec::new();
     let mut imports = Vec::new();
     let mut module_compressions = BTreeMap::new();
-    for (file, result) in walk.files.iter().zip(modules) {
+    let mut vermagic: BTreeMap<String, usize> = BTreeMap::new();
+    let mut module_files = Vec::with_capacity(read.len());
+    let mut module_layout = None;
+    for (i, result) in read {
+        let file = &found[i];
         *module_compressions
-            .entry(modtree::suffix_compression(&file.path).to_string())
+            .entry(modtree::suffix_compression(std::path::Path::new(&file.rel)).to_string())
             .or_insert(0) += 1;
         match result {
-            Ok((exports, info)) => {
+            Ok((exports, info, release)) => {
                 table.extend_from_exports(&file.name, &exports.exports);
+                module_layout = module_layout.or(exports.layout);
                 if let Some(info) = info {
                     imports.push((file.name.clone(), info));
                 }
+                if let Some(release) = release {
+                    *vermagic.entry(release).or_insert(0) += 1;
+                }
             }
-            Err(e) => failures.push(e),
+            Err(e) => read_failures.push(e),
         }
+        module_files.push(file.clone());
     }
-    // Folders that could not be listed come after the modules that could not be read.
-    failures.extend(walk.failures);
+    // Modules that could not be read first, then the walk's and the index's findings.
+    read_failures.append(&mut failures);
+    let shadowed = resolution
+        .shadowings
+        .iter()
+        .map(|s| Shadowed {
+            module: s.module.clone(),
+            chosen: found[s.chosen].clone(),
+            shadowed: s.shadowed.iter().map(|&i| found[i].clone()).collect(),
+            reason: s.reason.clone(),
+            configured: s.configured.map(|i| found[i].clone()),
+        })
+        .collect();
+    // Most modules' vermagic: RPM's weak-updates/ hold modules of older releases.
+    let modules_release = vermagic
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(release, _)| ModulesRelease {
+            release,
+            evidence: "vermagic",
+        })
+        .or_else(|| {
+            located
+                .modules_dir()
+                .and_then(crate::locate::release_of_modules_dir)
+                .map(|release| ModulesRelease {
+                    release,
+                    evidence: "folder name",
+                })
+        })
+        .filter(|_| !located.modules.is_empty());
     Dump {
         located,
         kernel,
         table,
-        module_files: walk.files,
+        module_files,
         module_compressions,
-        failures,
+        failures: read_failures,
+        warnings,
+        shadowed,
+        skipped,
+        indexes,
+        unlisted: resolution
+            .unlisted
+            .iter()
+            .map(|&i| found[i].clone())
+            .collect(),
+        depmod_config,
+        modules_release,
         imports,
+        module_layout,
+    }
+}
+
+/// An image and modules of different releases are not one kernel: the error names both.
+fn check_releases(dump: &Dump) -> Result<()> {
+    let (Some(kernel), Some(image), Some(modules), Some(dir)) = (
+        &dump.kernel,
+        &dump.located.image,
+        &dump.modules_release,
+        dump.located.modules_dir(),
+    ) else {
+        return Ok(());
+    };
+    match kernel.release() {
+        Some(image_release) if image_release != modules.release => Err(Error::ReleaseMismatch {
+            image: image.clone(),
+            image_release,
+            modules: dir.to_path_buf(),
+            modules_release: modules.release.clone(),
+            evidence: modules.evidence,
+        }),
+        _ => Ok(()),
     }
 }

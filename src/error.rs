@@ -39,6 +39,28 @@ pub enum Error {
         /// Every place that was looked at.
         searched: Vec<PathBuf>,
     },
+    /// No modules folder for a release.
+    #[error("modules folder for {release} not found; searched: {}; give the folder with --modules DIR, or --vmlinux-only for the image's own exports alone", join_paths(searched))]
+    ModulesNotFound {
+        /// The release looked for.
+        release: String,
+        /// Every place that was looked at.
+        searched: Vec<PathBuf>,
+    },
+    /// An image and a modules folder of different releases.
+    #[error("{} is release {image_release}, but the modules in {} are {modules_release} (by their {evidence}); give the image and modules of one kernel, or --allow-release-mismatch to read them together", image.display(), modules.display())]
+    ReleaseMismatch {
+        /// The image.
+        image: PathBuf,
+        /// The release its banner names.
+        image_release: String,
+        /// The modules folder.
+        modules: PathBuf,
+        /// The release of its modules.
+        modules_release: String,
+        /// Where the modules' release was read: `vermagic` or `folder name`.
+        evidence: &'static str,
+    },
     /// `--root` holds several releases and none was chosen.
     #[error("{}: several kernel releases found ({}); choose one with --release", root.display(), releases.join(", "))]
     AmbiguousRelease {
@@ -73,6 +95,31 @@ pub enum Problem {
     /// A module file whose name is not UTF-8: it cannot be named in a table.
     #[error("the module file name is not UTF-8")]
     NonUtf8Name,
+    /// A symbolic link that cannot be followed (its target does not exist, or a loop of links).
+    #[error("a symbolic link to {}, which cannot be followed: {cause}", target.display())]
+    BrokenLink {
+        /// The link's target as written.
+        target: PathBuf,
+        /// Why it cannot be followed.
+        cause: String,
+    },
+    /// A folder of a modules tree whose contents changed while the tree was read: a module
+    /// renamed, added or removed then may be missing from the table.
+    #[error("the folder changed while it was read ({0}); run again when nothing installs or removes modules")]
+    ChangedWhileRead(String),
+    /// A depmod index (`modules.dep.bin`, `modules.dep`) that does not parse.
+    #[error("not a valid depmod index: {0}")]
+    DepIndex(String),
+    /// A module depmod's index lists that the walk of the tree did not find or could not read.
+    #[error("lists {module} at {listed}, {detail}")]
+    ListedModuleMissing {
+        /// The module's kmod name.
+        module: String,
+        /// Its path as the index writes it.
+        listed: String,
+        /// What was found instead.
+        detail: String,
+    },
     /// Bytes of no format this tool knows: no container, compression, ELF file or kernel.
     #[error(
         "not a kernel image or ELF file (first bytes {first_bytes}): none of {} matched, and no \
@@ -236,6 +283,14 @@ pub enum Problem {
         /// What is wrong.
         detail: String,
     },
+    /// A depmod.d configuration line that depmod ignores (it reports it and goes on).
+    #[error("{line}: {detail}")]
+    DepmodConf {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        detail: String,
+    },
     /// A rules-file line (`diff --rules`) that does not parse.
     #[error("{line}: {detail}")]
     Rules {
@@ -268,7 +323,13 @@ impl Problem {
     /// The line a text-file problem is on, for `path:line:` messages.
     pub fn line(&self) -> Option<usize> {
         match self {
-            Problem::Symvers { line, .. } | Problem::Rules { line, .. } if *line > 0 => Some(*line),
+            Problem::Symvers { line, .. }
+            | Problem::Rules { line, .. }
+            | Problem::DepmodConf { line, .. }
+                if *line > 0 =>
+            {
+                Some(*line)
+            }
             _ => None,
         }
     }
@@ -307,7 +368,9 @@ fn located(problem: &Problem) -> String {
     match problem.line() {
         Some(_) => format!(":{problem}"),
         None => match problem {
-            Problem::Symvers { detail, .. } | Problem::Rules { detail, .. } => {
+            Problem::Symvers { detail, .. }
+            | Problem::Rules { detail, .. }
+            | Problem::DepmodConf { detail, .. } => {
                 format!(": {detail}")
             }
             other => format!(": {other}"),

@@ -69,6 +69,12 @@ impl KernelExports {
     pub fn modversions(&self) -> bool {
         self.vmlinux.modversions()
     }
+
+    /// The release the kernel's banner names (`uname -r` of the running kernel), when the
+    /// banner was found and parses.
+    pub fn release(&self) -> Option<String> {
+        self.banner.as_ref().map(|b| b.release.clone())
+    }
 }
 
 /// Read the image file at `path` and return vmlinux's exports.
@@ -208,6 +214,20 @@ fn read_raw(bytes: &[u8], info: Unwrapped) -> Result<KernelExports, Problem> {
         machine: None,
         banner: crate::banner::find(bytes),
     })
+}
+
+/// The release the banner of the image at `path` names, for choosing among images whose file
+/// names do not say it (Raspberry Pi's `kernel8.img`, Alpine's `vmlinuz-lts`): the image is
+/// unwrapped (decoded whole), not read for exports. `Ok(None)` when it has no banner.
+pub fn image_release(path: &Path, limit: u64) -> Result<Option<String>> {
+    let data = crate::input::read_regular(path, limit)?;
+    let bytes = match image::unwrap(&data, limit) {
+        Ok(kernel) => kernel.bytes.into_owned(),
+        // A bare raw kernel of no known container: its bytes are the kernel.
+        Err(Problem::UnknownFormat { .. }) => data,
+        Err(p) => return Err(Error::format(path, p)),
+    };
+    Ok(crate::banner::find(&bytes).map(|b| b.release))
 }
 
 /// Largest gap between two `PT_LOAD` segments laid out in one address range: kernels place

@@ -2,7 +2,8 @@
 //!
 //! The data flows through the modules in this order:
 //!
-//! 1. [`locate`]: which files belong to a release (image, modules folder);
+//! 1. [`locate`]: which files belong to a release (image, modules folders), as each distribution
+//!    lays them out; [`depmod`]: which copy of a module installed twice counts;
 //! 2. [`image`] and [`decompress`]: the image container and its compression → kernel bytes;
 //! 3. [`exports`] (over [`elf`]): kernel bytes or a `.ko` → export records;
 //! 4. [`symvers`]: records → Module.symvers text.
@@ -59,6 +60,7 @@ pub mod bytes;
 pub mod check;
 pub mod config;
 pub mod decompress;
+pub mod depmod;
 pub mod diff;
 pub mod dump;
 pub mod elf;

@@ -1,7 +1,11 @@
 //! A modules folder (`/lib/modules/REL`): finding its module files, naming and ordering them,
 //! and reading their exports in parallel.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -20,14 +24,32 @@ pub const DEFAULT_MODULE_LIMIT: u64 = 256 << 20;
 /// The file-name endings of module files, longest first.
 const MODULE_SUFFIXES: [&str; 5] = [".ko.xz", ".ko.zst", ".ko.gz", ".ko.bz2", ".ko"];
 
+/// Folder names depmod never walks into, at any depth (`should_exclude_dir` in kmod's
+/// tools/depmod.c): the top-level `build` and `source` links lead to whole kernel trees.
+const ALWAYS_EXCLUDED: [&str; 2] = ["build", "source"];
+
 /// One module file of a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleFile {
-    /// Where the file is.
+    /// Where the file is read from: the walked path, or, under a root, the file a symbolic link
+    /// leads to inside that root.
     pub path: PathBuf,
     /// The Module.symvers module column: the path under `kernel/` (or under the modules folder
     /// for `extra/`, `updates/`, …) without the `.ko[.xz|.zst|.gz]` ending.
     pub name: String,
+    /// The path as walked, relative to its modules folder and with its ending
+    /// (`kernel/lib/crc-itu-t.ko.xz`, `updates/dkms/foo.ko`): through symbolic links by their
+    /// names, as depmod records it in `modules.dep`.
+    pub rel: String,
+    /// Which modules folder it is in, when several are read (0 for the first).
+    pub folder: usize,
+}
+
+impl ModuleFile {
+    /// The name kmod knows the module by ([`kmod_name`] of [`ModuleFile::rel`]).
+    pub fn kmod_name(&self) -> String {
+        kmod_name(&self.rel)
+    }
 }
 
 /// The module name for `relative`, a path inside the modules folder, or `None` for a file that
@@ -37,6 +59,23 @@ pub fn module_name(relative: &str) -> Option<String> {
         .iter()
         .find_map(|s| relative.strip_suffix(s))?;
     Some(stem.strip_prefix("kernel/").unwrap_or(stem).to_string())
+}
+
+/// True when a file name has a module ending (`.ko`, `.ko.xz`, …), whatever its encoding.
+fn has_module_suffix(name: &OsStr) -> bool {
+    let bytes = name.as_bytes();
+    MODULE_SUFFIXES
+        .iter()
+        .any(|s| bytes.ends_with(s.as_bytes()))
+}
+
+/// The name modprobe and depmod know a module file by: its file name up to the first `.`, with
+/// `-` made `_` (`kernel/lib/crc-itu-t.ko.xz` → `crc_itu_t`), as kmod's `modname_normalize`
+/// (shared/util.c) makes it. `modules.dep.bin` is keyed by it, and copies of one module in
+/// several folders share it.
+pub fn kmod_name(path: &str) -> String {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.split('.').next().unwrap_or(base).replace('-', "_")
 }
 
 /// The compression of a module file by its name's ending, as the ending spells it: `xz`,
@@ -50,22 +89,99 @@ pub fn suffix_compression(path: &Path) -> &'static str {
         .unwrap_or("none")
 }
 
+/// How to walk a modules folder.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// The folder the system is installed under (`--root`): a symbolic link in the tree whose
+    /// target is absolute resolves inside it, as it does on the installed system (RPM's
+    /// `weak-updates/` links point at `/lib/modules/OTHER/extra/…`). `None`: the links resolve
+    /// as the running system resolves them.
+    pub root: Option<PathBuf>,
+    /// Folder names not walked into, at any depth, besides `build` and `source` (depmod.d
+    /// `exclude` lines).
+    pub exclude: Vec<String>,
+    /// The number given to [`ModuleFile::folder`].
+    pub folder: usize,
+    /// Put before every walked path (a depmod.d `external` folder's own path, as depmod
+    /// records its modules: `/opt/vendor/foo.ko`).
+    pub prefix: Option<String>,
+}
+
+/// A folder the walk did not read, on purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skipped {
+    /// `build`, `source` or a depmod.d `exclude` name: depmod does not read it either.
+    Excluded(PathBuf),
+    /// A folder already read through another path (a symbolic link to it, or a link loop); its
+    /// modules are named by the path it was first read through.
+    AlreadyRead {
+        /// The path not read.
+        path: PathBuf,
+        /// The path the same folder was read through.
+        first: PathBuf,
+    },
+}
+
 /// The module files of a tree and the entries of it that could not be examined.
 #[derive(Debug, Default)]
 pub struct Walk {
     /// Module files in tree order (see [`list_modules`]).
     pub files: Vec<ModuleFile>,
     /// Folders that could not be listed and entries that could not be examined (permission
-    /// denied, vanished during the walk, a name that is not UTF-8), each naming its path.
+    /// denied, vanished during the walk, a module name that is not UTF-8), each naming its path:
+    /// the table may lack their exports.
     pub failures: Vec<Error>,
+    /// Symbolic links that lead nowhere (dangling, a loop of links): depmod skips them with an
+    /// error message too, and modprobe cannot load a module through them.
+    pub broken_links: Vec<Error>,
+    /// Folders not read on purpose.
+    pub skipped: Vec<Skipped>,
+    /// Each folder listed, for [`Walk::changes`].
+    listings: Vec<Listing>,
+    /// The options the walk ran with, for [`Walk::changes`].
+    options: WalkOptions,
+}
+
+/// What one folder held when the walk listed it.
+#[derive(Debug)]
+struct Listing {
+    /// The folder as read (links resolved).
+    path: PathBuf,
+    /// Its modification and change times just before it was listed.
+    stamp: Stamp,
+    /// The names that matter, sorted: module files, folders and links.
+    names: Vec<OsString>,
+}
+
+/// A folder's modification and change times (seconds, nanoseconds): any rename, creation or
+/// removal of an entry sets both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp([i64; 4]);
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        Stamp([
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec(),
+        ])
+    }
 }
 
 /// Find every module file below `dir`, ordered as `modules.order` lists them (modules it does not
-/// list follow, by path). Symlinked folders are not followed (so a link loop cannot trap the
-/// walk), and the top-level `build` and `source` links are skipped, as depmod does. Any folder
-/// that cannot be listed fails the whole call; see [`walk_modules`] to go on past it.
+/// list follow, by path). Symbolic links are followed, to files and to folders, as depmod
+/// follows them; each real folder is read once, so a link loop cannot trap the walk. Folders
+/// named `build` or `source` are skipped at any depth, as depmod does. Any folder that cannot be
+/// listed, and any broken link, fails the whole call; see [`walk_modules`] to go on past them.
 pub fn list_modules(dir: &Path) -> Result<Vec<ModuleFile>> {
-    let mut walk = walk_modules(dir)?;
+    list_modules_with(dir, &WalkOptions::default())
+}
+
+/// [`list_modules`] with options (see [`walk_modules_with`]).
+pub fn list_modules_with(dir: &Path, options: &WalkOptions) -> Result<Vec<ModuleFile>> {
+    let mut walk = walk_modules_with(dir, options)?;
+    walk.failures.append(&mut walk.broken_links);
     match walk.failures.is_empty() {
         true => Ok(walk.files),
         false => Err(walk.failures.swap_remove(0)),
@@ -73,20 +189,68 @@ pub fn list_modules(dir: &Path) -> Result<Vec<ModuleFile>> {
 }
 
 /// Like [`list_modules`], but a subfolder or entry that cannot be examined is recorded in
-/// [`Walk::failures`] and the walk goes on; only an unreadable `dir` itself is an `Err`.
+/// [`Walk::failures`] or [`Walk::broken_links`] and the walk goes on; only an unreadable `dir`
+/// itself is an `Err`.
 pub fn walk_modules(dir: &Path) -> Result<Walk> {
-    let mut walk = Walk::default();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel_dir) = stack.pop() {
-        let abs = dir.join(&rel_dir);
+    walk_modules_with(dir, &WalkOptions::default())
+}
+
+/// [`walk_modules`] with options: links resolved inside a root, more folder names excluded.
+///
+/// Order of reading: the real folders below `dir` first, then the folders symbolic links lead
+/// to, by the links' paths; a folder reached a second time (by a link to a folder already read,
+/// or a loop) is recorded in [`Walk::skipped`] and not read again.
+pub fn walk_modules_with(dir: &Path, options: &WalkOptions) -> Result<Walk> {
+    let mut walk = Walk {
+        options: options.clone(),
+        ..Walk::default()
+    };
+    // Real folder (device, inode) → the path it was first read through.
+    let mut read: HashMap<(u64, u64), PathBuf> = HashMap::new();
+    let mut stack = vec![(PathBuf::new(), dir.to_path_buf())];
+    // Folders reached through links wait until every real folder is read, in path order, so that
+    // a folder inside the tree is named by its own path rather than a link's.
+    let mut links: BTreeMap<Vec<u8>, (PathBuf, PathBuf)> = BTreeMap::new();
+    loop {
+        let (rel_dir, abs) = match stack.pop() {
+            Some(next) => next,
+            None => match links.pop_first() {
+                Some((_, next)) => next,
+                None => break,
+            },
+        };
+        let top = rel_dir.as_os_str().is_empty();
+        let meta = match std::fs::metadata(&abs) {
+            Ok(meta) => meta,
+            Err(e) if top => return Err(Error::io(&abs, e)),
+            Err(e) => {
+                walk.failures.push(Error::io(dir.join(&rel_dir), e));
+                continue;
+            }
+        };
+        match read.entry((meta.dev(), meta.ino())) {
+            MapEntry::Occupied(first) => {
+                walk.skipped.push(Skipped::AlreadyRead {
+                    path: dir.join(&rel_dir),
+                    first: dir.join(first.get()),
+                });
+                continue;
+            }
+            MapEntry::Vacant(slot) => {
+                slot.insert(rel_dir.clone());
+            }
+        }
+        // Taken before the listing: a change after it shows at the end (see `Walk::changes`).
+        let stamp = Stamp::of(&meta);
         let entries = match std::fs::read_dir(&abs) {
             Ok(entries) => entries,
-            Err(e) if rel_dir.as_os_str().is_empty() => return Err(Error::io(&abs, e)),
+            Err(e) if top => return Err(Error::io(&abs, e)),
             Err(e) => {
                 walk.failures.push(Error::io(&abs, e));
                 continue;
             }
         };
+        let mut names = Vec::new();
         for entry in entries {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -97,16 +261,8 @@ pub fn walk_modules(dir: &Path) -> Result<Walk> {
             };
             let file_name = entry.file_name();
             let rel = rel_dir.join(&file_name);
-            let Some(name) = file_name.to_str() else {
-                // Module names are ASCII; a module file whose name is not UTF-8 cannot be named
-                // in the table, and leaving it out silently would lose its exports.
-                if module_name(&file_name.to_string_lossy()).is_some() {
-                    walk.failures
-                        .push(Error::format(entry.path(), Problem::NonUtf8Name));
-                }
-                continue;
-            };
-            if rel_dir.as_os_str().is_empty() && (name == "build" || name == "source") {
+            if is_excluded(&file_name, options) {
+                walk.skipped.push(Skipped::Excluded(dir.join(&rel)));
                 continue;
             }
             // The type of the entry itself (a symlink is not followed here).
@@ -117,30 +273,183 @@ pub fn walk_modules(dir: &Path) -> Result<Walk> {
                     continue;
                 }
             };
-            if file_type.is_dir() {
-                stack.push(rel);
-                continue;
+            if file_type.is_dir() || file_type.is_symlink() || has_module_suffix(&file_name) {
+                names.push(file_name.clone());
             }
-            let Some(module) = rel.to_str().and_then(module_name) else {
-                continue;
-            };
-            // FIFOs, sockets, devices and links to them or to folders are listed here and
-            // refused by `with_module_bytes`, which names them.
-            walk.files.push(ModuleFile {
-                path: entry.path(),
-                name: module,
-            });
+            if file_type.is_symlink() {
+                let link = entry.path();
+                let followed = follow(options.root.as_deref(), &link)
+                    .and_then(|target| std::fs::metadata(&target).map(|meta| (target, meta)));
+                match followed {
+                    Ok((target, meta)) if meta.is_dir() => {
+                        links.insert(rel.as_os_str().as_bytes().to_vec(), (rel, target));
+                    }
+                    // A file, or a FIFO or device that `with_module_bytes` refuses by name.
+                    Ok((target, _)) => push_file(&mut walk, rel, target, options),
+                    Err(e) => walk.broken_links.push(broken_link(&link, e)),
+                }
+            } else if file_type.is_dir() {
+                stack.push((rel, entry.path()));
+            } else {
+                // FIFOs, sockets and devices named like modules are listed here and refused by
+                // `with_module_bytes`, which names them.
+                push_file(&mut walk, rel, entry.path(), options);
+            }
         }
+        names.sort_unstable();
+        walk.listings.push(Listing {
+            path: abs,
+            stamp,
+            names,
+        });
     }
-    // Byte order of the path: Path's own ordering compares component by component and cost as
-    // much as reading 4000 uncompressed modules.
+    // Byte order of the walked path: Path's own ordering compares component by component and
+    // cost as much as reading 4000 uncompressed modules.
     let order = read_modules_order(dir);
     // Modules not in modules.order follow the listed ones, in path order.
     walk.files.sort_by_cached_key(|m| {
         let position = order.get(&m.name).copied().unwrap_or(usize::MAX);
-        (position, m.path.as_os_str().as_encoded_bytes().to_vec())
+        (position, m.rel.as_bytes().to_vec())
     });
     Ok(walk)
+}
+
+impl Walk {
+    /// Folders whose module files, subfolders or links are not what the walk saw: a module
+    /// renamed, added or removed while the tree was read. Call it after reading the modules;
+    /// each changed folder is one error naming what appeared and what vanished, since a module
+    /// renamed away while its folder was listed was not read. A folder whose entries are the
+    /// same again but whose modification time moved (a module renamed away and back, which the
+    /// listing may have missed) is one too.
+    pub fn changes(&self) -> Vec<Error> {
+        let mut out = Vec::new();
+        for listing in &self.listings {
+            let changed =
+                |detail: String| Error::format(&listing.path, Problem::ChangedWhileRead(detail));
+            let now = std::fs::metadata(&listing.path).and_then(|meta| {
+                Ok((
+                    Stamp::of(&meta),
+                    relevant_names(&listing.path, &self.options)?,
+                ))
+            });
+            let (stamp, names) = match now {
+                Ok(now) => now,
+                Err(e) => {
+                    out.push(changed(format!("it can no longer be listed ({e})")));
+                    continue;
+                }
+            };
+            if names == listing.names {
+                if stamp != listing.stamp {
+                    out.push(changed(
+                        "entries were renamed, added or removed while it was listed".into(),
+                    ));
+                }
+                continue;
+            }
+            let show = |names: Vec<&OsString>| -> String {
+                let shown: Vec<String> = names
+                    .iter()
+                    .take(5)
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect();
+                let more = names.len().saturating_sub(shown.len());
+                match more {
+                    0 => shown.join(", "),
+                    n => format!("{} and {n} more", shown.join(", ")),
+                }
+            };
+            let appeared: Vec<&OsString> = names
+                .iter()
+                .filter(|n| listing.names.binary_search(n).is_err())
+                .collect();
+            let vanished: Vec<&OsString> = listing
+                .names
+                .iter()
+                .filter(|n| names.binary_search(n).is_err())
+                .collect();
+            let mut parts = Vec::new();
+            if !appeared.is_empty() {
+                parts.push(format!("{} appeared", show(appeared)));
+            }
+            if !vanished.is_empty() {
+                parts.push(format!("{} vanished", show(vanished)));
+            }
+            out.push(changed(parts.join("; ")));
+        }
+        out
+    }
+}
+
+/// The names in `dir` that the walk records: module files, folders and links, sorted.
+fn relevant_names(dir: &Path, options: &WalkOptions) -> std::io::Result<Vec<OsString>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if is_excluded(&name, options) {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_dir() || kind.is_symlink() || has_module_suffix(&name) {
+            names.push(name);
+        }
+    }
+    names.sort_unstable();
+    Ok(names)
+}
+
+/// True for a folder name the walk does not enter (the name alone decides, as in depmod).
+fn is_excluded(name: &OsStr, options: &WalkOptions) -> bool {
+    ALWAYS_EXCLUDED.iter().any(|x| name == OsStr::new(x))
+        || options.exclude.iter().any(|x| name == OsStr::new(x))
+}
+
+/// Where the symbolic link `link` leads: inside `root` when one is given and holds the link,
+/// else the link itself (the system resolves it when it is opened).
+fn follow(root: Option<&Path>, link: &Path) -> std::io::Result<PathBuf> {
+    match root {
+        Some(root) if link.starts_with(root) => crate::locate::resolve_in_root(root, link),
+        _ => Ok(link.to_path_buf()),
+    }
+}
+
+/// The error for a link that cannot be followed: its target as written and why.
+fn broken_link(link: &Path, cause: std::io::Error) -> Error {
+    let target = std::fs::read_link(link).unwrap_or_default();
+    Error::format(
+        link,
+        Problem::BrokenLink {
+            target,
+            cause: cause.to_string(),
+        },
+    )
+}
+
+/// Add the module file at `rel` (read from `path`) to the walk, if its name is a module's.
+fn push_file(walk: &mut Walk, rel: PathBuf, path: PathBuf, options: &WalkOptions) {
+    if !has_module_suffix(rel.as_os_str()) {
+        return;
+    }
+    let Some(rel) = rel.to_str() else {
+        // Module names are ASCII; a module whose path is not UTF-8 (its own name or a folder's)
+        // cannot be named in the table, and leaving it out silently would lose its exports.
+        walk.failures
+            .push(Error::format(&path, Problem::NonUtf8Name));
+        return;
+    };
+    let rel = match &options.prefix {
+        Some(prefix) => format!("{prefix}/{rel}"),
+        None => rel.to_string(),
+    };
+    if let Some(name) = module_name(&rel) {
+        walk.files.push(ModuleFile {
+            path,
+            name,
+            rel,
+            folder: options.folder,
+        });
+    }
 }
 
 /// Positions of the modules listed in `dir/modules.order`, keyed by module name.

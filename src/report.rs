@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use symvers::decompress::Compression;
+use symvers::depmod::Reason;
 use symvers::dump::Dump;
 use symvers::elf::{Class, Endian};
 use symvers::image::{Arch, Container, KernelKind, Layer, Unwrapped};
@@ -127,35 +128,61 @@ impl<'a> From<&'a Entry> for Record<'a> {
 /// The `dump --format json` document; `checks` (the `verify` and `compare` objects of
 /// `--verify` and `--compare-with`) are added to it.
 pub fn dump_json(dump: &Dump, checks: serde_json::Map<String, serde_json::Value>) -> String {
-    let k = &dump.kernel;
-    let vmlinux_count = k.vmlinux.exports.len();
-    let mut kernel = match serde_json::to_value(ImageFacts::from(&k.image)) {
-        Ok(Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    };
-    let exports = json!({
-        "tables_located_by": k.tables_located_by,
-        "load_base": k.load_base.map(|b| format!("{b:#x}")),
-        "relocations_applied": k.relocations,
-        "class": k.class,
-        "endian": k.endian,
-        "layout": k.vmlinux.layout.ksymtab,
-        "crc_storage": k.vmlinux.layout.crcs,
-        "table_kinds": k.vmlinux.layout.tables,
-        "flags_table": k.vmlinux.layout.tables.has_flags(),
-        "modversions": k.modversions(),
+    let kernel = dump.kernel.as_ref().map(|k| {
+        let mut kernel = match serde_json::to_value(ImageFacts::from(&k.image)) {
+            Ok(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let exports = json!({
+            "tables_located_by": k.tables_located_by,
+            "load_base": k.load_base.map(|b| format!("{b:#x}")),
+            "relocations_applied": k.relocations,
+            "class": k.class,
+            "endian": k.endian,
+            "layout": k.vmlinux.layout.ksymtab,
+            "crc_storage": k.vmlinux.layout.crcs,
+            "table_kinds": k.vmlinux.layout.tables,
+            "flags_table": k.vmlinux.layout.tables.has_flags(),
+            "modversions": k.modversions(),
+        });
+        if let Value::Object(exports) = exports {
+            kernel.extend(exports);
+        }
+        kernel
     });
-    if let Value::Object(exports) = exports {
-        kernel.extend(exports);
-    }
+    let banner = dump.kernel.as_ref().and_then(|k| k.banner.as_ref());
+    let shadowed: Vec<Value> = dump
+        .shadowed
+        .iter()
+        .map(|s| {
+            json!({
+                "module": s.module,
+                "chosen": s.chosen.rel,
+                "shadowed": s.shadowed.iter().map(|f| f.rel.as_str()).collect::<Vec<_>>(),
+                "reason": match &s.reason {
+                    Reason::Override(..) => "override",
+                    Reason::Search => "search",
+                    Reason::Index(..) => "index",
+                    Reason::WalkOrder => "walk-order",
+                },
+                "configured": s.configured.as_ref().map(|f| f.rel.as_str()),
+            })
+        })
+        .collect();
     let doc = json!({
         "schema": SCHEMA_VERSION,
-        "release": dump.located.release,
+        "release": dump.release(),
+        "banner": banner,
+        "modules_release": dump.modules_release.as_ref().map(|m| json!({
+            "release": m.release,
+            "evidence": m.evidence,
+        })),
         "image": dump.located.image,
-        "modules_dir": dump.located.modules,
+        "modules_dir": dump.located.modules_dir(),
+        "modules_dirs": dump.located.modules,
         "kernel": kernel,
         "counts": {
-            "vmlinux_exports": vmlinux_count,
+            "vmlinux_exports": dump.kernel.as_ref().map_or(0, |k| k.vmlinux.exports.len()),
             "module_files": dump.module_files.len(),
             "module_compressions": module_compressions(
                 dump.module_compressions.iter().map(|(s, n)| (s.as_str(), *n))
@@ -164,8 +191,12 @@ pub fn dump_json(dump: &Dump, checks: serde_json::Map<String, serde_json::Value>
             "module_exports": dump.table.entries.iter().filter(|e| e.module != "vmlinux").count(),
             "total": dump.table.entries.len(),
             "failed_modules": dump.failures.len(),
+            "shadowed_modules": dump.shadowed.len(),
         },
         "failures": dump.failures.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+        "warnings": dump.warnings.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+        "shadowed": shadowed,
+        "depmod_index": dump.indexes,
         "symbols": dump.table.entries.iter().map(Record::from).collect::<Vec<_>>(),
     });
     let mut doc = doc;

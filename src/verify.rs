@@ -3,7 +3,6 @@
 //! A disagreement means the table was read wrongly, or the modules tree mixes builds.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -138,37 +137,9 @@ pub fn verify_imports(table: &Table, imports: &[(String, ModuleInfo)]) -> Verifi
     out
 }
 
-/// Where distributions install the Module.symvers of `release`, in search order, under `root`:
-/// Fedora/RHEL `/boot/symvers-REL.gz` and `/lib/modules/REL/symvers.*`, the `build` link of the
-/// modules folder, Debian's `/usr/src/linux-headers-REL`, Fedora's `/usr/src/kernels/REL`.
-pub fn symvers_candidates(root: &Path, release: &str, modules: Option<&Path>) -> Vec<PathBuf> {
-    let mut out = vec![root.join("boot").join(format!("symvers-{release}.gz"))];
-    let modules = modules
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| root.join("lib/modules").join(release));
-    for name in ["symvers.gz", "symvers.xz", "symvers.zst", "symvers"] {
-        out.push(modules.join(name));
-    }
-    // `build` is usually an absolute link (/usr/src/linux-headers-REL): resolve it under root.
-    if let Ok(target) = std::fs::read_link(modules.join("build")) {
-        let target = match target.strip_prefix("/") {
-            Ok(rel) => root.join(rel),
-            Err(_) => modules.join(target),
-        };
-        out.push(target.join("Module.symvers"));
-    }
-    out.push(
-        root.join("usr/src")
-            .join(format!("linux-headers-{release}"))
-            .join("Module.symvers"),
-    );
-    out.push(
-        root.join("usr/src/kernels")
-            .join(release)
-            .join("Module.symvers"),
-    );
-    out
-}
+/// Where distributions install the Module.symvers of a release: see
+/// [`crate::locate::symvers_candidates`].
+pub use crate::locate::symvers_candidates;
 
 #[cfg(test)]
 mod tests;

@@ -114,7 +114,8 @@ fn config_is_the_distribution_file_and_fits_the_image() {
         }
         .locate()
         .unwrap()
-        .image;
+        .image
+        .expect("a Debian root names its image for its release");
         let data = std::fs::read(&image).unwrap();
         let kernel = symvers::image::unwrap(&data, symvers::image::DEFAULT_IMAGE_LIMIT).unwrap();
         let mut bytes = kernel.bytes.into_owned();

@@ -102,7 +102,12 @@ fn dump_reproduces_the_distribution_module_symvers() {
         }
         .locate()
         .unwrap();
-        let image = located.image.display().to_string();
+        let image = located
+            .image
+            .as_deref()
+            .expect("a Debian root names its image for its release")
+            .display()
+            .to_string();
         let vmlinux_lines: BTreeSet<String> = want
             .iter()
             .filter(|l| l.split('\t').nth(2) == Some("vmlinux"))
@@ -128,7 +133,7 @@ fn dump_reproduces_the_distribution_module_symvers() {
                     "--image".into(),
                     image.clone(),
                     "--modules".into(),
-                    located.modules.unwrap().display().to_string(),
+                    located.modules[0].display().to_string(),
                 ],
                 &want,
             ));
@@ -185,7 +190,8 @@ fn stopping_at_the_export_tables_reads_what_the_whole_kernel_says() {
         }
         .locate()
         .unwrap()
-        .image;
+        .image
+        .expect("a Debian root names its image for its release");
         let data = std::fs::read(&image).unwrap();
         let limit = symvers::image::DEFAULT_IMAGE_LIMIT;
         let early = read_image_bytes_with(&data, limit, Decode::UpToTables).unwrap();
@@ -222,6 +228,367 @@ fn stopping_at_the_export_tables_reads_what_the_whole_kernel_says() {
                 "all".to_string()
             }
         );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Other distributions' layouts, with a real kernel's files.
+
+/// A scratch root for one layout, removed on drop. Under `SYMVERS_TEST_SCRATCH` when set (on the
+/// kernel cache's file system the module files are hard links; elsewhere symbolic links).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        let base = std::env::var_os("SYMVERS_TEST_SCRATCH")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = base.join(format!("symvers-real-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Put the file `src` (never written to: it is in the kernel cache) at `dst`: a hard link, or a
+/// symbolic link when the scratch folder is on another file system.
+fn place(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+    if std::fs::hard_link(src, dst).is_err() {
+        std::os::unix::fs::symlink(src, dst).unwrap();
+    }
+}
+
+fn write(dst: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+    std::fs::write(dst, bytes).unwrap();
+}
+
+/// Every module file under `dir` (build/ and source/ left out), as paths relative to it.
+fn module_files(dir: &Path) -> Vec<PathBuf> {
+    let walk = symvers::modtree::walk_modules(dir).unwrap();
+    assert!(walk.failures.is_empty() && walk.broken_links.is_empty());
+    walk.files
+        .into_iter()
+        .map(|f| PathBuf::from(f.rel))
+        .collect()
+}
+
+/// Recompress (`"xz"`, `"zst"`, `"gz"`) the modules whose path starts with `prefix`, as another
+/// distribution ships them; the others are placed as they are.
+fn install_modules(from: &Path, to: &Path, prefix: &str, ending: &str) {
+    let mut buffer = Vec::new();
+    for rel in module_files(from) {
+        let src = from.join(&rel);
+        let relative = rel.to_str().unwrap();
+        if ending.is_empty() || !relative.starts_with(prefix) {
+            place(&src, &to.join(&rel));
+            continue;
+        }
+        let data = std::fs::read(&src).unwrap();
+        let elf = symvers::modtree::module_elf(&data, 1 << 30, &mut buffer).unwrap();
+        let packed = match ending {
+            "xz" => {
+                let mut out = Vec::new();
+                let mut e = liblzma::write::XzEncoder::new(&mut out, 0);
+                std::io::Write::write_all(&mut e, elf).unwrap();
+                e.finish().unwrap();
+                out
+            }
+            "zst" => zstd::encode_all(elf, 1).unwrap(),
+            "gz" => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                std::io::Write::write_all(&mut e, elf).unwrap();
+                e.finish().unwrap()
+            }
+            other => panic!("{other}"),
+        };
+        let stem = symvers::modtree::module_name(relative).unwrap();
+        let stem = if relative.starts_with("kernel/") {
+            format!("kernel/{stem}")
+        } else {
+            stem
+        };
+        write(&to.join(format!("{stem}.ko.{ending}")), &packed);
+    }
+}
+
+/// One real kernel's files, as found in its Debian root.
+struct Real {
+    release: String,
+    image: PathBuf,
+    modules: PathBuf,
+    reference: PathBuf,
+}
+
+impl Real {
+    fn of(root: &Path) -> Self {
+        let (release, reference) = reference(root);
+        let located = symvers::locate::Source {
+            root: Some(root.to_path_buf()),
+            ..Default::default()
+        }
+        .locate()
+        .unwrap();
+        Real {
+            release,
+            image: located.image.unwrap(),
+            modules: located.modules[0].clone(),
+            reference,
+        }
+    }
+}
+
+/// One layout: the root built, the arguments after `dump`, and the distribution's own symvers
+/// file that `--compare-with auto` must find (`None`: not checked).
+type Built = (Scratch, Vec<String>, Option<PathBuf>);
+
+fn layouts(k: &Real, other: Option<&Real>) -> Vec<(&'static str, Built)> {
+    let rel = &k.release;
+    let mut out = Vec::new();
+
+    // The example: kernel/ is a link to the real folder, elsewhere in the root.
+    let s = Scratch::new("kernel-link");
+    place(&k.image, &s.0.join(format!("boot/vmlinuz-{rel}")));
+    let modules = s.0.join(format!("lib/modules/{rel}"));
+    install_modules(&k.modules, &s.0.join("srv/real"), "", "");
+    std::fs::create_dir_all(&modules).unwrap();
+    std::os::unix::fs::symlink("/srv/real/kernel", modules.join("kernel")).unwrap();
+    let args = vec!["--root".to_string(), s.0.display().to_string()];
+    out.push(("kernel/ a link", (s, args, None)));
+
+    // Fedora/RHEL: /lib a link to usr/lib, vmlinuz in the modules folder, .ko.xz, its
+    // /boot/symvers-REL.gz.
+    let s = Scratch::new("fedora");
+    std::os::unix::fs::symlink("usr/lib", s.0.join("lib")).unwrap();
+    let modules = s.0.join(format!("usr/lib/modules/{rel}"));
+    place(&k.image, &modules.join("vmlinuz"));
+    install_modules(&k.modules, &modules, "kernel/lib/", "xz");
+    let symvers_gz = s.0.join(format!("boot/symvers-{rel}.gz"));
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &std::fs::read(&k.reference).unwrap()).unwrap();
+    write(&symvers_gz, &e.finish().unwrap());
+    let args = vec!["--root".to_string(), s.0.display().to_string()];
+    out.push(("Fedora", (s, args, Some(symvers_gz))));
+
+    // openSUSE: /boot/vmlinux-REL.gz, the ELF vmlinux gzip'd; .ko.zst; usr/lib/modules.
+    let data = std::fs::read(&k.image).unwrap();
+    let kernel = symvers::image::unwrap(&data, symvers::image::DEFAULT_IMAGE_LIMIT).unwrap();
+    if kernel.info.is_elf {
+        let s = Scratch::new("suse");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut e, &kernel.bytes).unwrap();
+        write(
+            &s.0.join(format!("boot/vmlinux-{rel}.gz")),
+            &e.finish().unwrap(),
+        );
+        install_modules(
+            &k.modules,
+            &s.0.join(format!("usr/lib/modules/{rel}")),
+            "kernel/net/",
+            "zst",
+        );
+        let args = vec!["--root".to_string(), s.0.display().to_string()];
+        out.push(("openSUSE", (s, args, None)));
+    }
+
+    // Arch: /usr/lib/modules/REL/vmlinuz, .ko.zst, a build/ folder with Module.symvers.
+    let s = Scratch::new("arch");
+    let modules = s.0.join(format!("usr/lib/modules/{rel}"));
+    place(&k.image, &modules.join("vmlinuz"));
+    install_modules(&k.modules, &modules, "kernel/fs/", "zst");
+    let build = modules.join("build/Module.symvers");
+    place(&k.reference, &build);
+    let args = vec!["--root".to_string(), s.0.display().to_string()];
+    out.push(("Arch", (s, args, Some(build))));
+
+    // Ubuntu: the image signed (a certificate table appended), updates/ in depmod.d.
+    let s = Scratch::new("ubuntu");
+    let mut signed = data.clone();
+    signed.extend(std::iter::repeat_n(0x30u8, 2048));
+    write(&s.0.join(format!("boot/vmlinuz-{rel}")), &signed);
+    install_modules(&k.modules, &s.0.join(format!("lib/modules/{rel}")), "", "");
+    write(
+        &s.0.join("etc/depmod.d/ubuntu.conf"),
+        b"search updates ubuntu built-in\n",
+    );
+    let args = vec!["--root".to_string(), s.0.display().to_string()];
+    out.push(("Ubuntu", (s, args, None)));
+
+    // Alpine: /boot/vmlinuz-FLAVOUR, the release's last word; .ko.gz.
+    let s = Scratch::new("alpine");
+    let flavour = rel.rsplit('-').next().unwrap();
+    place(&k.image, &s.0.join(format!("boot/vmlinuz-{flavour}")));
+    install_modules(
+        &k.modules,
+        &s.0.join(format!("lib/modules/{rel}")),
+        "kernel/crypto/",
+        "gz",
+    );
+    let args = vec!["--root".to_string(), s.0.display().to_string()];
+    out.push(("Alpine", (s, args, None)));
+
+    // NixOS: the booted system's kernel and kernel-modules, absolute links into the store.
+    let s = Scratch::new("nixos");
+    let store = s.0.join("nix/store");
+    place(&k.image, &store.join("cccc-linux/bzImage"));
+    install_modules(
+        &k.modules,
+        &store.join(format!("aaaa-linux-modules/lib/modules/{rel}")),
+        "",
+        "",
+    );
+    let system = store.join("dddd-nixos-system");
+    std::fs::create_dir_all(&system).unwrap();
+    std::os::unix::fs::symlink("/nix/store/cccc-linux/bzImage", system.join("kernel")).unwrap();
+    std::os::unix::fs::symlink(
+        "/nix/store/aaaa-linux-modules",
+        system.join("kernel-modules"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(s.0.join("run")).unwrap();
+    std::os::unix::fs::symlink(
+        "/nix/store/dddd-nixos-system",
+        s.0.join("run/booted-system"),
+    )
+    .unwrap();
+    let args = vec!["--root".to_string(), s.0.display().to_string()];
+    out.push(("NixOS", (s, args, None)));
+
+    // Raspberry Pi OS: kernels side by side in /boot/firmware, each matched by its banner.
+    if let Some(other) = other {
+        let s = Scratch::new("rpi");
+        place(&other.image, &s.0.join("boot/firmware/kernel7l.img"));
+        place(&k.image, &s.0.join("boot/firmware/kernel8.img"));
+        install_modules(&k.modules, &s.0.join(format!("lib/modules/{rel}")), "", "");
+        install_modules(
+            &other.modules,
+            &s.0.join(format!("lib/modules/{}", other.release)),
+            "",
+            "",
+        );
+        let args = vec![
+            "--root".to_string(),
+            s.0.display().to_string(),
+            "--release".to_string(),
+            rel.clone(),
+        ];
+        out.push(("Raspberry Pi OS", (s, args, None)));
+    }
+    out
+}
+
+/// The first kernel of SYMVERS_TEST_KERNELS arranged as other distributions arrange theirs
+/// (images where they put them, modules recompressed, links into a store, …): `dump --root` must
+/// give its Module.symvers exactly, and `--compare-with auto` must find the distribution's own
+/// file. Then depmod's own index: written by the real depmod on one such root, it is read, and a
+/// module it lists that is removed is an error.
+#[test]
+#[ignore = "needs real kernels: run scripts/test (sets SYMVERS_TEST_KERNELS) or pass --include-ignored"]
+fn other_distributions_layouts_give_the_same_table() {
+    let roots = kernels();
+    let k = Real::of(&roots[0]);
+    let other = roots.get(1).map(|r| Real::of(r));
+    let want = lines(&std::fs::read_to_string(&k.reference).unwrap());
+    let mut failures = Vec::new();
+    for (name, (scratch, args, symvers_file)) in layouts(&k, other.as_ref()) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let started = Instant::now();
+        let (differing, report) = match dump(&args) {
+            Ok(text) => compare(&text, &want),
+            Err(e) => (want.len(), Some(e)),
+        };
+        eprintln!(
+            "{} as {name}: {} lines, {differing} differing, {:.2} s",
+            k.release,
+            want.len(),
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(report) = report {
+            failures.push(format!("{name}: {report}"));
+        }
+        if let Some(file) = symvers_file {
+            let mut with = args.clone();
+            with.extend(["-o", "/dev/null", "--compare-with", "auto"]);
+            let out = Command::new(env!("CARGO_BIN_EXE_symvers"))
+                .arg("dump")
+                .args(&with)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let found = format!("compare: {}:", file.canonicalize().unwrap().display());
+            if out.status.code() != Some(0) || !stderr.contains(&found) {
+                failures.push(format!("{name}: --compare-with auto: {stderr}"));
+            }
+        }
+        drop(scratch);
+    }
+
+    // depmod's index, written by depmod itself on a tree arranged here.
+    let s = Scratch::new("depmod");
+    let modules = s.0.join(format!("lib/modules/{}", k.release));
+    place(&k.image, &s.0.join(format!("boot/vmlinuz-{}", k.release)));
+    install_modules(&k.modules, &modules, "", "");
+    for extra in [
+        "modules.order",
+        "modules.builtin",
+        "modules.builtin.modinfo",
+    ] {
+        if k.modules.join(extra).is_file() {
+            place(&k.modules.join(extra), &modules.join(extra));
+        }
+    }
+    // depmod lives in /usr/sbin, which an unprivileged PATH may lack.
+    let depmod = ["depmod", "/usr/sbin/depmod", "/sbin/depmod"]
+        .iter()
+        .find_map(|program| {
+            Command::new(program)
+                .args(["-b", s.0.to_str().unwrap(), &k.release])
+                .output()
+                .ok()
+        })
+        .expect("depmod (kmod) must be installed for this test: apt-get install kmod");
+    assert!(
+        depmod.status.success(),
+        "{}",
+        String::from_utf8_lossy(&depmod.stderr)
+    );
+    let root = s.0.to_str().unwrap();
+    match dump(&["--root", root, "-v"]) {
+        Ok(text) => {
+            if let (n, Some(report)) = compare(&text, &want) {
+                failures.push(format!("with depmod's index: {n} lines differ: {report}"));
+            }
+        }
+        Err(e) => failures.push(format!("with depmod's index: {e}")),
+    }
+    // A module the index lists, removed: an error naming it.
+    let victim = module_files(&modules)
+        .into_iter()
+        .find(|p| p.starts_with("kernel/lib"))
+        .unwrap();
+    std::fs::remove_file(modules.join(&victim)).unwrap();
+    match dump(&["--root", root]) {
+        Ok(_) => failures.push(format!(
+            "{} removed after depmod ran: dump succeeded",
+            victim.display()
+        )),
+        Err(e)
+            if e.contains(&format!(
+                "at {}, which is not in the tree",
+                victim.display()
+            )) => {}
+        Err(e) => failures.push(format!(
+            "{} removed: unexpected error {e}",
+            victim.display()
+        )),
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -297,7 +297,10 @@ pub fn installed_side(
     let tree = modtree::tree_identity(&result.module_files, module_limit);
     let vermagic = tree.as_ref().and_then(|t| t.vermagic.clone());
     let identity = tree.map(|t| (t.elf, t.read_from));
-    let k = &result.kernel;
+    // A rebuilt kernel always has its image read (`--modules-only` is dump's alone).
+    let (Some(k), Some(image)) = (&result.kernel, &result.located.image) else {
+        return Err(result.located.image_not_found());
+    };
     let (elf, elf_unknown) = match (identity, k.machine, k.image.arch) {
         (Some((identity, path)), _, _) => (
             Some(KernelElf::Exact {
@@ -313,7 +316,7 @@ pub fn installed_side(
                     class: k.class,
                     endian: k.endian,
                 },
-                source: format!("the ELF header of {}", result.located.image.display()),
+                source: format!("the ELF header of {}", image.display()),
             }),
             None,
         ),
@@ -322,7 +325,7 @@ pub fn installed_side(
                 arch,
                 class: k.class,
                 endian: k.endian,
-                source: format!("the image header of {}", result.located.image.display()),
+                source: format!("the image header of {}", image.display()),
             }),
             None,
         ),
@@ -331,19 +334,17 @@ pub fn installed_side(
             Some("neither the kernel's modules nor its image header name its machine".into()),
         ),
     };
-    let release = result.located.release.clone();
-    let searched = facts::config_candidates(
-        root.unwrap_or(Path::new("/")),
-        release.as_deref(),
-        &result.located.image,
-    );
+    // The image's own banner names the release; the located one when it has none.
+    let release = result.release();
+    let searched =
+        facts::config_candidates(root.unwrap_or(Path::new("/")), release.as_deref(), image);
     let config = match searched.iter().find(|p| p.is_file()) {
         Some(path) => Some(KernelConfig::read(path)?),
         None => None,
     };
     let origin = match &release {
-        Some(rel) => format!("{rel} ({})", result.located.image.display()),
-        None => result.located.image.display().to_string(),
+        Some(rel) => format!("{rel} ({})", image.display()),
+        None => image.display().to_string(),
     };
     Ok(KernelSide {
         strict_versions: facts::strict_versions(k.banner.as_ref()),

@@ -90,8 +90,15 @@ impl Installed {
         let mut release = source.release.clone();
         if image.is_none() {
             let rel = source.resolve_release()?;
-            image = match source.locate_image() {
-                Ok(located) => Some(located.image),
+            let found = source
+                .locate_image()
+                .and_then(|located| match &located.image {
+                    Some(path) => Ok(path.clone()),
+                    // Only images whose names do not say their release: their banners decide.
+                    None => symvers::dump::find_image_by_banner(&located, image_limit),
+                });
+            image = match found {
+                Ok(path) => Some(path),
                 Err(e @ Error::NotFound { .. }) if !need_image => {
                     super::warn(format_args!("{e}; CONFIG_IKCONFIG not searched"));
                     None
@@ -137,10 +144,10 @@ impl Installed {
             },
         };
         let root = source.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-        let modules = source.modules.clone().or_else(|| {
-            ["lib/modules", "usr/lib/modules"]
+        let modules = source.modules.first().cloned().or_else(|| {
+            symvers::locate::MODULE_BASES
                 .iter()
-                .map(|b| root.join(b).join(&release))
+                .map(|b| symvers::locate::under_root(&root, Path::new(b).join(&release)))
                 .find(|p| p.is_dir())
         });
         let running = source.root.is_none()

@@ -105,7 +105,7 @@ impl Side {
         let given = source.root.is_some()
             || source.release.is_some()
             || source.image.is_some()
-            || source.modules.is_some();
+            || !source.modules.is_empty();
         if given {
             return Ok(Side::Kernel(source));
         }
@@ -149,7 +149,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
             root: args.old_root.clone(),
             release: args.old_release.clone(),
             image: args.old_image.clone(),
-            modules: args.old_modules.clone(),
+            modules: args.old_modules.iter().cloned().collect(),
         },
         &mut files,
         "old",
@@ -159,7 +159,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
             root: args.new_root.clone(),
             release: args.new_release.clone(),
             image: args.new_image.clone(),
-            modules: args.new_modules.clone(),
+            modules: args.new_modules.iter().cloned().collect(),
         },
         &mut files,
         "new",

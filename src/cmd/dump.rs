@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
+use symvers::depmod::Reason;
 use symvers::dump;
+use symvers::modtree::Skipped;
 use symvers::symvers::Columns;
 use symvers::Error;
 
@@ -22,6 +24,8 @@ Examples:
   symvers dump 6.1.0-50-amd64                    # another installed release
   symvers dump -b /srv/rootfs                    # the only kernel installed there
   symvers dump --image vmlinuz-6.1.0-50-amd64 --modules /lib/modules/6.1.0-50-amd64
+  symvers dump --image /srv/vmlinuz              # the modules of the release its banner names
+  symvers dump --modules-only --modules DIR1 --modules DIR2   # Android module sets, no image
 
 Hand-off to kbuild:
   # a full table in the headers tree (the old file is kept as Module.symvers.orig)
@@ -34,6 +38,10 @@ Hand-off to kbuild:
 
 Order: vmlinux first, then modules in modules.order order (else by path),
 each module's symbols in the order of its export tables.
+
+Where the files are, for each distribution, and how module trees are read (links, a module
+installed twice, depmod's index, several folders): docs/layouts.md. A module installed twice
+counts once, the copy modprobe loads; the others are named on stderr (--all-copies keeps them).
 
 Exit codes:
   0  success
@@ -100,10 +108,21 @@ pub struct DumpArgs {
     /// Read only the kernel image (no modules folder needed): vmlinux's exports alone.
     #[arg(long, conflicts_with = "modules")]
     pub vmlinux_only: bool,
-    /// Leave vmlinux's exports out of the output. For KBUILD_EXTRA_SYMBOLS: modpost reports
-    /// "exported twice" for a vmlinux symbol that is also in the headers tree's Module.symvers.
+    /// Read only the modules and leave vmlinux's exports out: no image is needed (one that is
+    /// given or found is read for its release and CRC storage). For module sets without an image (Android's
+    /// vendor_dlkm), and for KBUILD_EXTRA_SYMBOLS: modpost reports "exported twice" for a
+    /// vmlinux symbol that is also in the headers tree's Module.symvers.
     #[arg(long, conflicts_with = "vmlinux_only")]
     pub modules_only: bool,
+    /// Keep every copy of a module found more than once (updates/, extra/, weak-updates/, DKMS
+    /// next to kernel/), not only the one modprobe loads: for auditing what is installed (the
+    /// table may then list a symbol twice).
+    #[arg(long)]
+    pub all_copies: bool,
+    /// Read an image and modules of different releases (the image's banner against the
+    /// modules' vermagic or folder name) together instead of refusing them.
+    #[arg(long)]
+    pub allow_release_mismatch: bool,
     /// Leave out every symbol that FILE (a Module.symvers, e.g. the headers tree's own) lists.
     /// For KBUILD_EXTRA_SYMBOLS: modpost rejects a symbol listed in both as "exported twice".
     #[arg(long, value_name = "FILE")]
@@ -158,6 +177,9 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         image_limit: args.image_limit,
         module_limit: args.module_limit,
         vmlinux_only: args.vmlinux_only,
+        modules_only: args.modules_only,
+        all_copies: args.all_copies,
+        allow_release_mismatch: args.allow_release_mismatch,
         progress: Some(Arc::clone(&progress)),
         // --verify checks every module's imports: read them in the same pass as the exports.
         read_imports: args.verify,
@@ -166,15 +188,19 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     let result = dump::dump(&options);
     drop(line);
     let mut result = result?;
+    report_tree(&result, args.all_copies);
     if !args.keep_going {
         result.check_complete()?;
     }
     describe(&result);
     super::warn_exported_twice(&result.table, "");
-    if !result.kernel.modversions() {
+    if !result.modversions() && (result.kernel.is_some() || !result.module_files.is_empty()) {
         super::warn(format_args!(
             "{}: the kernel was built without CONFIG_MODVERSIONS; writing 0x00000000 CRCs as modpost does",
-            result.located.image.display()
+            match &result.located.image {
+                Some(image) if result.kernel.is_some() => image.display().to_string(),
+                _ => "the modules".to_string(),
+            }
         ));
     }
     // Verify and compare the whole table, before the filters below narrow it.
@@ -235,7 +261,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         Format::Symvers => result.table.to_text(
             args.symvers_format
                 .map(Columns::from)
-                .unwrap_or_else(|| Columns::for_layout(result.kernel.vmlinux.layout)),
+                .unwrap_or_else(|| result.layout().map_or(Columns::Modern, Columns::for_layout)),
         ),
         Format::Json => report::dump_json(&result, checks),
     };
@@ -293,31 +319,137 @@ fn wanted_symbols(args: &DumpArgs) -> Result<Option<BTreeSet<String>>, Error> {
 /// With `--verbose`: what was read and what was detected (also for the kernels `check` and
 /// `diff` rebuild).
 pub fn describe(result: &dump::Dump) {
-    let k = &result.kernel;
     super::info(format_args!(
         "release {}",
-        result.located.release.as_deref().unwrap_or("unknown")
+        result.release().as_deref().unwrap_or("unknown")
     ));
-    super::info(format_args!(
-        "image {} ({}, {}; {} {}, layout {}, CRCs {})",
-        result.located.image.display(),
-        super::json_name(&k.image.container),
-        k.image.compression.map_or("uncompressed", |c| c.name()),
-        super::json_name(&k.class),
-        super::json_name(&k.endian),
-        super::json_name(&k.vmlinux.layout.ksymtab),
-        super::json_name(&k.vmlinux.layout.crcs)
-    ));
-    if let Some(dir) = &result.located.modules {
+    match (&result.kernel, &result.located.image) {
+        (Some(k), Some(image)) => super::info(format_args!(
+            "image {} ({}, {}; {} {}, layout {}, CRCs {})",
+            image.display(),
+            super::json_name(&k.image.container),
+            k.image.compression.map_or("uncompressed", |c| c.name()),
+            super::json_name(&k.class),
+            super::json_name(&k.endian),
+            super::json_name(&k.vmlinux.layout.ksymtab),
+            super::json_name(&k.vmlinux.layout.crcs)
+        )),
+        _ => super::info("no image read"),
+    }
+    if let Some(m) = &result.modules_release {
+        super::info(format_args!(
+            "modules built for {} (by their {})",
+            m.release, m.evidence
+        ));
+    }
+    for dir in &result.located.modules {
+        let files = result
+            .module_files
+            .iter()
+            .filter(|f| result.located.modules.get(f.folder) == Some(dir))
+            .count();
         super::info(format_args!(
             "modules {} ({})",
             dir.display(),
-            super::count(result.module_files.len(), "file", "files")
+            super::count(files, "file", "files")
         ));
     }
     super::info(format_args!(
         "{} from vmlinux, {} in total",
-        super::count(k.vmlinux.exports.len(), "export", "exports"),
+        super::count(
+            result
+                .kernel
+                .as_ref()
+                .map_or(0, |k| k.vmlinux.exports.len()),
+            "export",
+            "exports"
+        ),
         result.table.entries.len()
     ));
+}
+
+/// How many shadowed modules are listed one by one before "… and N more" (all with -v).
+const SHADOWED_LIST: usize = 20;
+
+/// What the walk of the modules folders found besides the modules: broken links and depmod.d
+/// lines (warnings), the copies of a module that do not count (notes), what was skipped and
+/// what depmod's index does not list (with -v). Also for the kernels `check` and `diff`
+/// rebuild.
+pub fn report_tree(result: &dump::Dump, all_copies: bool) {
+    for warning in &result.warnings {
+        super::warn(warning);
+    }
+    for path in &result.depmod_config {
+        super::info(format_args!("depmod.d: read {}", path.display()));
+    }
+    for index in &result.indexes {
+        super::info(format_args!(
+            "checked the modules found against depmod's index {}",
+            index.display()
+        ));
+    }
+    let verbose = super::verbosity() >= 2;
+    for (i, s) in result.shadowed.iter().enumerate() {
+        if i == SHADOWED_LIST && !verbose {
+            super::note(format_args!(
+                "… and {} more modules found more than once (-v lists them)",
+                result.shadowed.len() - SHADOWED_LIST
+            ));
+            break;
+        }
+        let others: Vec<&str> = s.shadowed.iter().map(|f| f.rel.as_str()).collect();
+        let why = match &s.reason {
+            Reason::Override(file, line) => format!("override at {}:{line}", file.display()),
+            Reason::Search => "depmod.d search order; by default updates/ first".into(),
+            Reason::Index(index) => format!("depmod's index {} lists it", index.display()),
+            Reason::WalkOrder => "the copies rank equal for depmod: which one it keeps depends on the order the file system lists folders in; chosen here by meeting them in path order".into(),
+        };
+        let message = format!(
+            "module {} is installed {} times: {} is the one modprobe loads ({why}); {} {}",
+            s.module,
+            s.shadowed.len() + 1,
+            s.chosen.rel,
+            if all_copies {
+                "--all-copies also read"
+            } else {
+                "left out"
+            },
+            others.join(", ")
+        );
+        match s.reason {
+            Reason::WalkOrder => super::warn(message),
+            _ => super::note(message),
+        }
+        if let (Some(configured), Reason::Index(index)) = (&s.configured, &s.reason) {
+            super::warn(format_args!(
+                "{} lists {} for module {}, but the depmod.d configuration chooses {}: the index's copy counts, as modprobe loads it until depmod runs again",
+                index.display(),
+                s.chosen.rel,
+                s.module,
+                configured.rel
+            ));
+        }
+    }
+    for skipped in &result.skipped {
+        match skipped {
+            Skipped::Excluded(path) => super::info(format_args!(
+                "skipped {} (depmod does not read it either)",
+                path.display()
+            )),
+            Skipped::AlreadyRead { path, first } => super::info(format_args!(
+                "skipped {}: the same folder was read as {}",
+                path.display(),
+                first.display()
+            )),
+        }
+    }
+    if !result.unlisted.is_empty() {
+        let names: Vec<&str> = result.unlisted.iter().map(|f| f.rel.as_str()).collect();
+        super::info(format_args!(
+            "{} not in depmod's index (installed after depmod last ran: modprobe does not find {} by name): {}",
+            super::count(names.len(), "module is", "modules are"),
+            if names.len() == 1 { "it" } else { "them" },
+            names.join(", ")
+        ));
+    }
 }

@@ -1,6 +1,7 @@
 //! `symvers info`: what the kernel image and modules folder are made of, without writing a table.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -117,12 +118,19 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, super::CliError> {
     super::check_output(args.extract.as_deref())?;
     // `--image` alone describes just that file: no modules folder is searched for.
     let source = args.source.source();
-    let located = match (&source.image, &source.modules) {
-        (Some(_), None) => source.locate_image()?,
+    let limit = args.image_limit;
+    let mut located = match (&source.image, source.modules.is_empty()) {
+        (Some(_), true) => source.locate_image()?,
         _ => source.locate()?,
     };
-    let limit = args.image_limit;
-    let path = &located.image;
+    if located.image.is_none() {
+        // Only images whose names do not say their release: their banners decide.
+        located.image = Some(symvers::dump::find_image_by_banner(&located, limit)?);
+    }
+    let path = &located
+        .image
+        .clone()
+        .ok_or_else(|| located.image_not_found())?;
     let data = symvers::input::read_regular(path, limit)?;
     super::info(format_args!(
         "image {} ({} bytes){}",
@@ -172,36 +180,44 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, super::CliError> {
         Err(p) => (None, Some(p.to_string())),
     };
 
-    let (module_files, module_compressions) = match &located.modules {
-        Some(dir) => {
-            let files = modtree::list_modules(dir)?;
-            let by_suffix = files
-                .iter()
-                .map(|f| (modtree::suffix_compression(&f.path), 1));
-            (
-                Some(files.len()),
-                Some(crate::report::module_compressions(by_suffix)),
-            )
+    let (module_files, module_compressions) = if located.modules.is_empty() {
+        (None, None)
+    } else {
+        let mut files = Vec::new();
+        for (folder, dir) in located.modules.iter().enumerate() {
+            let options = modtree::WalkOptions {
+                root: source.root.clone(),
+                folder,
+                ..modtree::WalkOptions::default()
+            };
+            files.extend(modtree::list_modules_with(dir, &options)?);
         }
-        None => (None, None),
+        let by_suffix = files
+            .iter()
+            .map(|f| (modtree::suffix_compression(Path::new(&f.rel)), 1));
+        (
+            Some(files.len()),
+            Some(crate::report::module_compressions(by_suffix)),
+        )
     };
 
     let banner = banner::find(&unwrapped.bytes);
     let info = Info {
         schema: SCHEMA_VERSION,
-        release: located
-            .release
-            .clone()
-            .or_else(|| banner.as_ref().map(|b| b.release.clone())),
+        // The image's own word first: a folder name may be wrong, the banner is the kernel's.
+        release: banner
+            .as_ref()
+            .map(|b| b.release.clone())
+            .or_else(|| located.release.clone()),
         banner,
-        image: located.image.clone(),
+        image: path.clone(),
         image_size: data.len() as u64,
         unwrap_ms,
         kernel: ImageFacts::from(&unwrapped.info),
         elf: elf_facts,
         exports,
         exports_error,
-        modules_dir: located.modules.clone(),
+        modules_dir: located.modules_dir().map(Path::to_path_buf),
         module_files,
         module_compressions,
     };

@@ -33,12 +33,15 @@ pub struct SourceArgs {
     /// Kernel release (default: the running kernel, or the only one under --root).
     #[arg(long, value_name = "REL")]
     pub release: Option<String>,
-    /// Kernel image (default: searched under /boot, /usr/lib/modules/REL, …).
+    /// Kernel image (default: searched under /boot, /usr/lib/modules/REL, …: docs/layouts.md;
+    /// without --modules and --release, its banner's release chooses the modules folder).
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
-    /// Modules folder (default: /lib/modules/REL or /usr/lib/modules/REL).
+    /// Modules folder (default: /lib/modules/REL or /usr/lib/modules/REL). Repeatable: several
+    /// folders (Android's vendor_dlkm, system_dlkm, vendor ramdisk) are read as one set, each
+    /// folder's modules named relative to it.
     #[arg(long, value_name = "DIR")]
-    pub modules: Option<PathBuf>,
+    pub modules: Vec<PathBuf>,
 }
 
 /// The kernel release as an optional positional argument, as `depmod [VERSION]` and
@@ -242,6 +245,7 @@ pub fn rebuild(source: Source, module_limit: u64) -> Result<symvers::dump::Dump,
     let result = symvers::dump::dump(&options);
     drop(line);
     let mut result = result?;
+    dump::report_tree(&result, false);
     result.check_complete()?;
     Ok(result)
 }

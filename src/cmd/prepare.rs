@@ -331,7 +331,7 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
         root: source.root.clone(),
         release: Some(release.clone()),
         image: Some(image.clone()),
-        modules: Some(modules.clone()),
+        modules: vec![modules.clone()],
     };
     let mut dump = super::rebuild(kernel_source, module_limit)?;
     let kernel_vermagic =
@@ -347,17 +347,17 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
         }
     }
     let config_modversions = config::get(&kernel_config.text, "CONFIG_MODVERSIONS") == Some("y");
-    if config_modversions != dump.kernel.modversions() {
+    if config_modversions != dump.modversions() {
         super::warn(format_args!(
             "the configuration has CONFIG_MODVERSIONS {}, the kernel {} CRCs: is it this kernel's configuration?",
             if config_modversions { "on" } else { "off" },
-            if dump.kernel.modversions() { "has" } else { "has no" }
+            if dump.modversions() { "has" } else { "has no" }
         ));
     }
     // The column order the tree's own modpost reads (4 columns before 5.4).
     let table = dump
         .table
-        .to_text(Columns::for_layout(dump.kernel.vmlinux.layout));
+        .to_text(dump.layout().map_or(Columns::Modern, Columns::for_layout));
     let symbols = dump.table.entries.len();
     dump.table.entries.clear();
 

@@ -16,7 +16,7 @@ const LIST_LIMIT: usize = 50;
 /// dump's own pass over the modules ([`Dump::imports`]). Returns true when everything agrees
 /// and every module could be read, and the result as JSON (every disagreement listed).
 pub fn verify_imports(result: &Dump) -> Result<(bool, Value), Error> {
-    if result.located.modules.is_none() {
+    if result.located.modules.is_empty() {
         super::say("verify: no modules folder, nothing to cross-check");
         return Ok((true, json!({ "checked": false, "clean": true })));
     }
@@ -74,13 +74,14 @@ pub fn compare_target(result: &Dump, root: Option<&Path>, spec: &Path) -> Result
     if spec != Path::new("auto") {
         return Ok(spec.to_path_buf());
     }
-    let Some(release) = result.located.release.as_deref() else {
+    let Some(release) = result.release() else {
         let why = "the release is unknown, so no distribution symvers file can be looked for; give --release or a file";
         super::say(format_args!("compare: {why}"));
         return Err(json!({ "file": null, "note": why, "searched": [] }));
     };
     let root = root.unwrap_or(Path::new("/"));
-    let candidates = verify::symvers_candidates(root, release, result.located.modules.as_deref());
+    let candidates =
+        symvers::locate::symvers_candidates(root, &release, result.located.modules_dir());
     // Canonical for the report: a relative `build` link otherwise shows as `…/REL/../../../src/…`.
     let found = candidates
         .iter()

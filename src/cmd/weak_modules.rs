@@ -106,49 +106,36 @@ fn reason(v: &Verdict) -> Option<String> {
     })
 }
 
-/// The modules folder of `release` under `root`.
+/// The modules folder of `release` under `root`, where any distribution puts it
+/// ([`symvers::locate::MODULE_BASES`]).
 fn modules_dir(root: &Path, release: &str) -> Result<PathBuf, Error> {
-    let candidates: Vec<PathBuf> = ["lib/modules", "usr/lib/modules"]
-        .iter()
-        .map(|b| root.join(b).join(release))
-        .collect();
-    candidates
-        .iter()
-        .find(|p| p.is_dir())
-        .cloned()
-        .ok_or_else(|| Error::NotFound {
-            what: format!("modules folder for {release}"),
-            searched: candidates,
-        })
+    let source = symvers::locate::Source {
+        root: Some(root.to_path_buf()),
+        ..symvers::locate::Source::default()
+    };
+    let mut found = source.find_modules(release)?;
+    Ok(found.swap_remove(0))
 }
 
 /// The module files of `dir` outside `kernel/`, in tree order, with their paths relative to it.
+/// weak-updates/ holds absolute links into other releases' folders: inside a root the walk
+/// resolves them inside it; a link that leads nowhere is an error here (a module not judged).
 fn out_of_tree(dir: &Path, root: Option<&Path>) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
-    let mut walk = modtree::walk_modules(dir)?;
+    let options = modtree::WalkOptions {
+        root: root.map(Path::to_path_buf),
+        ..modtree::WalkOptions::default()
+    };
+    let mut walk = modtree::walk_modules_with(dir, &options)?;
+    walk.failures.append(&mut walk.broken_links);
     if !walk.failures.is_empty() {
         return Err(walk.failures.swap_remove(0));
     }
-    let mut out = Vec::new();
-    for file in walk.files {
-        let relative = file
-            .path
-            .strip_prefix(dir)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| file.path.clone());
-        if relative.starts_with("kernel") {
-            continue;
-        }
-        // weak-updates/ holds absolute links into other releases' folders: inside a root they
-        // must be read inside it.
-        let path = match (root, std::fs::read_link(&file.path)) {
-            (Some(root), Ok(target)) if target.is_absolute() => {
-                root.join(target.strip_prefix("/").unwrap_or(&target))
-            }
-            _ => file.path.clone(),
-        };
-        out.push((relative, path));
-    }
-    Ok(out)
+    Ok(walk
+        .files
+        .into_iter()
+        .filter(|file| !file.rel.starts_with("kernel/"))
+        .map(|file| (PathBuf::from(file.rel), file.path))
+        .collect())
 }
 
 /// Run `symvers weak-modules`.
@@ -218,7 +205,7 @@ pub fn run(args: WeakModulesArgs) -> Result<ExitCode, CliError> {
             root: args.root.clone(),
             release: Some(release.clone()),
             image: None,
-            modules: None,
+            modules: Vec::new(),
         };
         let dump = super::rebuild(source, limit)?;
         let mut side = checking::installed_side(dump, args.root.as_deref(), limit)?;

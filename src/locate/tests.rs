@@ -59,13 +59,10 @@ fn single_release_under_root_is_found_in_each_layout() {
         assert_eq!(found.release.as_deref(), Some("6.1.0-test"));
         assert_eq!(
             found.image,
-            dir.path().join(image.replace("REL", "6.1.0-test")),
+            Some(dir.path().join(image.replace("REL", "6.1.0-test"))),
             "{image}"
         );
-        assert_eq!(
-            found.modules.unwrap(),
-            dir.path().join(base).join("6.1.0-test")
-        );
+        assert_eq!(found.modules, [dir.path().join(base).join("6.1.0-test")]);
     }
 }
 
@@ -98,7 +95,7 @@ fn several_releases_must_be_chosen() {
     };
     assert_eq!(
         chosen.locate().unwrap().image,
-        dir.path().join("boot/vmlinuz-6.12.0-b")
+        Some(dir.path().join("boot/vmlinuz-6.12.0-b"))
     );
 }
 
@@ -146,7 +143,7 @@ fn empty_root_says_no_release() {
 fn explicit_image_and_modules_need_no_release() {
     let src = Source {
         image: Some("/x/vmlinuz".into()),
-        modules: Some("/x/lib/modules/6.1.0-9-amd64".into()),
+        modules: vec!["/x/lib/modules/6.1.0-9-amd64".into()],
         ..Source::default()
     };
     let found = src.locate().unwrap();

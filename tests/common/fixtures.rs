@@ -1542,6 +1542,122 @@ pub fn build_module_with(spec: &Spec, extra: &[u8]) -> Vec<u8> {
     elf.build()
 }
 
+/// A kmod index file (`modules.dep.bin`, libkmod-index.c's format) mapping each key to its
+/// values (priority, text): a trie whose nodes with one child and no value are merged into
+/// their child's prefix, as depmod writes it.
+pub fn kmod_index(entries: &[(&str, Vec<(u32, &str)>)]) -> Vec<u8> {
+    struct Node {
+        prefix: Vec<u8>,
+        children: BTreeMap<u8, Node>,
+        values: Vec<(u32, String)>,
+    }
+    /// A key still to consume and its values.
+    type Pending = (Vec<u8>, Vec<(u32, String)>);
+    /// The node for `entries`, which all continue from here (keys as the rest to consume).
+    fn build(entries: Vec<Pending>) -> Node {
+        let common = entries
+            .iter()
+            .map(|(k, _)| k.as_slice())
+            .reduce(|a, b| {
+                let n = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+                &a[..n]
+            })
+            .unwrap_or(&[])
+            .to_vec();
+        let mut values = Vec::new();
+        let mut groups: BTreeMap<u8, Vec<Pending>> = BTreeMap::new();
+        for (key, vals) in entries {
+            let rest = &key[common.len()..];
+            match rest.split_first() {
+                None => values.extend(vals),
+                Some((&ch, tail)) => groups.entry(ch).or_default().push((tail.to_vec(), vals)),
+            }
+        }
+        Node {
+            prefix: common,
+            children: groups.into_iter().map(|(ch, g)| (ch, build(g))).collect(),
+            values,
+        }
+    }
+    /// Write `node` (its children first) and return its offset word with the flag bits.
+    fn write(node: &Node, out: &mut Vec<u8>) -> u32 {
+        let children: Vec<(u8, u32)> = node
+            .children
+            .iter()
+            .map(|(&ch, child)| (ch, write(child, out)))
+            .collect();
+        let offset = out.len() as u32;
+        let mut word = offset;
+        if !node.prefix.is_empty() {
+            word |= 0x8000_0000;
+            out.extend_from_slice(&node.prefix);
+            out.push(0);
+        }
+        if let (Some(&(first, _)), Some(&(last, _))) = (children.first(), children.last()) {
+            word |= 0x2000_0000;
+            out.push(first);
+            out.push(last);
+            for ch in first..=last {
+                let child = children
+                    .iter()
+                    .find(|(c, _)| *c == ch)
+                    .map_or(0, |(_, w)| *w);
+                out.extend_from_slice(&child.to_be_bytes());
+            }
+        }
+        if !node.values.is_empty() {
+            word |= 0x4000_0000;
+            out.extend_from_slice(&(node.values.len() as u32).to_be_bytes());
+            for (priority, text) in &node.values {
+                out.extend_from_slice(&priority.to_be_bytes());
+                out.extend_from_slice(text.as_bytes());
+                out.push(0);
+            }
+        }
+        word
+    }
+    let root = build(
+        entries
+            .iter()
+            .map(|(k, vals)| {
+                (
+                    k.as_bytes().to_vec(),
+                    vals.iter().map(|(p, t)| (*p, t.to_string())).collect(),
+                )
+            })
+            .collect(),
+    );
+    // The header first, its root offset filled in once the nodes are written.
+    let mut out = vec![0u8; 12];
+    out[..4].copy_from_slice(&0xB007_F457u32.to_be_bytes());
+    out[4..8].copy_from_slice(&0x0002_0001u32.to_be_bytes());
+    let root_word = write(&root, &mut out);
+    out[8..12].copy_from_slice(&root_word.to_be_bytes());
+    out
+}
+
+/// `modules.dep.bin` for `modules` (path relative to the modules folder, dependencies): keyed
+/// by each module's kmod name, its value the `modules.dep` line.
+pub fn modules_dep_bin(modules: &[(&str, &[&str])]) -> Vec<u8> {
+    let lines: Vec<(String, String)> = modules
+        .iter()
+        .map(|(path, deps)| {
+            let base = path.rsplit('/').next().unwrap_or(path);
+            let name = base.split('.').next().unwrap_or(base).replace('-', "_");
+            (
+                name,
+                format!("{path}: {}", deps.join(" ")).trim_end().to_string(),
+            )
+        })
+        .collect();
+    let entries: Vec<(&str, Vec<(u32, &str)>)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (name, line))| (name.as_str(), vec![(i as u32, line.as_str())]))
+        .collect();
+    kmod_index(&entries)
+}
+
 /// Where a FIT image keeps an image's bytes (U-Boot doc/usage/fit/source_file_format.rst).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FitData {
