@@ -310,11 +310,11 @@ if trixie_env=$("$fetch" --suite trixie --arch amd64 2>"$work/fetch-trixie.log")
     pass "symvers check says the pair would not load into $trel (module_layout)" ||
     fail "symvers check did not refuse the pair for $trel"
   # weak-modules: the pair as the out-of-tree modules of a modules folder, against trixie
-  # installed in a root made of links (nothing copied, the cache untouched).
-  wroot="$work/wroot"
-  mkdir -p "$wroot/boot" "$wroot/usr/lib/modules" "$work/from/updates/dkms"
-  ln -s "$timage" "$wroot/boot/vmlinuz-$trel"
-  ln -s "$tmodules" "$wroot/usr/lib/modules/$trel"
+  # installed in the fetcher's unpacked root (read only, nothing copied). A root made of
+  # absolute links into the cache would not do: -b resolves absolute links inside the root,
+  # as the system booted from it would.
+  wroot="${timage%/boot/*}"
+  mkdir -p "$work/from/updates/dkms"
   cp "$work/pair/"*.ko "$work/from/updates/dkms/"
   "$symvers" weak-modules -b "$wroot" --from-modules "$work/from" --to "$trel" \
     >"$work/weak-modules.txt" 2>&1
