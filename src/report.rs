@@ -57,6 +57,7 @@ pub fn dump_json(dump: &Dump) -> String {
             "crc_storage": k.vmlinux.layout.crcs,
             "table_kinds": k.vmlinux.layout.tables,
             "flags_table": k.vmlinux.layout.tables.has_flags(),
+            "entry_order": k.vmlinux.layout.order,
             "modversions": k.modversions(),
         },
         "counts": {

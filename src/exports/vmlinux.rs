@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::era::{CrcStorage, KsymtabLayout, TableKinds, TableLayout};
+use super::era::{CrcStorage, EntryOrder, KsymtabLayout, TableKinds, TableLayout};
 use super::{is_symbol_name, Export, ExportKind};
 use crate::bytes::{c_str, read_uint, sign_extend};
 use crate::elf::{Elf, Endian};
@@ -112,7 +112,9 @@ pub fn tables_from_sections(elf: &Elf) -> TableSet {
             set.tables.push(TableRegions {
                 kind,
                 symbols,
-                crcs: region(kind.kcrctab_section()),
+                // 2.6.x linker scripts keep an empty `__kcrctab` output section in kernels
+                // without CONFIG_MODVERSIONS: no CRCs.
+                crcs: region(kind.kcrctab_section()).filter(|r| r.len > 0),
             });
         }
     }
@@ -132,17 +134,21 @@ pub fn read_elf(elf: &Elf) -> Result<VmlinuxExports, Problem> {
 }
 
 /// The era of tables found by section name, where nothing but the data says it: the first
-/// `struct kernel_symbol` layout whose tables read sorted (else the first that reads at all),
-/// and the CRC storage ([`crc_storage`]). Returns the entries read with that layout too.
+/// `struct kernel_symbol` layout whose tables read, in an order of some era ([`EntryOrder`]),
+/// without contradicting themselves, and the CRC storage ([`crc_storage`]). Returns the entries
+/// read with that layout too.
 fn detect_layout<'a>(
     space: &'a dyn AddressSpace,
     set: &TableSet,
 ) -> Result<(TableLayout, Vec<Vec<RawEntry<'a>>>), Problem> {
     let (strings, strings_bytes) = strings_of(space, set)?;
     let word = space.word_size();
-    let mut best: Option<(KsymtabLayout, Vec<Vec<RawEntry>>)> = None;
+    let kinds: Vec<ExportKind> = set.tables.iter().map(|t| t.kind).collect();
+    let tables = TableKinds::of_sections(&kinds, set.flags.is_some());
+    // Why the layouts that read did not fit, for the error when none does.
+    let mut refused: Option<String> = None;
     for ksymtab in KsymtabLayout::ALL {
-        let Ok(tables) = set
+        let Ok(entries) = set
             .tables
             .iter()
             .map(|t| decode_names(space, t.symbols, ksymtab, strings, strings_bytes))
@@ -150,48 +156,59 @@ fn detect_layout<'a>(
         else {
             continue;
         };
-        // Not strictly: arm64 5.10 exports memcpy, memset, clear_page, … twice (the same entry
-        // from two objects), and the duplicates sit next to each other.
-        let sorted = tables
+        let Some(order) = order_of(&entries) else {
+            refused.get_or_insert_with(|| {
+                "the entries are neither sorted by name (3.0+) nor in link order (before 3.0)"
+                    .to_string()
+            });
+            continue;
+        };
+        let crcs = match set
+            .tables
             .iter()
-            .all(|t| t.windows(2).all(|w| w[0].name <= w[1].name));
-        if sorted {
-            best = Some((ksymtab, tables));
-            break;
+            .zip(&entries)
+            .filter_map(|(t, e)| Some((t.crcs?, e.len())))
+            .max_by_key(|&(_, count)| count)
+        {
+            Some((region, count)) => {
+                let by_size =
+                    CrcStorage::from_table_size(region.len, count, word).ok_or_else(|| {
+                        Problem::Exports(format!(
+                            "a __kcrctab of {} bytes does not fit {count} symbols",
+                            region.len
+                        ))
+                    })?;
+                crc_storage(space, region, count, by_size)
+            }
+            None => CrcStorage::None,
+        };
+        let layout = TableLayout {
+            ksymtab,
+            crcs,
+            tables,
+            order,
+        };
+        if let Some(why) = layout.contradiction(word) {
+            refused.get_or_insert_with(|| why.to_string());
+            continue;
         }
-        best.get_or_insert((ksymtab, tables));
+        return Ok((layout, entries));
     }
-    let (ksymtab, entries) = best.ok_or_else(|| {
-        Problem::Exports(format!(
-            "no known kernel_symbol layout fits the __ksymtab tables ({word}-byte words)"
-        ))
-    })?;
-    let crcs = match set
-        .tables
-        .iter()
-        .zip(&entries)
-        .filter_map(|(t, e)| Some((t.crcs?, e.len())))
-        .max_by_key(|&(_, count)| count)
-    {
-        Some((region, count)) => {
-            let by_size =
-                CrcStorage::from_table_size(region.len, count, word).ok_or_else(|| {
-                    Problem::Exports(format!(
-                        "a __kcrctab of {} bytes does not fit {count} symbols",
-                        region.len
-                    ))
-                })?;
-            crc_storage(space, region, count, by_size)
+    Err(Problem::Exports(match refused {
+        Some(why) => format!("the __ksymtab tables do not read as any kernel's: {why}"),
+        None => {
+            format!("no known kernel_symbol layout fits the __ksymtab tables ({word}-byte words)")
         }
-        None => CrcStorage::None,
-    };
-    let kinds: Vec<ExportKind> = set.tables.iter().map(|t| t.kind).collect();
-    let layout = TableLayout {
-        ksymtab,
-        crcs,
-        tables: TableKinds::of_sections(&kinds, set.flags.is_some()),
-    };
-    Ok((layout, entries))
+    }))
+}
+
+/// The order all tables of `entries` are in (see [`EntryOrder::of_tables`]).
+fn order_of(entries: &[Vec<RawEntry>]) -> Option<EntryOrder> {
+    let keyed: Vec<Vec<(&[u8], Option<u64>)>> = entries
+        .iter()
+        .map(|t| t.iter().map(|e| (e.name, e.name_at)).collect())
+        .collect();
+    EntryOrder::of_tables(&keyed)
 }
 
 /// How a `__kcrctab` at `region` of `count` entries stores its CRCs, given the storage its size
@@ -262,6 +279,20 @@ pub fn decode(
                 .map_err(|e| Problem::Exports(format!("{}: {e}", t.kind.ksymtab_section())))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    for (t, entries) in set.tables.iter().zip(&entries) {
+        let keyed: Vec<(&[u8], Option<u64>)> =
+            entries.iter().map(|e| (e.name, e.name_at)).collect();
+        if !layout.order.fits(&keyed) {
+            return Err(Problem::Exports(format!(
+                "{}: the entries are not {}",
+                t.kind.ksymtab_section(),
+                match layout.order {
+                    EntryOrder::ByName => "sorted by name",
+                    EntryOrder::LinkOrder => "in link order",
+                }
+            )));
+        }
+    }
     assemble(space, set, layout, &entries)
 }
 
@@ -273,6 +304,8 @@ fn assemble(
     layout: TableLayout,
     entries: &[Vec<RawEntry>],
 ) -> Result<VmlinuxExports, Problem> {
+    let (_, strings_bytes) = strings_of(space, set)?;
+    check_strings(strings_bytes, entries.iter().flatten())?;
     let flags = match set.flags {
         Some(r) => Some(
             space
@@ -315,21 +348,96 @@ fn assemble(
             )));
         }
     }
-    super::unique_exports(&mut exports, super::Identical::Merge)?;
+    let identical = match layout.order {
+        EntryOrder::ByName => super::Identical::Merge,
+        EntryOrder::LinkOrder => super::Identical::FirstFound,
+    };
+    super::unique_exports(&mut exports, identical)?;
     Ok(VmlinuxExports { exports, layout })
 }
 
+/// Check `__ksymtab_strings` (`strings`) against the entries that name its strings: it holds
+/// the names and namespaces of the exports and nothing else (the `__kstrtab_*` and
+/// `__kstrtabns_*` strings of include/linux/export.h, later modpost's), so a string no entry
+/// names, or a string named both as a symbol and as a namespace, means an entry was misread
+/// or damaged (its name now leads to another export's string). Empty strings and the tails of
+/// longer ones (the linker may merge strings) are not strings of their own here.
+pub(crate) fn check_strings<'e, 'a: 'e>(
+    strings: &[u8],
+    entries: impl Iterator<Item = &'e RawEntry<'a>>,
+) -> Result<(), Problem> {
+    let mut names = Vec::new();
+    let mut namespaces = Vec::new();
+    for e in entries {
+        names.extend(e.name_at);
+        namespaces.extend(e.namespace_at);
+    }
+    names.sort_unstable();
+    names.dedup();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    if let Some(&both) = namespaces.iter().find(|at| names.binary_search(at).is_ok()) {
+        return Err(Problem::Exports(format!(
+            "the string {:?} of __ksymtab_strings is both an exported name and a namespace",
+            String::from_utf8_lossy(
+                usize::try_from(both)
+                    .ok()
+                    .and_then(|at| c_str(strings, at))
+                    .unwrap_or_default()
+            )
+        )));
+    }
+    let named = |at: u64| names.binary_search(&at).is_ok() || namespaces.binary_search(&at).is_ok();
+    let mut at = 0;
+    while at < strings.len() {
+        let len = strings[at..]
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(strings.len() - at);
+        if len > 0 && !named(at as u64) {
+            return Err(Problem::Exports(format!(
+                "the string {:?} at offset {at:#x} of __ksymtab_strings is named by no export \
+                 entry (an entry was misread or damaged)",
+                String::from_utf8_lossy(&strings[at..at + len])
+            )));
+        }
+        at += len + 1;
+    }
+    Ok(())
+}
+
+/// One decoded `struct kernel_symbol`: its name and namespace, with their offsets in
+/// `__ksymtab_strings` (`None` for a name outside it, see [`EntryOrder::LinkOrder`], and for no
+/// namespace).
 #[derive(Debug, Clone, Copy)]
-struct RawEntry<'a> {
-    name: &'a [u8],
-    namespace: &'a [u8],
+pub(crate) struct RawEntry<'a> {
+    pub(crate) name: &'a [u8],
+    pub(crate) name_at: Option<u64>,
+    pub(crate) namespace: &'a [u8],
+    pub(crate) namespace_at: Option<u64>,
+}
+
+/// Longest name read outside `__ksymtab_strings`.
+const MAX_OUTSIDE_NAME: u64 = 128;
+
+/// The NUL-terminated string at `addr` in `space`, read a byte at a time (at most
+/// [`MAX_OUTSIDE_NAME`] bytes) since its length is not known.
+fn c_str_at(space: &dyn AddressSpace, addr: u64) -> Option<&[u8]> {
+    for len in 1..=MAX_OUTSIDE_NAME {
+        let bytes = space.bytes_at(addr, len)?;
+        if bytes.last() == Some(&0) {
+            return Some(&bytes[..bytes.len() - 1]);
+        }
+    }
+    None
 }
 
 /// Decode the name and namespace of every entry of one table with `layout`; an error says why
 /// the layout does not fit (size not a multiple, a name outside `__ksymtab_strings`, not an
-/// identifier).
+/// identifier). Entries of [`KsymtabLayout::Absolute`], the only layout of kernels before 3.0,
+/// may name an identifier elsewhere in the kernel (see [`EntryOrder::LinkOrder`]).
 fn decode_names<'a>(
-    space: &dyn AddressSpace,
+    space: &'a dyn AddressSpace,
     table: Region,
     layout: KsymtabLayout,
     strings: Region,
@@ -348,12 +456,14 @@ fn decode_names<'a>(
         .ok_or("the table lies outside the file")?;
     let field = layout.field_size(word);
     let endian = space.endian();
-    let string_at = |addr: u64| -> Option<&'a [u8]> {
+    let string_at = |addr: u64| -> Option<(&'a [u8], u64)> {
         if !strings.contains(addr) {
             return None;
         }
-        c_str(strings_bytes, usize::try_from(addr - strings.addr).ok()?)
+        let at = addr - strings.addr;
+        Some((c_str(strings_bytes, usize::try_from(at).ok()?)?, at))
     };
+    let outside_ok = layout == KsymtabLayout::Absolute;
     let target = |offset: usize| -> Option<u64> {
         let raw = read_uint(bytes, offset, field, endian)?;
         if layout.is_relative() {
@@ -368,26 +478,43 @@ fn decode_names<'a>(
     };
     let mut entries = Vec::with_capacity(bytes.len() / size as usize);
     for (i, start) in (0..bytes.len()).step_by(size as usize).enumerate() {
-        let name = target(start + layout.name_offset(word))
-            .and_then(string_at)
-            .ok_or_else(|| format!("entry {i}: the name is not a string of __ksymtab_strings"))?;
+        let addr = target(start + layout.name_offset(word));
+        let (name, name_at) = match addr.and_then(string_at) {
+            Some((name, at)) => (name, Some(at)),
+            None => match addr.filter(|_| outside_ok).and_then(|a| c_str_at(space, a)) {
+                Some(name) => (name, None),
+                None => {
+                    return Err(format!(
+                        "entry {i}: the name is not a string of __ksymtab_strings"
+                    ))
+                }
+            },
+        };
         if !is_symbol_name(name) {
             return Err(format!(
                 "entry {i}: the name {:?} is not a symbol name",
                 String::from_utf8_lossy(name)
             ));
         }
-        let namespace = match layout.namespace_offset(word) {
+        let (namespace, namespace_at) = match layout.namespace_offset(word) {
             // 5.4 stored no namespace as a zero offset / NULL pointer.
             Some(off) => match target(start + off) {
-                Some(0) => &[][..],
-                addr => addr.and_then(string_at).ok_or_else(|| {
-                    format!("entry {i}: the namespace is not a string of __ksymtab_strings")
-                })?,
+                Some(0) => (&[][..], None),
+                addr => addr
+                    .and_then(string_at)
+                    .map(|(ns, at)| (ns, Some(at)))
+                    .ok_or_else(|| {
+                        format!("entry {i}: the namespace is not a string of __ksymtab_strings")
+                    })?,
             },
-            None => &[][..],
+            None => (&[][..], None),
         };
-        entries.push(RawEntry { name, namespace });
+        entries.push(RawEntry {
+            name,
+            name_at,
+            namespace,
+            namespace_at,
+        });
     }
     Ok(entries)
 }
