@@ -344,22 +344,35 @@ fn arm_aliases_named_outside_the_strings_are_exports_of_their_own() {
 }
 
 #[test]
-fn a_table_that_reads_in_no_era_is_never_the_answer() {
-    // The largest candidate is the real table with two entries swapped, which leaves its link
-    // order broken: neither it nor a decoy may be written out.
-    let mut spec = Spec::old_kernel(fx::ARM, Crcs::None, 300);
-    spec.kallsyms = true;
-    let elf = fx::build_vmlinux_elf(&spec);
-    let (mut image, base) = fx::raw_image(&elf);
-    let tab = &elf.sections[elf.index_of("__ksymtab").unwrap()];
-    let at = (tab.addr - base) as usize;
-    // Swap the name pointers of entries 1 and 5, and of 40 and 80.
-    for (x, y) in [(1, 5), (40, 80)] {
-        let (px, py) = (at + 8 * x + 4, at + 8 * y + 4);
-        let (a, b) = (image[px..px + 4].to_vec(), image[py..py + 4].to_vec());
-        image[px..px + 4].copy_from_slice(&b);
-        image[py..py + 4].copy_from_slice(&a);
+fn a_name_moved_to_the_tail_of_its_string_is_never_the_answer() {
+    // A damaged entry whose name pointer moved one byte on ("bb_name1" -> "b_name1") still
+    // reads, sorted, without a duplicate: only the string "bb_name1", now named by no entry,
+    // shows it.
+    for (arch, layout) in [
+        (fx::ARM, Layout::AbsoluteNamespaced),
+        (fx::AARCH64, Layout::Prel32Namespaced),
+    ] {
+        let mut spec = Spec::new(arch, layout, Crcs::Data);
+        spec.exports = ('a'..='p')
+            .enumerate()
+            .map(|(i, c)| fx::exp(&format!("{c}{c}_name{i}"), "EXPORT_SYMBOL", "", 0x100 + i as u32))
+            .collect();
+        let elf = fx::build_vmlinux_elf(&spec);
+        let (mut image, base) = fx::raw_image(&elf);
+        assert!(read(&image).is_ok(), "{}", arch.name);
+        let tab = &elf.sections[elf.index_of("__ksymtab").unwrap() - 1];
+        let field = layout.field(&arch);
+        // Entry 1's name field.
+        let at = (tab.addr - base) as usize + layout.entry(&arch) + field;
+        let mut v = [0u8; 4];
+        v.copy_from_slice(&image[at..at + 4]);
+        let moved = (u32::from_le_bytes(v) + 1).to_le_bytes();
+        image[at..at + 4].copy_from_slice(&moved);
+        let err = read(&image).unwrap_err();
+        assert!(
+            matches!(&err, Problem::Exports(m) if m.contains("named by no export entry")),
+            "{}: {err}",
+            arch.name
+        );
     }
-    let err = read(&image).unwrap_err();
-    assert!(matches!(err, Problem::Exports(_)), "{err}");
 }
