@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::exports::ExportKind;
 use crate::modinfo::{ModuleInfo, VersionFormat};
-use crate::symvers::{Entry, Table};
+use crate::symvers::{Entry, ExportType, Table};
 
 /// The kernel side of the check.
 #[derive(Debug)]
@@ -113,6 +113,14 @@ pub enum Issue {
         /// The module's `license=` (`unspecified` when missing).
         license: String,
     },
+    /// A module whose license is not GPL-compatible imports an export of type `(unknown)` in
+    /// a table written by old modpost: whether it is GPL-only cannot be told.
+    UnknownExportType {
+        /// The symbol.
+        symbol: String,
+        /// The module's `license=` (`unspecified` when missing).
+        license: String,
+    },
     /// A namespaced export used without `import_ns=`.
     NamespaceNotImported {
         /// The symbol.
@@ -147,6 +155,11 @@ impl Issue {
             }
             Issue::GplOnly { symbol, license } => format!(
                 "Unknown symbol {symbol}: it is EXPORT_SYMBOL_GPL and the module's license \"{license}\" is not GPL-compatible"
+            ),
+            Issue::UnknownExportType { symbol, license } => format!(
+                "symbol {symbol} has the export type (unknown) in the table: whether the \
+                 module's license \"{license}\" may use it (not if it is EXPORT_SYMBOL_GPL) \
+                 cannot be checked"
             ),
             Issue::NamespaceNotImported { symbol, namespace } => format!(
                 "module uses symbol ({symbol}) from namespace {namespace}, but does not import it."
@@ -367,6 +380,15 @@ pub fn check(info: &ModuleInfo, name: &str, kernel: &Kernel, policy: Policy) -> 
                 },
             );
             continue;
+        }
+        if export.kind == ExportType::Unknown && !gpl_ok {
+            push(
+                Severity::Warning,
+                Issue::UnknownExportType {
+                    symbol: symbol.to_string(),
+                    license: license.to_string(),
+                },
+            );
         }
         if export.kind == ExportKind::GplFuture && !gpl_ok {
             // 2.6.17–5.12: loads, with "symbol X is being used by a non-GPL module" warning.

@@ -17,8 +17,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::exports::ExportKind;
-use crate::symvers::{Entry, Table};
+use crate::symvers::{Entry, ExportType, Table};
 
 /// What kind of change a symbol saw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,12 +34,12 @@ pub enum Change {
         /// NEW's CRC.
         new: u32,
     },
-    /// Different export macro.
+    /// Different export macro (never reported against `(unknown)`, which says nothing).
     ExportChanged {
         /// OLD's.
-        old: ExportKind,
+        old: ExportType,
         /// NEW's.
-        new: ExportKind,
+        new: ExportType,
     },
     /// Different namespace.
     NamespaceChanged {
@@ -197,7 +196,9 @@ pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Diff {
                 },
             );
         }
-        if o.kind != n.kind {
+        // `(unknown)` (old modpost) does not know the type: no change against it.
+        let known = o.kind != ExportType::Unknown && n.kind != ExportType::Unknown;
+        if known && o.kind != n.kind {
             any = true;
             push(
                 n,

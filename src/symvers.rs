@@ -2,7 +2,10 @@
 //!
 //! Text format (scripts/mod/modpost.c, `write_dump`): one line per export,
 //! `0x%08x\tSYMBOL\tMODULE\tEXPORT_SYMBOL[_GPL]\tNAMESPACE\n` since 5.6 (5190044c2965);
-//! 5.4–5.5 put the namespace second; 2.6.18–5.3 have no namespace column.
+//! 5.4–5.5 put the namespace second; 2.6.18–5.3 have no namespace column; before 2.6.18 (the
+//! export type column came with "kbuild: export-type enhancement to modpost.c") there were three
+//! columns, `0x%08x\tSYMBOL\tMODULE`. modpost writes `(unknown)` for an export whose type it did
+//! not learn ([`ExportType::Unknown`]).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -13,6 +16,69 @@ use serde::Serialize;
 use crate::error::{Error, Problem, Result};
 use crate::exports::{Export, ExportKind};
 
+/// The export type column of a Module.symvers line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ExportType {
+    /// The export macro, as the kernel's tables say.
+    Known(ExportKind),
+    /// `(unknown)`: modpost (2.6.18 to 5.x, `export_unknown`) writes it for a symbol whose
+    /// export type it did not learn, e.g. one it met only through its `__crc_` symbol or an
+    /// older Module.symvers; a three-column line of modpost before 2.6.18 has no type either.
+    /// Never read from a kernel's tables. Like modpost, nothing treats it as GPL-only; `diff`
+    /// reports no export change against it, and `check` warns that it cannot tell.
+    Unknown,
+}
+
+impl ExportType {
+    /// The Module.symvers spelling (`EXPORT_SYMBOL_GPL`, …, `(unknown)`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportType::Known(kind) => kind.as_str(),
+            ExportType::Unknown => "(unknown)",
+        }
+    }
+
+    /// Parse the Module.symvers spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "(unknown)" => Some(ExportType::Unknown),
+            _ => ExportKind::parse(text).map(ExportType::Known),
+        }
+    }
+
+    /// The export macro, `None` for [`ExportType::Unknown`].
+    pub fn kind(self) -> Option<ExportKind> {
+        match self {
+            ExportType::Known(kind) => Some(kind),
+            ExportType::Unknown => None,
+        }
+    }
+
+    /// True for kinds only GPL-compatible modules may use; false for `(unknown)`, as modpost
+    /// has it.
+    pub fn is_gpl_only(self) -> bool {
+        self.kind().is_some_and(ExportKind::is_gpl_only)
+    }
+}
+
+impl From<ExportKind> for ExportType {
+    fn from(kind: ExportKind) -> Self {
+        ExportType::Known(kind)
+    }
+}
+
+impl PartialEq<ExportKind> for ExportType {
+    fn eq(&self, other: &ExportKind) -> bool {
+        *self == ExportType::Known(*other)
+    }
+}
+
+impl Serialize for ExportType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One line of Module.symvers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
@@ -22,20 +88,26 @@ pub struct Entry {
     pub symbol: String,
     /// `vmlinux` or the module's path without `.ko`.
     pub module: String,
-    /// The export macro.
-    pub kind: ExportKind,
+    /// The export macro, or `(unknown)`.
+    pub kind: ExportType,
     /// The namespace, empty for none.
     pub namespace: String,
 }
 
 impl Entry {
     /// An entry from its five columns.
-    pub fn new(crc: u32, symbol: &str, module: &str, kind: ExportKind, namespace: &str) -> Self {
+    pub fn new(
+        crc: u32,
+        symbol: &str,
+        module: &str,
+        kind: impl Into<ExportType>,
+        namespace: &str,
+    ) -> Self {
         Entry {
             crc,
             symbol: symbol.into(),
             module: module.into(),
-            kind,
+            kind: kind.into(),
             namespace: namespace.into(),
         }
     }
@@ -46,7 +118,7 @@ impl Entry {
             crc: export.crc.unwrap_or(0),
             symbol: export.name.clone(),
             module: module.to_string(),
-            kind: export.kind,
+            kind: ExportType::Known(export.kind),
             namespace: export.namespace.clone(),
         }
     }
@@ -66,6 +138,10 @@ pub enum Columns {
     /// 2.6.18–5.3: crc, symbol, module, export.
     #[value(name = "4col")]
     NoNamespace,
+    /// Before 2.6.18: crc, symbol, module (no export type; modpost of that era refuses a
+    /// fourth column).
+    #[value(name = "3col")]
+    NoExportType,
 }
 
 impl Columns {
@@ -179,6 +255,9 @@ impl Table {
                     e.module,
                     e.kind.as_str()
                 ),
+                Columns::NoExportType => {
+                    writeln!(out, "0x{:08x}\t{}\t{}", e.crc, e.symbol, e.module)
+                }
             };
         }
         out
@@ -219,18 +298,20 @@ impl Table {
             let bad = |detail: String| Error::at_line(path, index + 1, detail);
             let fields: Vec<&str> = line.split('\t').collect();
             let (crc, symbol, module, kind, namespace) = match fields.as_slice() {
-                [crc, sym, module, kind, ns] if ExportKind::parse(kind).is_some() => {
+                [crc, sym, module, kind, ns] if ExportType::parse(kind).is_some() => {
                     (*crc, *sym, *module, *kind, *ns)
                 }
-                [crc, sym, ns, module, kind] if ExportKind::parse(kind).is_some() => {
+                [crc, sym, ns, module, kind] if ExportType::parse(kind).is_some() => {
                     (*crc, *sym, *module, *kind, *ns)
                 }
                 // Neither order names a known type: say so, in 5.6+ terms.
                 [crc, sym, module, kind, ns] => (*crc, *sym, *module, *kind, *ns),
                 [crc, sym, module, kind] => (*crc, *sym, *module, *kind, ""),
+                // modpost before 2.6.18: no export type.
+                [crc, sym, module] => (*crc, *sym, *module, "(unknown)", ""),
                 _ => {
                     return Err(bad(format!(
-                        "expected 4 or 5 tab-separated fields, found {}",
+                        "expected 3 to 5 tab-separated fields, found {}",
                         fields.len()
                     )))
                 }
@@ -240,7 +321,7 @@ impl Table {
                 .ok_or_else(|| bad(format!("CRC {crc:?} does not start with 0x")))?;
             let crc = u32::from_str_radix(hex, 16)
                 .map_err(|_| bad(format!("CRC {crc:?} is not a 32-bit hex number")))?;
-            let kind = ExportKind::parse(kind)
+            let kind = ExportType::parse(kind)
                 .ok_or_else(|| bad(format!("unknown export type {kind:?}")))?;
             if symbol.is_empty() {
                 return Err(bad("empty symbol name".into()));

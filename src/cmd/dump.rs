@@ -86,7 +86,7 @@ pub struct DumpArgs {
     #[arg(long, value_enum, default_value = "symvers")]
     pub format: Format,
     /// Column order of the Module.symvers text [default: from the kernel: 4col before 5.4,
-    /// else 5.6].
+    /// else 5.6; 3col is for modpost before 2.6.18].
     #[arg(long, value_enum, value_name = "ORDER")]
     pub symvers_format: Option<Columns>,
     /// Write the table of the modules that could be read even if some could not (exit code 3).

@@ -355,7 +355,14 @@ fn a_name_moved_to_the_tail_of_its_string_is_never_the_answer() {
         let mut spec = Spec::new(arch, layout, Crcs::Data);
         spec.exports = ('a'..='p')
             .enumerate()
-            .map(|(i, c)| fx::exp(&format!("{c}{c}_name{i}"), "EXPORT_SYMBOL", "", 0x100 + i as u32))
+            .map(|(i, c)| {
+                fx::exp(
+                    &format!("{c}{c}_name{i}"),
+                    "EXPORT_SYMBOL",
+                    "",
+                    0x100 + i as u32,
+                )
+            })
             .collect();
         let elf = fx::build_vmlinux_elf(&spec);
         let (mut image, base) = fx::raw_image(&elf);
