@@ -310,3 +310,75 @@ fn vmlinux_missing_one_crc_table_is_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn vmlinux_of_2_6_12_reads_with_its_aliases_duplicates_and_empty_crc_tables() {
+    // 2.6.12 arm: link order, no CRCs but empty __kcrctab sections, EXPORT_SYMBOL_ALIAS
+    // entries named in .rodata, and sys_open exported plain by armksyms.c and GPL-only by
+    // fs/open.c (the loader finds the plain one first).
+    let mut spec = Spec::old_kernel(fx::ARM, Crcs::None, 40);
+    spec.empty_crc_sections = true;
+    let target = spec.exports[3].name.clone();
+    for alias in ["kern_fp_enter", "fp_printk", "fp_send_sig"] {
+        spec.aliases.push((alias.into(), target.clone()));
+    }
+    spec.exports
+        .insert(5, fx::exp("sys_open", "EXPORT_SYMBOL", "", 0));
+    spec.exports
+        .push(fx::exp("sys_open", "EXPORT_SYMBOL_GPL", "", 0));
+    let mut expected = spec.all_exports();
+    expected.retain(|e| !(e.name == "sys_open" && e.kind == "EXPORT_SYMBOL_GPL"));
+    let got = vmlinux::read_elf(&Elf::parse(&fx::build_vmlinux(&spec)).unwrap()).unwrap();
+    assert_eq!(
+        lines(&got.exports, "vmlinux"),
+        fx::expected_lines(&expected, "vmlinux", false)
+    );
+    assert_eq!(got.layout.order, super::EntryOrder::LinkOrder);
+    assert_eq!(got.layout.crcs, super::CrcStorage::None);
+}
+
+#[test]
+fn vmlinux_tables_in_no_era_order_are_refused() {
+    // A table neither sorted by name (3.0+) nor in link order (before 3.0): its entries were
+    // moved, e.g. by damage. Before, the first layout that read at all was taken.
+    for (arch, layout) in [
+        (fx::X86_64, Layout::Prel32Namespaced),
+        (fx::ARM, Layout::AbsoluteNamespaced),
+        (fx::AARCH64, Layout::Prel32Namespaced),
+    ] {
+        let spec = without_namespaces(Spec::new(arch, layout, Crcs::Data));
+        let mut elf = fx::build_vmlinux_elf(&spec);
+        let i = elf.index_of("__ksymtab").unwrap();
+        let entry = layout.entry(&arch);
+        let field = layout.field(&arch);
+        let tab = elf.section_mut(i);
+        assert!(tab.data.len() >= 3 * entry, "{}", arch.name);
+        // Swap the name fields of entries 0 and 2 (PREL32: keep each pointing at its string).
+        let name_of = |data: &[u8], k: usize| -> u64 {
+            let mut b = [0u8; 8];
+            b[..field].copy_from_slice(&data[k * entry + field..k * entry + 2 * field]);
+            if arch.big_endian {
+                b[..field].reverse();
+            }
+            u64::from_le_bytes(b)
+        };
+        let (a, b) = (name_of(&tab.data, 0), name_of(&tab.data, 2));
+        let shift = if layout.relative() {
+            2 * entry as u64
+        } else {
+            0
+        };
+        let (na, nb) = (
+            b.wrapping_add(shift) & if field == 4 { 0xffff_ffff } else { u64::MAX },
+            a.wrapping_sub(shift) & if field == 4 { 0xffff_ffff } else { u64::MAX },
+        );
+        arch.put(&mut tab.data, field, na, field);
+        arch.put(&mut tab.data, 2 * entry + field, nb, field);
+        let err = vmlinux::read_elf(&Elf::parse(&elf.build()).unwrap()).unwrap_err();
+        assert!(
+            matches!(&err, Problem::Exports(m) if m.contains("neither sorted by name")),
+            "{}: {err}",
+            arch.name
+        );
+    }
+}
