@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::elf::Elf;
+use crate::elf::{Class, Elf, Endian};
 use crate::error::{Error, Problem, Result};
 use crate::exports::module::{self, ModuleExports};
+use crate::image::Arch;
 use crate::kernel::{self, KernelExports};
 use crate::locate::{Located, Source};
 use crate::modinfo::{self, ModuleInfo};
@@ -147,7 +148,16 @@ pub fn dump(options: &Options) -> Result<Dump> {
                         let elf = Elf::parse_module(bytes)?;
                         let exports = module::read_elf(&elf)?;
                         let imports = read_imports.then(|| modinfo::read_elf(&elf)).transpose()?;
-                        Ok((exports, imports))
+                        let header = ModuleHeader {
+                            class: elf.class,
+                            endian: elf.endian,
+                            machine: elf.machine,
+                        };
+                        Ok(ReadModule {
+                            exports,
+                            imports,
+                            header,
+                        })
                     };
                     read().map_err(|p| Error::format(path, p))
                 },
@@ -159,13 +169,95 @@ pub fn dump(options: &Options) -> Result<Dump> {
     Ok(assemble(located, kernel?, walk, modules))
 }
 
-/// The dump from the kernel's exports and each module's (exports, imports) read in the order
-/// of `walk.files`.
+/// What the ELF header of a module says, to compare with the kernel.
+#[derive(Debug, Clone, Copy)]
+struct ModuleHeader {
+    class: Class,
+    endian: Endian,
+    machine: u16,
+}
+
+/// One module as read: its exports, its imports when asked for, its header.
+struct ReadModule {
+    exports: ModuleExports,
+    imports: Option<ModuleInfo>,
+    header: ModuleHeader,
+}
+
+/// Why the module whose header and exports these are cannot belong to `kernel`, as the kernel
+/// alone can tell: its byte order, word size and machine (where the image says them) and the
+/// era of its tables ([`TableLayout::disagreement`]). A module of another architecture next
+/// to a kernel, or one whose CRCs went missing or are read with the wrong size, would
+/// otherwise give plausible lines.
+///
+/// [`TableLayout::disagreement`]: crate::exports::TableLayout::disagreement
+fn check_against_kernel(
+    header: ModuleHeader,
+    exports: &ModuleExports,
+    kernel: &KernelExports,
+) -> Result<(), Problem> {
+    if header.endian != kernel.endian {
+        return Err(Problem::ForeignModule(format!(
+            "a {} module for a {} kernel",
+            endian_name(header.endian),
+            endian_name(kernel.endian)
+        )));
+    }
+    if let Some(class) = kernel.certain_class() {
+        if header.class != class {
+            return Err(Problem::ForeignModule(format!(
+                "a {}-bit module for a {}-bit kernel",
+                header.class.word_size() * 8,
+                class.word_size() * 8
+            )));
+        }
+    }
+    if let (Some(theirs), mine) = (kernel.image.arch, Arch::from_elf_machine(header.machine)) {
+        if mine != Some(theirs) {
+            return Err(Problem::ForeignModule(format!(
+                "a module for ELF machine {} ({}) next to a {} kernel",
+                header.machine,
+                mine.map_or("unknown", arch_name),
+                arch_name(theirs)
+            )));
+        }
+    }
+    if let Some(layout) = exports.layout {
+        if let Some(why) = layout.disagreement(&kernel.vmlinux.layout, header.class.word_size()) {
+            return Err(Problem::Exports(format!(
+                "its export tables do not fit the kernel's: {why}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn endian_name(endian: Endian) -> &'static str {
+    match endian {
+        Endian::Little => "little-endian",
+        Endian::Big => "big-endian",
+    }
+}
+
+fn arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86 => "x86",
+        Arch::Arm => "arm",
+        Arch::Arm64 => "arm64",
+        Arch::Riscv => "riscv",
+        Arch::S390 => "s390",
+        Arch::Mips => "mips",
+        Arch::Loongarch => "loongarch",
+        Arch::Powerpc => "powerpc",
+    }
+}
+
+/// The dump from the kernel's exports and each module as read, in the order of `walk.files`.
 fn assemble(
     located: Located,
     kernel: KernelExports,
     walk: modtree::Walk,
-    modules: Vec<Result<(ModuleExports, Option<ModuleInfo>)>>,
+    modules: Vec<Result<ReadModule>>,
 ) -> Dump {
     let mut table = Table::default();
     table.extend_from_exports("vmlinux", &kernel.vmlinux.exports);
@@ -176,10 +268,15 @@ fn assemble(
         *module_compressions
             .entry(modtree::suffix_compression(&file.path).to_string())
             .or_insert(0) += 1;
+        let result = result.and_then(|m| {
+            check_against_kernel(m.header, &m.exports, &kernel)
+                .map_err(|p| Error::format(&file.path, p))?;
+            Ok(m)
+        });
         match result {
-            Ok((exports, info)) => {
-                table.extend_from_exports(&file.name, &exports.exports);
-                if let Some(info) = info {
+            Ok(m) => {
+                table.extend_from_exports(&file.name, &m.exports.exports);
+                if let Some(info) = m.imports {
                     imports.push((file.name.clone(), info));
                 }
             }

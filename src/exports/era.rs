@@ -362,6 +362,74 @@ impl TableLayout {
     }
 }
 
+impl TableLayout {
+    /// Why a module's tables (`self`) cannot be those of a module built for a kernel whose
+    /// tables are `kernel` (`word_size`-byte pointers), or `None` when they can. One build
+    /// makes the kernel and its modules with the same `struct kernel_symbol`, the same CRC
+    /// storage (CRCs in both or in neither, entries of the same size: a module's CRCs read
+    /// with another size are wrong), the same GPL marking (`_gpl` tables or `__kflagstab`),
+    /// and sorts the module's tables when it sorts the kernel's (3.0+). On 32-bit kernels
+    /// PREL32 and absolute entries have one size and a module's relocations do not tell them
+    /// apart, so sizes are compared, not layouts.
+    pub fn disagreement(&self, kernel: &TableLayout, word_size: usize) -> Option<String> {
+        if kernel.modversions() && !self.modversions() {
+            return Some(
+                "it exports symbols without CRCs, but the kernel has CONFIG_MODVERSIONS".into(),
+            );
+        }
+        if !kernel.modversions() && self.modversions() {
+            return Some(
+                "it exports symbols with CRCs, but the kernel has no CONFIG_MODVERSIONS".into(),
+            );
+        }
+        let (mine, theirs) = (
+            self.crcs.entry_size(word_size),
+            kernel.crcs.entry_size(word_size),
+        );
+        if mine != theirs {
+            return Some(format!(
+                "its CRC entries are {} bytes, the kernel's {} bytes",
+                mine.unwrap_or(0),
+                theirs.unwrap_or(0)
+            ));
+        }
+        let (mine, theirs) = (
+            self.ksymtab.entry_size(word_size),
+            kernel.ksymtab.entry_size(word_size),
+        );
+        if mine != theirs || self.ksymtab.has_namespace() != kernel.ksymtab.has_namespace() {
+            return Some(format!(
+                "its kernel_symbol entries are {mine} bytes{}, the kernel's {theirs} bytes{}",
+                if self.ksymtab.has_namespace() {
+                    " with a namespace"
+                } else {
+                    ""
+                },
+                if kernel.ksymtab.has_namespace() {
+                    " with a namespace"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if self.tables.has_flags() != kernel.tables.has_flags() {
+            return Some(
+                "one of it and the kernel marks GPL-only exports with __kflagstab, the other with \
+                 __ksymtab_gpl"
+                    .into(),
+            );
+        }
+        if kernel.order == EntryOrder::ByName && self.order != EntryOrder::ByName {
+            return Some(
+                "its export tables are not sorted by name, as the kernel's (3.0+) and its \
+                 modules' are"
+                    .into(),
+            );
+        }
+        None
+    }
+}
+
 /// What lies between the last `__ksymtab*` and `__ksymtab_strings` of a linked kernel, as its
 /// size tells: the linker script places the `__kcrctab*` (one entry per symbol) and, in 7.x,
 /// `__kflagstab` (one byte per symbol) there. `gap` bytes for `total` records in `tables`

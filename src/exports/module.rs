@@ -255,9 +255,10 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
             None => "no known kernel_symbol layout fits the module's __ksymtab".into(),
         })
     })?;
-    vmlinux::check_strings(strings, decoded.iter().flatten())?;
+    // modpost's symbols first: they say which table was lost.
     let entry_size = ksymtab.entry_size(word) as u64;
     check_marks(&marks, &tables, &decoded, entry_size)?;
+    vmlinux::check_strings(strings, decoded.iter().flatten())?;
 
     let flags = match export_section(elf, "__kflagstab")? {
         Some(i) => Some(elf.section_data(i)?),

@@ -382,3 +382,130 @@ fn vmlinux_tables_in_no_era_order_are_refused() {
         );
     }
 }
+
+/// A module exporting plain and GPL symbols (PREL32, namespaces, CRCs of `crcs`).
+fn exporting_module(crcs: Crcs) -> Spec {
+    let mut spec = Spec::new(fx::X86_64, Layout::Prel32Namespaced, crcs);
+    spec.exports.extend([
+        fx::exp("zz_plain", "EXPORT_SYMBOL", "", 0x0101_0101),
+        fx::exp("zz_gpl", "EXPORT_SYMBOL_GPL", "", 0x0202_0202),
+    ]);
+    spec
+}
+
+#[test]
+fn module_export_table_renamed_or_emptied_is_reported() {
+    // Each damage left fewer exports and exit 0 before.
+    let spec = exporting_module(Crcs::Data);
+    let cases: [(&str, Box<dyn Fn(&mut fx::ElfFile)>); 4] = [
+        (
+            "__kcrctab holds CRCs but there is no __ksymtab",
+            Box::new(|elf| {
+                let i = elf.index_of("__ksymtab").unwrap();
+                elf.section_mut(i).name = "__ksymtaX".into();
+            }),
+        ),
+        (
+            "__ksymtab is SHT_NOBITS",
+            Box::new(|elf| {
+                let i = elf.index_of("__ksymtab").unwrap();
+                elf.section_mut(i).kind = fx::SHT_NOBITS;
+            }),
+        ),
+        (
+            "two sections are called __ksymtab",
+            Box::new(|elf| {
+                let i = elf.index_of("__ksymtab_gpl").unwrap();
+                elf.section_mut(i).name = "__ksymtab".into();
+            }),
+        ),
+        (
+            "lies in section",
+            Box::new(|elf| {
+                // Both the table and its CRCs renamed: modpost's __ksymtab_ symbols remain.
+                for name in ["__ksymtab_gpl", "__kcrctab_gpl"] {
+                    let i = elf.index_of(name).unwrap();
+                    elf.section_mut(i).name = format!("{name}X");
+                }
+            }),
+        ),
+    ];
+    for (expected, damage) in cases {
+        let err = damaged_module_error(&spec, damage);
+        assert!(
+            matches!(&err, Problem::Exports(m) if m.contains(expected)),
+            "{expected}: {err}"
+        );
+    }
+    // Without CRCs, the strings of the lost table still tell.
+    let spec = exporting_module(Crcs::None);
+    let err = damaged_module_error(&spec, |elf| {
+        let i = elf.index_of("__ksymtab_gpl").unwrap();
+        elf.section_mut(i).name = "__ksymtab_gpX".into();
+        // And modpost's symbols are gone too (as if stripped).
+        for s in elf.symbols.iter_mut() {
+            if s.name.starts_with("__ksymtab_") {
+                s.name.insert(0, 'x');
+            }
+        }
+    });
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("named by no export entry")),
+        "{err}"
+    );
+}
+
+#[test]
+fn module_crcs_whose_relocations_went_missing_are_reported() {
+    // 4.10–5.18: the CRC is the value of the absolute __crc_ symbol each entry is relocated
+    // against; without the relocations the entries read 0x00000000 (before: exit 0).
+    let spec = exporting_module(Crcs::AbsoluteSymbols);
+    let err = damaged_module_error(&spec, |elf| {
+        for name in ["__kcrctab", "__kcrctab_gpl"] {
+            let i = elf.index_of(name).unwrap();
+            elf.relocs.remove(&i);
+        }
+    });
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("disagrees with the CRC")),
+        "{err}"
+    );
+    // One relocation of a table lost.
+    let err = damaged_module_error(&spec, |elf| {
+        let i = elf.index_of("__kcrctab").unwrap();
+        elf.relocs.get_mut(&i).unwrap().pop();
+    });
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("entries are relocated")),
+        "{err}"
+    );
+}
+
+#[test]
+fn module_names_and_namespaces_led_elsewhere_are_reported() {
+    let spec = exporting_module(Crcs::Data);
+    // Entry 0 of __ksymtab named by the string of another export: the entry's own string is
+    // left unnamed (before: a renamed export, exit 0 unless it made a duplicate).
+    let err = damaged_module_error(&spec, |elf| {
+        let tab = elf.index_of("__ksymtab").unwrap();
+        let delta = elf
+            .symbols
+            .iter()
+            .position(|s| s.name == "__kstrtab_zz_plain")
+            .unwrap();
+        // Relocation 1 is entry 0's name field.
+        elf.relocs.get_mut(&tab).unwrap()[1].sym = delta as u32 + 1;
+    });
+    assert!(matches!(&err, Problem::Exports(_)), "{err}");
+    // A namespace field led to a name string: a foreign namespace.
+    let err = damaged_module_error(&spec, |elf| {
+        let tab = elf.index_of("__ksymtab").unwrap();
+        let rels = elf.relocs.get_mut(&tab).unwrap();
+        let name_sym = rels[1].sym;
+        rels[2].sym = name_sym;
+    });
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("both an exported name and a namespace")),
+        "{err}"
+    );
+}
