@@ -397,7 +397,8 @@ fn exporting_module(crcs: Crcs) -> Spec {
 fn module_export_table_renamed_or_emptied_is_reported() {
     // Each damage left fewer exports and exit 0 before.
     let spec = exporting_module(Crcs::Data);
-    let cases: [(&str, Box<dyn Fn(&mut fx::ElfFile)>); 4] = [
+    type Damage = Box<dyn Fn(&mut fx::ElfFile)>;
+    let cases: [(&str, Damage); 4] = [
         (
             "__kcrctab holds CRCs but there is no __ksymtab",
             Box::new(|elf| {
