@@ -242,7 +242,7 @@ pub fn module_name(info: &ModuleInfo, file_stem: &str) -> String {
 /// use a symbol, as comma-separated names with an optional tail `*` (kernel/module/main.c
 /// `verify_module_namespace`). `-` and `_` compare equal (`mod_strncmp`): the namespace is written
 /// with file names (`kvm-amd`), the module is named with underscores (`kvm_amd`).
-fn module_namespace_allows(namespace: &str, name: &str) -> bool {
+pub(crate) fn module_namespace_allows(namespace: &str, name: &str) -> bool {
     let Some(list) = namespace.strip_prefix("module:") else {
         return false;
     };

@@ -10,7 +10,7 @@ use crate::exports::module::{self, ModuleExports};
 use crate::image::Arch;
 use crate::kernel::{self, KernelExports};
 use crate::locate::{Located, Source};
-use crate::modinfo::{self, ModuleInfo};
+use crate::modinfo::{self, ModuleImports};
 use crate::modtree::{self, ModuleFile};
 use crate::symvers::Table;
 
@@ -29,7 +29,7 @@ pub struct Options {
     pub vmlinux_only: bool,
     /// Counters updated while the dump runs, for a progress display in another thread.
     pub progress: Option<Arc<Progress>>,
-    /// Also read every module's imported symbol versions, in the same pass
+    /// Also read every module's imported symbol versions and namespaces, in the same pass
     /// ([`Dump::imports`], for `dump --verify`).
     pub read_imports: bool,
 }
@@ -74,7 +74,7 @@ pub struct Dump {
     /// Modules that could not be read.
     pub failures: Vec<Error>,
     /// Each readable module's name and imports, when [`Options::read_imports`] asked for them.
-    pub imports: Vec<(String, ModuleInfo)>,
+    pub imports: Vec<(String, ModuleImports)>,
 }
 
 impl Dump {
@@ -147,12 +147,10 @@ pub fn dump(options: &Options) -> Result<Dump> {
                         // Parsed once for both readers.
                         let elf = Elf::parse_module(bytes)?;
                         let exports = module::read_elf(&elf)?;
-                        let imports = read_imports.then(|| modinfo::read_elf(&elf)).transpose()?;
-                        let header = ModuleHeader {
-                            class: elf.class,
-                            endian: elf.endian,
-                            machine: elf.machine,
-                        };
+                        let imports = read_imports
+                            .then(|| modinfo::read_imports(&elf))
+                            .transpose()?;
+                        let header = ModuleHeader::of(&elf);
                         Ok(ReadModule {
                             exports,
                             imports,
@@ -171,16 +169,40 @@ pub fn dump(options: &Options) -> Result<Dump> {
 
 /// What the ELF header of a module says, to compare with the kernel.
 #[derive(Debug, Clone, Copy)]
-struct ModuleHeader {
-    class: Class,
-    endian: Endian,
-    machine: u16,
+pub struct ModuleHeader {
+    /// 32 or 64 bit.
+    pub class: Class,
+    /// Byte order.
+    pub endian: Endian,
+    /// `e_machine`.
+    pub machine: u16,
+}
+
+impl ModuleHeader {
+    /// The header of a parsed module.
+    pub fn of(elf: &Elf) -> Self {
+        ModuleHeader {
+            class: elf.class,
+            endian: elf.endian,
+            machine: elf.machine,
+        }
+    }
+}
+
+/// Read the exports of the module `bytes` (an uncompressed `.ko`) as `dump` does for
+/// `kernel`: its tables ([`module::read_elf`], which checks what the file can vouch for
+/// itself), then what only the kernel can tell ([`check_against_kernel`]).
+pub fn read_module_for(kernel: &KernelExports, bytes: &[u8]) -> Result<ModuleExports, Problem> {
+    let elf = Elf::parse_module(bytes)?;
+    let exports = module::read_elf(&elf)?;
+    check_against_kernel(ModuleHeader::of(&elf), &exports, kernel)?;
+    Ok(exports)
 }
 
 /// One module as read: its exports, its imports when asked for, its header.
 struct ReadModule {
     exports: ModuleExports,
-    imports: Option<ModuleInfo>,
+    imports: Option<ModuleImports>,
     header: ModuleHeader,
 }
 
@@ -191,7 +213,7 @@ struct ReadModule {
 /// otherwise give plausible lines.
 ///
 /// [`TableLayout::disagreement`]: crate::exports::TableLayout::disagreement
-fn check_against_kernel(
+pub fn check_against_kernel(
     header: ModuleHeader,
     exports: &ModuleExports,
     kernel: &KernelExports,

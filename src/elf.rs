@@ -189,6 +189,9 @@ pub struct Symbol {
     pub section: SymbolSection,
 }
 
+/// A symbol with its index in `.symtab` and its name.
+pub type NamedSymbol<'d> = (usize, &'d [u8], Symbol);
+
 /// Where a symbol is defined (`st_shndx`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SymbolSection {
@@ -399,10 +402,10 @@ impl<'d> Elf<'d> {
         )
     }
 
-    /// The symbols (not section symbols) whose names start with `prefix`, with their names:
-    /// modpost's view of a module's exports (`__ksymtab_NAME`, `__crc_NAME`,
-    /// scripts/mod/modpost.c).
-    pub fn symbols_with_prefix(&self, prefix: &[u8]) -> Result<Vec<(&'d [u8], Symbol)>, Problem> {
+    /// The symbols (not section symbols) whose names start with `prefix`, with their indices
+    /// and names: modpost's view of a module's exports (`__ksymtab_NAME`, `__crc_NAME`,
+    /// scripts/mod/modpost.c), and the labels of its strings (`__kstrtab_NAME`).
+    pub fn symbols_with_prefix(&self, prefix: &[u8]) -> Result<Vec<NamedSymbol<'d>>, Problem> {
         self.by_class(
             |elf| symbols_with_prefix_as::<elf::FileHeader32<Endianness>>(elf, prefix),
             |elf| symbols_with_prefix_as::<elf::FileHeader64<Endianness>>(elf, prefix),
@@ -540,7 +543,7 @@ where
 fn symbols_with_prefix_as<'d, H>(
     elf: &Elf<'d>,
     prefix: &[u8],
-) -> Result<Vec<(&'d [u8], Symbol)>, Problem>
+) -> Result<Vec<NamedSymbol<'d>>, Problem>
 where
     H: FileHeader<Endian = Endianness>,
 {
@@ -557,7 +560,7 @@ where
             continue;
         };
         if name.starts_with(prefix) {
-            out.push((name, symbol_at(endian, &table, index, sym)?));
+            out.push((index.0, name, symbol_at(endian, &table, index, sym)?));
         }
     }
     Ok(out)

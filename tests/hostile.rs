@@ -80,7 +80,7 @@ fn x86_vmlinux() -> Vec<u8> {
 fn is_elf_problem(p: &Problem) -> bool {
     matches!(
         p,
-        Problem::Elf(_) | Problem::Exports(_) | Problem::NoExports(_)
+        Problem::Elf(_) | Problem::Exports(_) | Problem::NoExports(_) | Problem::NotAModule { .. }
     )
 }
 

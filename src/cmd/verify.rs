@@ -22,13 +22,14 @@ pub fn verify_imports(result: &Dump) -> Result<bool, Error> {
     // the run stopped before here); they still make the verification incomplete.
     let unreadable = result.failures.len();
     eprintln!(
-        "symvers: verify: {} modules ({} without versions), {} versioned imports: {} agree, {} disagree, {} missing from the table, {} modules unreadable",
+        "symvers: verify: {} modules ({} without versions), {} versioned imports: {} agree, {} disagree, {} missing from the table, {} in a namespace not imported, {} modules unreadable",
         v.modules,
         v.modules_without_versions,
         v.imports,
         v.agree,
         v.disagreements.len(),
         v.missing.len(),
+        v.namespaces.len(),
         unreadable
     );
     for d in v.disagreements.iter().take(LIST_LIMIT) {
@@ -37,14 +38,22 @@ pub fn verify_imports(result: &Dump) -> Result<bool, Error> {
             d.module, d.symbol, d.module_crc, d.table_crc, d.exporter
         );
     }
+    for n in v.namespaces.iter().take(LIST_LIMIT) {
+        eprintln!(
+            "symvers: verify: {}: imports {} without importing its namespace {} (from {}), as the table has it",
+            n.module, n.symbol, n.namespace, n.exporter
+        );
+    }
     for m in v.missing.iter().take(LIST_LIMIT) {
         eprintln!(
             "symvers: verify: {}: imports {} (CRC 0x{:08x}), which the table does not export",
             m.module, m.symbol, m.module_crc
         );
     }
-    let listed = v.disagreements.len() + v.missing.len();
-    let shown = v.disagreements.len().min(LIST_LIMIT) + v.missing.len().min(LIST_LIMIT);
+    let listed = v.disagreements.len() + v.missing.len() + v.namespaces.len();
+    let shown = v.disagreements.len().min(LIST_LIMIT)
+        + v.missing.len().min(LIST_LIMIT)
+        + v.namespaces.len().min(LIST_LIMIT);
     if listed > shown {
         eprintln!("symvers: verify: … {listed} problems in all");
     }

@@ -109,6 +109,19 @@ pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
 /// machine, whether it has CRCs, its era) is for the caller to compare (`dump` does).
 pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
     let word = elf.class.word_size();
+    // What the loader needs to take a file for a module (kernel/module/main.c
+    // setup_load_info: "No module found in object", "module has no symbols (stripped?)"):
+    // without them the section headers read are not a module's, e.g. a damaged e_shoff.
+    for (name, why) in [
+        (".gnu.linkonce.this_module", "No module found in object"),
+        (".symtab", "module has no symbols (stripped?)"),
+    ] {
+        if elf.section_by_name(name).is_none() {
+            return Err(Problem::NotAModule {
+                detail: format!("no {name} section (the loader says \"{why}\")"),
+            });
+        }
+    }
     // Each table with its length as it lies in the file: sh_size alone is not checked against the
     // file and must not size any allocation or loop.
     let mut tables: Vec<(ExportKind, usize, u64)> = Vec::new();
@@ -149,7 +162,7 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
                 ));
             }
         }
-        if let Some((name, _)) = marks.first() {
+        if let Some((_, name, _)) = marks.first() {
             return Err(Problem::Exports(format!(
                 "symbol {} marks an export but there is no __ksymtab (renamed or removed?)",
                 String::from_utf8_lossy(name)
@@ -258,6 +271,16 @@ pub fn read_elf(elf: &Elf) -> Result<ModuleExports, Problem> {
     // modpost's symbols first: they say which table was lost.
     let entry_size = ksymtab.entry_size(word) as u64;
     check_marks(&marks, &tables, &decoded, entry_size)?;
+    let field = ksymtab.field_size(word);
+    let relocs: Vec<&[Reloc]> = tables
+        .iter()
+        .map(|&(_, index, _)| {
+            relocations
+                .get(&(index, field))
+                .map_or(&[][..], Vec::as_slice)
+        })
+        .collect();
+    check_string_labels(elf, ksymtab, &relocs, &decoded)?;
     vmlinux::check_strings(strings, decoded.iter().flatten())?;
 
     let flags = match export_section(elf, "__kflagstab")? {
@@ -341,6 +364,36 @@ fn export_section(elf: &Elf, name: &str) -> Result<Option<usize>, Problem> {
             section.size
         )));
     }
+    // Bytes outside the file are the first thing to say.
+    elf.section_data(index)?;
+    // The tables are arrays of 4-byte or word-sized fields, which `ld -r` places aligned: a
+    // misaligned one has a damaged offset.
+    let unit = if name == "__ksymtab_strings" || name == "__kflagstab" {
+        1
+    } else {
+        4
+    };
+    if section.kind != crate::elf::consts::SHT_NOBITS && section.offset % unit != 0 {
+        return Err(Problem::Exports(format!(
+            "{name} starts at file offset {:#x}, not aligned to its {unit}-byte fields",
+            section.offset
+        )));
+    }
+    // `ld -r` gives every section its own bytes: one that overlaps another has a damaged
+    // offset or size, and would read another section's bytes as CRCs or strings.
+    let end = |s: &crate::elf::Section| s.offset.saturating_add(s.size);
+    let has_bytes =
+        |s: &crate::elf::Section| s.kind != crate::elf::consts::SHT_NOBITS && s.size > 0;
+    if has_bytes(section) {
+        if let Some(other) = elf.sections.iter().enumerate().find(|&(i, s)| {
+            i != index && has_bytes(s) && s.offset < end(section) && section.offset < end(s)
+        }) {
+            return Err(Problem::Exports(format!(
+                "{name} overlaps section {} in the file",
+                String::from_utf8_lossy(other.1.name)
+            )));
+        }
+    }
     Ok(Some(index))
 }
 
@@ -348,7 +401,7 @@ fn export_section(elf: &Elf, name: &str) -> Result<Option<usize>, Problem> {
 /// in one of the export tables on the entry of NAME, and every entry has one. (modpost builds
 /// Module.symvers from these symbols, the loader from the entries: they must agree.)
 fn check_marks(
-    marks: &[(&[u8], crate::elf::Symbol)],
+    marks: &[(usize, &[u8], crate::elf::Symbol)],
     tables: &[(ExportKind, usize, u64)],
     decoded: &[Vec<RawEntry>],
     entry_size: u64,
@@ -357,7 +410,7 @@ fn check_marks(
         return Ok(());
     }
     let mut marked: Vec<Vec<bool>> = decoded.iter().map(|t| vec![false; t.len()]).collect();
-    for (full, symbol) in marks {
+    for (_, full, symbol) in marks {
         let name = &full[b"__ksymtab_".len()..];
         let shown = || String::from_utf8_lossy(full);
         let SymbolSection::Section(index) = symbol.section else {
@@ -397,6 +450,54 @@ fn check_marks(
     Ok(())
 }
 
+/// Check the labels the name and namespace fields are relocated against, where they are
+/// modpost's: the name field of the entry of NAME against `__kstrtab_NAME`, its namespace field
+/// against `__kstrtabns_NAME` (include/linux/export-internal.h, and export.h before). A field
+/// relocated against another export's label (a damaged relocation) reads that export's string.
+fn check_string_labels(
+    elf: &Elf,
+    ksymtab: KsymtabLayout,
+    relocs: &[&[Reloc]],
+    decoded: &[Vec<RawEntry>],
+) -> Result<(), Problem> {
+    let labels = elf.symbols_with_prefix(b"__kstrtab")?;
+    if labels.is_empty() {
+        return Ok(());
+    }
+    let by_index: HashMap<usize, &[u8]> = labels.iter().map(|&(i, name, _)| (i, name)).collect();
+    let word = elf.class.word_size();
+    let size = ksymtab.entry_size(word) as u64;
+    let fields = [Some((ksymtab.name_offset(word), &b"__kstrtab_"[..]))]
+        .into_iter()
+        .chain([ksymtab
+            .namespace_offset(word)
+            .map(|off| (off, &b"__kstrtabns_"[..]))])
+        .flatten();
+    let fields: Vec<(usize, &[u8])> = fields.collect();
+    for (relocs, entries) in relocs.iter().zip(decoded) {
+        for (i, e) in entries.iter().enumerate() {
+            for &(off, prefix) in &fields {
+                let at = i as u64 * size + off as u64;
+                let Ok(r) = relocs.binary_search_by_key(&at, |r| r.offset) else {
+                    continue;
+                };
+                let Some(label) = by_index.get(&(relocs[r].sym as usize)) else {
+                    continue;
+                };
+                let expected = [prefix, e.name].concat();
+                if *label != expected.as_slice() {
+                    return Err(Problem::Exports(format!(
+                        "the entry of {} leads to the string labelled {}",
+                        String::from_utf8_lossy(e.name),
+                        String::from_utf8_lossy(label)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where one export's CRC came from, for [`check_crc_symbols`].
 #[derive(Debug, Clone, Copy)]
 struct CrcPlace {
@@ -412,7 +513,7 @@ struct CrcPlace {
 /// that holds it (5.19+: the `__kcrctab*` entry; CONFIG_MODULE_REL_CRCS: the word the entry
 /// points to). Each must be an export's, and agree with what its entry gave.
 fn check_crc_symbols(elf: &Elf, places: &HashMap<&[u8], CrcPlace>) -> Result<(), Problem> {
-    for (full, symbol) in elf.symbols_with_prefix(b"__crc_")? {
+    for (_, full, symbol) in elf.symbols_with_prefix(b"__crc_")? {
         let name = &full[b"__crc_".len()..];
         let shown = || String::from_utf8_lossy(full);
         let Some(place) = places.get(name) else {
@@ -505,7 +606,18 @@ fn read_crcs(
                     "{name}: entry {i} is not relocated but the others are"
                 )))
             }
-            Target::Null => elf.read_uint(data, i * entry, entry).unwrap_or(0) as u32,
+            Target::Null => {
+                let value = elf.read_uint(data, i * entry, entry).unwrap_or(0) as u32;
+                // 5.19+: modpost writes a CRC only where genksyms gave one (a symbol without
+                // one has no entry), and a CRC32 of 0 is a chance of 2^-32: zeros mean the
+                // table was misplaced or wiped.
+                if value == 0 {
+                    return Err(Problem::Exports(format!(
+                        "{name} entry {i} is 0x00000000 (a CRC table misplaced or wiped)"
+                    )));
+                }
+                value
+            }
         };
         crcs.push(CrcPlace {
             value,

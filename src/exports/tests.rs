@@ -467,6 +467,19 @@ fn module_crcs_whose_relocations_went_missing_are_reported() {
             elf.relocs.remove(&i);
         }
     });
+    // Read as data, the zeros are refused; had they been other values, the absolute __crc_
+    // symbols would disagree with them.
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("is 0x00000000")),
+        "{err}"
+    );
+    let err = damaged_module_error(&spec, |elf| {
+        for name in ["__kcrctab", "__kcrctab_gpl"] {
+            let i = elf.index_of(name).unwrap();
+            elf.relocs.remove(&i);
+            elf.section_mut(i).data.fill(0x5a);
+        }
+    });
     assert!(
         matches!(&err, Problem::Exports(m) if m.contains("disagrees with the CRC")),
         "{err}"
@@ -500,6 +513,22 @@ fn module_names_and_namespaces_led_elsewhere_are_reported() {
     assert!(matches!(&err, Problem::Exports(_)), "{err}");
     // A namespace field led to a name string: a foreign namespace.
     let err = damaged_module_error(&spec, |elf| {
+        let tab = elf.index_of("__ksymtab").unwrap();
+        let rels = elf.relocs.get_mut(&tab).unwrap();
+        let name_sym = rels[1].sym;
+        rels[2].sym = name_sym;
+    });
+    assert!(
+        matches!(&err, Problem::Exports(m) if m.contains("leads to the string labelled __kstrtab_alpha_func")),
+        "{err}"
+    );
+    // Without modpost's labels (as if stripped), the strings still tell.
+    let err = damaged_module_error(&spec, |elf| {
+        for s in elf.symbols.iter_mut() {
+            if s.name.starts_with("__kstrtab") || s.name.starts_with("__ksymtab_") {
+                s.name.insert(0, 'x');
+            }
+        }
         let tab = elf.index_of("__ksymtab").unwrap();
         let rels = elf.relocs.get_mut(&tab).unwrap();
         let name_sym = rels[1].sym;

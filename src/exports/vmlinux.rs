@@ -370,10 +370,32 @@ pub(crate) fn check_strings<'e, 'a: 'e>(
     let mut namespaces = Vec::new();
     for e in entries {
         names.extend(e.name_at);
-        namespaces.extend(e.namespace_at);
+        if !e.namespace.is_empty() {
+            if !is_namespace(e.namespace) {
+                return Err(Problem::Exports(format!(
+                    "the namespace {:?} of {} is not a namespace name",
+                    String::from_utf8_lossy(e.namespace),
+                    String::from_utf8_lossy(e.name)
+                )));
+            }
+            namespaces.extend(e.namespace_at);
+        }
     }
     names.sort_unstable();
     names.dedup();
+    // A namespace string of its own starts after a NUL: one that starts inside another
+    // string is that string's tail (names may be tails of names, "memcpy" of "__memcpy", but a
+    // namespace is never merged into an identifier).
+    for &ns in &namespaces {
+        let starts = usize::try_from(ns)
+            .ok()
+            .is_some_and(|at| at == 0 || strings.get(at - 1) == Some(&0));
+        if !starts {
+            return Err(Problem::Exports(format!(
+                "a namespace at offset {ns:#x} of __ksymtab_strings starts inside another string"
+            )));
+        }
+    }
     namespaces.sort_unstable();
     namespaces.dedup();
     if let Some(&both) = namespaces.iter().find(|at| names.binary_search(at).is_ok()) {
@@ -404,6 +426,13 @@ pub(crate) fn check_strings<'e, 'a: 'e>(
         at += len + 1;
     }
     Ok(())
+}
+
+/// True for a namespace as `EXPORT_SYMBOL_NS` and modpost write them: an identifier
+/// (`USB_STORAGE`), or since 6.13 `module:NAME[,NAME…]` (module names may hold `-`).
+fn is_namespace(ns: &[u8]) -> bool {
+    ns.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b',' | b'-' | b'.'))
 }
 
 /// One decoded `struct kernel_symbol`: its name and namespace, with their offsets in

@@ -823,8 +823,9 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
         align: 16,
         ..Sec::progbits(".text", vec![0xc3; 16 * spec.exports.len().max(1)])
     });
-    // Strings: name, then namespace, per export.
-    let (strings, name_off, ns_off) = export_strings(&spec.exports, true, !spec.link_order);
+    // Strings: name, then namespace (5.4+), per export.
+    let (strings, name_off, ns_off) =
+        export_strings(&spec.exports, spec.layout.namespaced(), !spec.link_order);
     let strings_index = f.add(Sec {
         align: 1,
         ..Sec::progbits("__ksymtab_strings", strings)
@@ -855,12 +856,14 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
                 false,
                 strings_index as u16,
             );
-            let kns = f.sym(
-                &format!("__kstrtabns_{}", e.name),
-                ns_off[index_in(&spec.exports, e)],
-                false,
-                strings_index as u16,
-            );
+            let kns = spec.layout.namespaced().then(|| {
+                f.sym(
+                    &format!("__kstrtabns_{}", e.name),
+                    ns_off[index_in(&spec.exports, e)],
+                    false,
+                    strings_index as u16,
+                )
+            });
             f.sym(&format!("__ksymtab_{}", e.name), base, false, tab as u16);
             let rel = |offset: u64, sym: u32| Rel {
                 offset,
@@ -871,7 +874,7 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
             };
             f.reloc(tab, rel(base, func_sym[&e.name]));
             f.reloc(tab, rel(base + field as u64, kstr));
-            if spec.layout.namespaced() && !(spec.null_namespace && e.namespace.is_empty()) {
+            if let Some(kns) = kns.filter(|_| !(spec.null_namespace && e.namespace.is_empty())) {
                 f.reloc(tab, rel(base + 2 * field as u64, kns));
             }
             flags.push(u8::from(e.kind == "EXPORT_SYMBOL_GPL"));
@@ -994,6 +997,13 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
         align: 1,
         ..Sec::progbits(".modinfo", modinfo)
     });
+    // `struct module __this_module` (the .mod.c modpost writes): the loader refuses an object
+    // without it ("No module found in object").
+    let this_module = f.add(Sec {
+        align: 64,
+        ..Sec::progbits(".gnu.linkonce.this_module", vec![0; 64])
+    });
+    f.sym("__this_module", 0, true, this_module as u16);
     f
 }
 
