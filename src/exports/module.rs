@@ -485,11 +485,13 @@ fn check_string_labels(
                     continue;
                 };
                 let expected = [prefix, e.name].concat();
-                if *label != expected.as_slice() {
+                // The field points at the label itself: an addend moves it into another string.
+                if *label != expected.as_slice() || relocs[r].addend != 0 {
                     return Err(Problem::Exports(format!(
-                        "the entry of {} leads to the string labelled {}",
+                        "the entry of {} leads to the string labelled {}{:+}",
                         String::from_utf8_lossy(e.name),
-                        String::from_utf8_lossy(label)
+                        String::from_utf8_lossy(label),
+                        relocs[r].addend
                     )));
                 }
             }

@@ -121,8 +121,78 @@ pub fn tables_from_sections(elf: &Elf) -> TableSet {
     set
 }
 
+/// Check where the export sections of an ELF vmlinux lie: each apart from every other section,
+/// in the kernel's memory and in the file, and its tables aligned to their 4-byte or word
+/// fields. The linker lays sections out one after another: overlapping ones have a damaged
+/// address, offset or size, and would be read from another section's bytes.
+fn check_sections(elf: &Elf) -> Result<(), Problem> {
+    use crate::elf::consts::{SHF_ALLOC, SHT_NOBITS};
+    let is_export = |name: &[u8]| {
+        name.starts_with(b"__ksymtab") || name.starts_with(b"__kcrctab") || name == b"__kflagstab"
+    };
+    let has_bytes = |s: &crate::elf::Section| s.kind != SHT_NOBITS && s.size > 0;
+    let loaded = |s: &crate::elf::Section| s.flags & SHF_ALLOC != 0 && s.size > 0;
+    let apart = |a: u64, a_len: u64, b: u64, b_len: u64| {
+        a.saturating_add(a_len) <= b || b.saturating_add(b_len) <= a
+    };
+    for (i, s) in elf.sections.iter().enumerate() {
+        if !is_export(s.name) || s.size == 0 {
+            continue;
+        }
+        let name = String::from_utf8_lossy(s.name);
+        let unit = if s.name == b"__ksymtab_strings" || s.name == b"__kflagstab" {
+            1
+        } else {
+            4
+        };
+        if s.addr % unit != 0 {
+            return Err(Problem::Exports(format!(
+                "{name} lies at {:#x}, not aligned to its {unit}-byte fields",
+                s.addr
+            )));
+        }
+        // A loaded section lies in a PT_LOAD at the same distance from its start in memory
+        // and in the file.
+        if loaded(s) && has_bytes(s) && !elf.segments.is_empty() {
+            let at = elf
+                .segments
+                .iter()
+                .find(|p| s.addr >= p.vaddr && s.addr - p.vaddr < p.filesz)
+                .map(|p| p.offset.checked_add(s.addr - p.vaddr));
+            if at != Some(Some(s.offset)) {
+                return Err(Problem::Exports(format!(
+                    "{name} (address {:#x}, file offset {:#x}) is not where the program \
+                     headers load it",
+                    s.addr, s.offset
+                )));
+            }
+        }
+        for (j, o) in elf.sections.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let in_memory = loaded(s) && loaded(o) && !apart(s.addr, s.size, o.addr, o.size);
+            let in_file =
+                has_bytes(s) && has_bytes(o) && !apart(s.offset, s.size, o.offset, o.size);
+            if in_memory || in_file {
+                return Err(Problem::Exports(format!(
+                    "{name} overlaps section {} {}",
+                    String::from_utf8_lossy(o.name),
+                    if in_memory {
+                        "in memory"
+                    } else {
+                        "in the file"
+                    }
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Read the exports of an ELF vmlinux (stripped or not) from its named sections.
 pub fn read_elf(elf: &Elf) -> Result<VmlinuxExports, Problem> {
+    check_sections(elf)?;
     let set = tables_from_sections(elf);
     if set.tables.is_empty() {
         return Err(Problem::NoExports(
