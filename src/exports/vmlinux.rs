@@ -151,6 +151,13 @@ fn check_sections(elf: &Elf) -> Result<(), Problem> {
                 s.addr
             )));
         }
+        let in_file = s
+            .offset
+            .checked_add(s.size)
+            .is_some_and(|end| end <= elf.data.len() as u64);
+        if has_bytes(s) && !in_file {
+            return Err(Problem::Exports(format!("{name} lies outside the file")));
+        }
         // A loaded section lies in a PT_LOAD at the same distance from its start in memory
         // and in the file.
         if loaded(s) && has_bytes(s) && !elf.segments.is_empty() {
