@@ -37,7 +37,7 @@ use crate::elf::{Class, Endian};
 use crate::exports::{Export, ExportKind};
 use crate::image::Arch;
 use crate::modinfo::{ModuleInfo, VersionFormat};
-use crate::symvers::{Entry, Table};
+use crate::symvers::{Entry, ExportType, Table};
 
 /// The `e_machine`, word size and byte order of modules a kernel accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -280,6 +280,14 @@ pub enum Issue {
         /// The module's `license=` (`unspecified` when missing).
         license: String,
     },
+    /// A module whose license is not GPL-compatible imports an export of type `(unknown)` in
+    /// a table written by old modpost: whether it is GPL-only cannot be told.
+    UnknownExportType {
+        /// The symbol.
+        symbol: String,
+        /// The module's `license=` (`unspecified` when missing).
+        license: String,
+    },
     /// A namespaced export used without `import_ns=`.
     NamespaceNotImported {
         /// The symbol.
@@ -352,6 +360,11 @@ impl Issue {
             }
             Issue::GplOnly { symbol, license } => format!(
                 "Unknown symbol {symbol}: it is EXPORT_SYMBOL_GPL and the module's license \"{license}\" is not GPL-compatible"
+            ),
+            Issue::UnknownExportType { symbol, license } => format!(
+                "symbol {symbol} has the export type (unknown) in the table: whether the \
+                 module's license \"{license}\" may use it (not if it is EXPORT_SYMBOL_GPL) \
+                 cannot be checked"
             ),
             Issue::NamespaceNotImported { symbol, namespace } => format!(
                 "module uses symbol ({symbol}) from namespace {namespace}, but does not import it."
@@ -537,7 +550,7 @@ pub fn module_name(info: &ModuleInfo, file_stem: &str) -> String {
 /// use a symbol, as comma-separated names with an optional tail `*` (kernel/module/main.c
 /// `verify_module_namespace`). `-` and `_` compare equal (`mod_strncmp`): the namespace is written
 /// with file names (`kvm-amd`), the module is named with underscores (`kvm_amd`).
-fn module_namespace_allows(namespace: &str, name: &str) -> bool {
+pub(crate) fn module_namespace_allows(namespace: &str, name: &str) -> bool {
     let Some(list) = namespace.strip_prefix("module:") else {
         return false;
     };
@@ -909,7 +922,11 @@ fn check_one<'t, 'a>(
                     Some((_, list)) => list.push(symbol.to_string()),
                     None => from_set.push((*j, vec![symbol.to_string()])),
                 }
-                (export.kind, export.namespace.as_str(), export.crc)
+                (
+                    ExportType::Known(export.kind),
+                    export.namespace.as_str(),
+                    export.crc,
+                )
             }
         };
         if kind.is_gpl_only() && !gpl_ok {
@@ -924,6 +941,17 @@ fn check_one<'t, 'a>(
                 None,
             );
             continue;
+        }
+        if kind == ExportType::Unknown && !gpl_ok {
+            push(
+                &mut v,
+                Severity::Warning,
+                Issue::UnknownExportType {
+                    symbol: symbol.to_string(),
+                    license: license.to_string(),
+                },
+                None,
+            );
         }
         if kind == ExportKind::GplFuture && !gpl_ok {
             // 2.6.17–5.12: loads, with "symbol X is being used by a non-GPL module" warning.

@@ -12,8 +12,7 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::exports::ExportKind;
-use crate::symvers::{Entry, Table};
+use crate::symvers::{Entry, ExportType, Table};
 
 pub use crate::rules::{glob, Classified, Rule, Rules, Target, Unused, Verdict, RULES_FILE_LIMIT};
 
@@ -32,12 +31,12 @@ pub enum Change {
         /// NEW's CRC.
         new: u32,
     },
-    /// Different export macro.
+    /// Different export macro (never reported against `(unknown)`, which says nothing).
     ExportChanged {
         /// OLD's.
-        old: ExportKind,
+        old: ExportType,
         /// NEW's.
-        new: ExportKind,
+        new: ExportType,
     },
     /// Different namespace.
     NamespaceChanged {
@@ -214,7 +213,9 @@ pub fn diff(old: &Table, new: &Table, rules: &Rules) -> Result<Diff> {
                 },
             );
         }
-        if o.kind != n.kind {
+        // `(unknown)` (old modpost) does not know the type: no change against it.
+        let known = o.kind != ExportType::Unknown && n.kind != ExportType::Unknown;
+        if known && o.kind != n.kind {
             any = true;
             push(
                 n,

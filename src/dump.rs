@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::depmod::{self, Reason};
-use crate::elf::Elf;
+use crate::elf::{Class, Elf, Endian};
 use crate::error::{Error, Problem, Result};
 use crate::exports::module::{self, ModuleExports};
 use crate::exports::{CrcStorage, TableLayout};
+use crate::image::Arch;
 use crate::kernel::{self, KernelExports};
 use crate::locate::{Located, Source};
-use crate::modinfo::{self, ModuleInfo};
+use crate::modinfo::{self, ModuleImports};
 use crate::modtree::{self, ModuleFile, Skipped, WalkOptions};
 use crate::symvers::Table;
 
@@ -41,7 +42,7 @@ pub struct Options {
     pub allow_release_mismatch: bool,
     /// Counters updated while the dump runs, for a progress display in another thread.
     pub progress: Option<Arc<Progress>>,
-    /// Also read every module's imported symbol versions, in the same pass
+    /// Also read every module's imported symbol versions and namespaces, in the same pass
     /// ([`Dump::imports`], for `dump --verify`).
     pub read_imports: bool,
 }
@@ -132,7 +133,7 @@ pub struct Dump {
     /// The release the modules were built for, when known.
     pub modules_release: Option<ModulesRelease>,
     /// Each readable module's name and imports, when [`Options::read_imports`] asked for them.
-    pub imports: Vec<(String, ModuleInfo)>,
+    pub imports: Vec<(String, ModuleImports)>,
     /// The export-table layout of the first module that exports anything.
     pub module_layout: Option<TableLayout>,
 }
@@ -317,9 +318,6 @@ struct Modules {
     depmod_config: Vec<PathBuf>,
 }
 
-/// One module read: its exports, its imports when asked for, its vermagic's release.
-type ReadModule = (ModuleExports, Option<ModuleInfo>, Option<String>);
-
 /// Walk the modules folders, decide which copies count, read those, and check that nothing
 /// changed or went missing on the way.
 fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -> Result<Modules> {
@@ -402,8 +400,15 @@ fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -
                 // Parsed once for both readers.
                 let elf = Elf::parse_module(bytes)?;
                 let exports = module::read_elf(&elf)?;
-                let imports = read_imports.then(|| modinfo::read_elf(&elf)).transpose()?;
-                Ok((exports, imports, vermagic_release(&elf)))
+                let imports = read_imports
+                    .then(|| modinfo::read_imports(&elf))
+                    .transpose()?;
+                Ok(ReadModule {
+                    exports,
+                    imports,
+                    header: ModuleHeader::of(&elf),
+                    release: vermagic_release(&elf),
+                })
             };
             read().map_err(|p| Error::format(path, p))
         },
@@ -426,6 +431,115 @@ fn vermagic_release(elf: &Elf) -> Option<String> {
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|v| v.split_whitespace().next())
         .map(str::to_string)
+}
+
+/// What the ELF header of a module says, to compare with the kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleHeader {
+    /// 32 or 64 bit.
+    pub class: Class,
+    /// Byte order.
+    pub endian: Endian,
+    /// `e_machine`.
+    pub machine: u16,
+}
+
+impl ModuleHeader {
+    /// The header of a parsed module.
+    pub fn of(elf: &Elf) -> Self {
+        ModuleHeader {
+            class: elf.class,
+            endian: elf.endian,
+            machine: elf.machine,
+        }
+    }
+}
+
+/// Read the exports of the module `bytes` (an uncompressed `.ko`) as `dump` does for
+/// `kernel`: its tables ([`module::read_elf`], which checks what the file can vouch for
+/// itself), then what only the kernel can tell ([`check_against_kernel`]).
+pub fn read_module_for(kernel: &KernelExports, bytes: &[u8]) -> Result<ModuleExports, Problem> {
+    let elf = Elf::parse_module(bytes)?;
+    let exports = module::read_elf(&elf)?;
+    check_against_kernel(ModuleHeader::of(&elf), &exports, kernel)?;
+    Ok(exports)
+}
+
+/// One module as read: its exports, its imports when asked for, its header, its vermagic's
+/// release.
+struct ReadModule {
+    exports: ModuleExports,
+    imports: Option<ModuleImports>,
+    header: ModuleHeader,
+    release: Option<String>,
+}
+
+/// Why the module whose header and exports these are cannot belong to `kernel`, as the kernel
+/// alone can tell: its byte order, word size and machine (where the image says them) and the
+/// era of its tables ([`TableLayout::disagreement`]). A module of another architecture next
+/// to a kernel, or one whose CRCs went missing or are read with the wrong size, would
+/// otherwise give plausible lines.
+///
+/// [`TableLayout::disagreement`]: crate::exports::TableLayout::disagreement
+pub fn check_against_kernel(
+    header: ModuleHeader,
+    exports: &ModuleExports,
+    kernel: &KernelExports,
+) -> Result<(), Problem> {
+    if header.endian != kernel.endian {
+        return Err(Problem::ForeignModule(format!(
+            "a {} module for a {} kernel",
+            endian_name(header.endian),
+            endian_name(kernel.endian)
+        )));
+    }
+    if let Some(class) = kernel.certain_class() {
+        if header.class != class {
+            return Err(Problem::ForeignModule(format!(
+                "a {}-bit module for a {}-bit kernel",
+                header.class.word_size() * 8,
+                class.word_size() * 8
+            )));
+        }
+    }
+    if let (Some(theirs), mine) = (kernel.image.arch, Arch::from_elf_machine(header.machine)) {
+        if mine != Some(theirs) {
+            return Err(Problem::ForeignModule(format!(
+                "a module for ELF machine {} ({}) next to a {} kernel",
+                header.machine,
+                mine.map_or("unknown", arch_name),
+                arch_name(theirs)
+            )));
+        }
+    }
+    if let Some(layout) = exports.layout {
+        if let Some(why) = layout.disagreement(&kernel.vmlinux.layout, header.class.word_size()) {
+            return Err(Problem::Exports(format!(
+                "its export tables do not fit the kernel's: {why}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn endian_name(endian: Endian) -> &'static str {
+    match endian {
+        Endian::Little => "little-endian",
+        Endian::Big => "big-endian",
+    }
+}
+
+fn arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86 => "x86",
+        Arch::Arm => "arm",
+        Arch::Arm64 => "arm64",
+        Arch::Riscv => "riscv",
+        Arch::S390 => "s390",
+        Arch::Mips => "mips",
+        Arch::Loongarch => "loongarch",
+        Arch::Powerpc => "powerpc",
+    }
 }
 
 /// The dump from the kernel's exports and the modules read.
@@ -455,14 +569,20 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         *module_compressions
             .entry(modtree::suffix_compression(std::path::Path::new(&file.rel)).to_string())
             .or_insert(0) += 1;
+        let result = result.and_then(|m| match &kernel {
+            Some(kernel) => check_against_kernel(m.header, &m.exports, kernel)
+                .map(|()| m)
+                .map_err(|p| Error::format(&file.path, p)),
+            None => Ok(m),
+        });
         match result {
-            Ok((exports, info, release)) => {
-                table.extend_from_exports(&file.name, &exports.exports);
-                module_layout = module_layout.or(exports.layout);
-                if let Some(info) = info {
+            Ok(m) => {
+                table.extend_from_exports(&file.name, &m.exports.exports);
+                module_layout = module_layout.or(m.exports.layout);
+                if let Some(info) = m.imports {
                     imports.push((file.name.clone(), info));
                 }
-                if let Some(release) = release {
+                if let Some(release) = m.release {
                     *vermagic.entry(release).or_insert(0) += 1;
                 }
             }

@@ -192,6 +192,9 @@ pub struct Symbol {
     pub section: SymbolSection,
 }
 
+/// A symbol with its index in `.symtab` and its name.
+pub type NamedSymbol<'d> = (usize, &'d [u8], Symbol);
+
 /// Where a symbol is defined (`st_shndx`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SymbolSection {
@@ -402,6 +405,16 @@ impl<'d> Elf<'d> {
         )
     }
 
+    /// The symbols (not section symbols) whose names start with `prefix`, with their indices
+    /// and names: modpost's view of a module's exports (`__ksymtab_NAME`, `__crc_NAME`,
+    /// scripts/mod/modpost.c), and the labels of its strings (`__kstrtab_NAME`).
+    pub fn symbols_with_prefix(&self, prefix: &[u8]) -> Result<Vec<NamedSymbol<'d>>, Problem> {
+        self.by_class(
+            |elf| symbols_with_prefix_as::<elf::FileHeader32<Endianness>>(elf, prefix),
+            |elf| symbols_with_prefix_as::<elf::FileHeader64<Endianness>>(elf, prefix),
+        )
+    }
+
     /// The global and weak undefined symbols of `.symtab`, in table order, each name once: the
     /// symbols a module (or object) needs from elsewhere, which is what modpost looks up in
     /// Module.symvers (scripts/mod/modpost.c, `handle_symbol`, SHN_UNDEF case).
@@ -485,34 +498,73 @@ where
     Ok((endian, table))
 }
 
+/// Symbol `index` of `table` as a [`Symbol`].
+fn symbol_at<'d, H>(
+    endian: Endianness,
+    table: &object::read::elf::SymbolTable<'d, H>,
+    index: object::SymbolIndex,
+    sym: &H::Sym,
+) -> Result<Symbol, Problem>
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    use object::read::elf::Sym as _;
+    let shndx = sym.st_shndx(endian).0;
+    let section = match shndx {
+        n if n == elf::SHN_UNDEF.0 => SymbolSection::Undefined,
+        n if n == elf::SHN_ABS.0 => SymbolSection::Absolute,
+        n if n == elf::SHN_XINDEX.0 => match table.shndx(endian, index) {
+            Some(i) => SymbolSection::Section(i as usize),
+            None => {
+                return Err(Problem::Elf(format!(
+                    "symbol {} has an extended section index but there is no SHT_SYMTAB_SHNDX entry for it",
+                    index.0
+                )))
+            }
+        },
+        n if n >= elf::SHN_LORESERVE => SymbolSection::Reserved(n),
+        n => SymbolSection::Section(usize::from(n)),
+    };
+    Ok(Symbol {
+        value: sym.st_value(endian).into(),
+        section,
+    })
+}
+
 fn symbols_as<H>(elf: &Elf) -> Result<Vec<Symbol>, Problem>
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    let (endian, table) = symbol_table::<H>(elf)?;
+    let mut out = Vec::with_capacity(table.len());
+    for (index, sym) in table.enumerate() {
+        out.push(symbol_at(endian, &table, index, sym)?);
+    }
+    Ok(out)
+}
+
+fn symbols_with_prefix_as<'d, H>(
+    elf: &Elf<'d>,
+    prefix: &[u8],
+) -> Result<Vec<NamedSymbol<'d>>, Problem>
 where
     H: FileHeader<Endian = Endianness>,
 {
     use object::read::elf::Sym as _;
     let (endian, table) = symbol_table::<H>(elf)?;
-    let mut out = Vec::with_capacity(table.len());
+    let mut out = Vec::new();
     for (index, sym) in table.enumerate() {
-        let shndx = sym.st_shndx(endian).0;
-        let section = match shndx {
-            n if n == elf::SHN_UNDEF.0 => SymbolSection::Undefined,
-            n if n == elf::SHN_ABS.0 => SymbolSection::Absolute,
-            n if n == elf::SHN_XINDEX.0 => match table.shndx(endian, index) {
-                Some(i) => SymbolSection::Section(i as usize),
-                None => {
-                    return Err(Problem::Elf(format!(
-                        "symbol {} has an extended section index but there is no SHT_SYMTAB_SHNDX entry for it",
-                        index.0
-                    )))
-                }
-            },
-            n if n >= elf::SHN_LORESERVE => SymbolSection::Reserved(n),
-            n => SymbolSection::Section(usize::from(n)),
+        // Section symbols may carry their section's name (`__ksymtab_gpl`): not a symbol of
+        // that name.
+        if sym.st_type() == elf::STT_SECTION {
+            continue;
+        }
+        let Ok(name) = sym.name(endian, table.strings()) else {
+            continue;
         };
-        out.push(Symbol {
-            value: sym.st_value(endian).into(),
-            section,
-        });
+        if name.starts_with(prefix) {
+            out.push((index.0, name, symbol_at(endian, &table, index, sym)?));
+        }
     }
     Ok(out)
 }

@@ -130,6 +130,10 @@ pub enum Problem {
         /// The first bytes, in hex.
         first_bytes: String,
     },
+    /// A module that cannot belong to the kernel it is read with: another machine, word size
+    /// or byte order.
+    #[error("not a module of this kernel: {0}")]
+    ForeignModule(String),
     /// A file given as a module that is not one (not ELF or compressed, or an ELF file that is
     /// not relocatable).
     #[error("not a kernel module: {detail}")]

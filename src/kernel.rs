@@ -75,6 +75,14 @@ impl KernelExports {
     pub fn release(&self) -> Option<String> {
         self.banner.as_ref().map(|b| b.release.clone())
     }
+
+    /// The word size when the kernel shows it: an ELF header, absolute pointers whose load
+    /// address was solved, or a container's header. `None` for a raw image of self-relative
+    /// tables without such a header, whose [`KernelExports::class`] is a guess.
+    pub fn certain_class(&self) -> Option<Class> {
+        (self.image.is_elf || self.load_base.is_some() || self.image.class_hint.is_some())
+            .then_some(self.class)
+    }
 }
 
 /// Read the image file at `path` and return vmlinux's exports.

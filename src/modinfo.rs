@@ -114,6 +114,66 @@ impl ModuleInfo {
     }
 }
 
+/// What `dump --verify` compares with a table, from one module: the versions the loader checks
+/// ([`ModuleInfo::effective_versions`]) and what it allows of namespaces (kernel/module/main.c
+/// `verify_namespace_is_imported`): the `import_ns` tags, and the name of an in-tree module
+/// (`module:` namespaces). Read without the undefined symbols and the other `.modinfo` tags,
+/// which a cross-check does not need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleImports {
+    /// The versions the loader checks: `__version_ext_*` when present, else `__versions`.
+    pub versions: Vec<Version>,
+    /// True when the module has a version table at all.
+    pub has_versions: bool,
+    /// `import_ns=` tags.
+    pub import_ns: Vec<String>,
+    /// `name=` of a module with `intree=Y`, which `module:NAME` namespaces may allow.
+    pub in_tree_name: Option<String>,
+    /// The module's undefined symbols, read only when it has no version table (a kernel
+    /// without CONFIG_MODVERSIONS): then only namespaces can be checked, and these say what
+    /// it imports.
+    pub unversioned: Vec<String>,
+}
+
+/// Read what [`ModuleImports`] holds from a module already parsed.
+pub fn read_imports(elf: &Elf) -> Result<ModuleImports, Problem> {
+    let (has_basic, basic) = match elf.section_by_name("__versions") {
+        Some((i, _)) => (true, read_versions(elf, elf.section_data(i)?)?),
+        None => (false, Vec::new()),
+    };
+    let ext = read_ext_versions(elf)?;
+    let has_versions = has_basic || ext.is_some();
+    let versions = ext.unwrap_or(basic);
+    let mut import_ns = Vec::new();
+    let (mut name, mut in_tree) = (None, false);
+    if let Some((i, _)) = elf.section_by_name(".modinfo") {
+        for tag in elf.section_data(i)?.split(|&b| b == 0) {
+            if let Some(ns) = tag.strip_prefix(b"import_ns=") {
+                import_ns.push(String::from_utf8_lossy(ns).into_owned());
+            } else if let Some(n) = tag.strip_prefix(b"name=") {
+                name.get_or_insert_with(|| String::from_utf8_lossy(n).into_owned());
+            } else if tag.starts_with(b"intree=") {
+                in_tree = true;
+            }
+        }
+    }
+    let unversioned = if has_versions {
+        Vec::new()
+    } else {
+        elf.undefined_symbols()?
+            .into_iter()
+            .map(|import| import.name)
+            .collect()
+    };
+    Ok(ModuleImports {
+        versions,
+        has_versions,
+        import_ns,
+        in_tree_name: name.filter(|_| in_tree),
+        unversioned,
+    })
+}
+
 /// Read the loader-facing parts of a module from its ELF bytes.
 pub fn read(data: &[u8]) -> Result<ModuleInfo, Problem> {
     read_elf(&Elf::parse_module(data)?)

@@ -143,6 +143,7 @@ pub fn dump_json(dump: &Dump, checks: serde_json::Map<String, serde_json::Value>
             "crc_storage": k.vmlinux.layout.crcs,
             "table_kinds": k.vmlinux.layout.tables,
             "flags_table": k.vmlinux.layout.tables.has_flags(),
+            "entry_order": k.vmlinux.layout.order,
             "modversions": k.modversions(),
         });
         if let Value::Object(exports) = exports {

@@ -2,7 +2,10 @@
 //!
 //! Text format (scripts/mod/modpost.c, `write_dump`): one line per export,
 //! `0x%08x\tSYMBOL\tMODULE\tEXPORT_SYMBOL[_GPL]\tNAMESPACE\n` since 5.6 (5190044c2965);
-//! 5.4–5.5 put the namespace second; 2.6.18–5.3 have no namespace column.
+//! 5.4–5.5 put the namespace second; 2.6.18–5.3 have no namespace column; before 2.6.18 (the
+//! export type column came with "kbuild: export-type enhancement to modpost.c") there were three
+//! columns, `0x%08x\tSYMBOL\tMODULE`. modpost writes `(unknown)` for an export whose type it did
+//! not learn ([`ExportType::Unknown`]).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -20,6 +23,69 @@ mod parse;
 
 pub use name::{Interner, Name};
 
+/// The export type column of a Module.symvers line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ExportType {
+    /// The export macro, as the kernel's tables say.
+    Known(ExportKind),
+    /// `(unknown)`: modpost (2.6.18 to 5.x, `export_unknown`) writes it for a symbol whose
+    /// export type it did not learn, e.g. one it met only through its `__crc_` symbol or an
+    /// older Module.symvers; a three-column line of modpost before 2.6.18 has no type either.
+    /// Never read from a kernel's tables. Like modpost, nothing treats it as GPL-only; `diff`
+    /// reports no export change against it, and `check` warns that it cannot tell.
+    Unknown,
+}
+
+impl ExportType {
+    /// The Module.symvers spelling (`EXPORT_SYMBOL_GPL`, …, `(unknown)`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportType::Known(kind) => kind.as_str(),
+            ExportType::Unknown => "(unknown)",
+        }
+    }
+
+    /// Parse the Module.symvers spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "(unknown)" => Some(ExportType::Unknown),
+            _ => ExportKind::parse(text).map(ExportType::Known),
+        }
+    }
+
+    /// The export macro, `None` for [`ExportType::Unknown`].
+    pub fn kind(self) -> Option<ExportKind> {
+        match self {
+            ExportType::Known(kind) => Some(kind),
+            ExportType::Unknown => None,
+        }
+    }
+
+    /// True for kinds only GPL-compatible modules may use; false for `(unknown)`, as modpost
+    /// has it.
+    pub fn is_gpl_only(self) -> bool {
+        self.kind().is_some_and(ExportKind::is_gpl_only)
+    }
+}
+
+impl From<ExportKind> for ExportType {
+    fn from(kind: ExportKind) -> Self {
+        ExportType::Known(kind)
+    }
+}
+
+impl PartialEq<ExportKind> for ExportType {
+    fn eq(&self, other: &ExportKind) -> bool {
+        *self == ExportType::Known(*other)
+    }
+}
+
+impl Serialize for ExportType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One line of Module.symvers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
@@ -29,20 +95,26 @@ pub struct Entry {
     pub symbol: String,
     /// `vmlinux` or the module's path without `.ko` (shared by the module's lines).
     pub module: Name,
-    /// The export macro.
-    pub kind: ExportKind,
+    /// The export macro, or `(unknown)`.
+    pub kind: ExportType,
     /// The namespace, empty for none.
     pub namespace: Name,
 }
 
 impl Entry {
     /// An entry from its five columns.
-    pub fn new(crc: u32, symbol: &str, module: &str, kind: ExportKind, namespace: &str) -> Self {
+    pub fn new(
+        crc: u32,
+        symbol: &str,
+        module: &str,
+        kind: impl Into<ExportType>,
+        namespace: &str,
+    ) -> Self {
         Entry {
             crc,
             symbol: symbol.into(),
             module: module.into(),
-            kind,
+            kind: kind.into(),
             namespace: namespace.into(),
         }
     }
@@ -57,7 +129,7 @@ impl Entry {
             crc: export.crc.unwrap_or(0),
             symbol: export.name.clone(),
             module,
-            kind: export.kind,
+            kind: ExportType::Known(export.kind),
             namespace: Name::from(&export.namespace),
         }
     }
@@ -74,6 +146,9 @@ pub enum Columns {
     NamespaceSecond,
     /// 2.6.18–5.3: crc, symbol, module, export.
     NoNamespace,
+    /// Before 2.6.18: crc, symbol, module (no export type; modpost of that era refuses a
+    /// fourth column).
+    NoExportType,
 }
 
 impl Columns {
@@ -223,6 +298,9 @@ impl Table {
                     e.module,
                     e.kind.as_str()
                 ),
+                Columns::NoExportType => {
+                    writeln!(out, "0x{:08x}\t{}\t{}", e.crc, e.symbol, e.module)
+                }
             };
         }
         out
@@ -260,7 +338,7 @@ impl Table {
     ///
     /// # Errors
     /// [`Problem::Symvers`] naming the first line that modpost could not have written (see
-    /// the module documentation of `symvers::parse`): a field count other than 4 or 5, a CRC
+    /// the module documentation of `symvers::parse`): a field count other than 3 to 5, a CRC
     /// other than `0x` and 8 lower-case hex digits, an unknown export type, an empty symbol or
     /// module column, a space or control character in a symbol or module column, a control
     /// character in a namespace, a line longer than [`MAX_LINE`] bytes.

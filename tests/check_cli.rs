@@ -813,3 +813,43 @@ fn weak_modules_without_out_of_tree_modules() {
     assert!(text(&out.stdout).starts_with("0 modules outside kernel/ in "));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn tables_of_old_modpost_are_read_by_diff_and_check() {
+    // "(unknown)" export types (modpost 2.6.18–5.x) and three-column lines (before 2.6.18).
+    let dir = scratch("old-modpost");
+    let old = dir.join("old.symvers");
+    std::fs::write(
+        &old,
+        "0x0000aaaa\tmodule_layout\tvmlinux\t(unknown)\n\
+         0x0000bbbb\t_printk\tvmlinux\n\
+         0x0000cccc\tcrc_itu_t\tlib/crc-itu-t\t(unknown)\n\
+         0x0000dddd\tkthread_run\tvmlinux\n",
+    )
+    .unwrap();
+    let new = dir.join("new.symvers");
+    std::fs::write(&new, KERNEL_TABLE).unwrap();
+    let out = symvers(&[
+        "diff",
+        "--format",
+        "short",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("4 unchanged"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let m = write_module(&dir, "ours", 0xcccc, "GPL");
+    let out = symvers(&[
+        "check",
+        "--against",
+        old.to_str().unwrap(),
+        m.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

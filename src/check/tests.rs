@@ -785,3 +785,32 @@ fn ppc64_toc_is_not_an_import() {
     let v = check(&info, "ours", &kernel, Policy::default());
     assert!(v.would_load, "{:?}", v.findings);
 }
+
+#[test]
+fn unknown_export_types_of_old_tables_warn_non_gpl_modules() {
+    // A table of old modpost: "(unknown)" says nothing of GPL-only.
+    let mut t = table();
+    t.entries[2].kind = crate::symvers::ExportType::Unknown;
+    let kernel = Kernel::new(&t, Some(MAGIC.into()));
+    let proprietary = module(
+        &["kthread_create"],
+        &["license=Proprietary", GPL[1]],
+        |_| {},
+    );
+    let v = check(&proprietary, "ours", &kernel, Policy::default());
+    assert!(v.would_load, "{:?}", issues(&v));
+    assert_eq!(
+        issues(&v),
+        [(
+            Severity::Warning,
+            Issue::UnknownExportType {
+                symbol: "kthread_create".into(),
+                license: "Proprietary".into()
+            }
+        )]
+    );
+    let gpl = module(&["kthread_create"], &GPL, |_| {});
+    assert!(check(&gpl, "ours", &kernel, Policy::default())
+        .findings
+        .is_empty());
+}

@@ -11,7 +11,7 @@ use serde::Serialize;
 use symvers::banner::{self, Banner};
 use symvers::elf::{Class, Elf, Endian};
 use symvers::exports::vmlinux;
-use symvers::exports::{CrcStorage, KsymtabLayout};
+use symvers::exports::{CrcStorage, EntryOrder, KsymtabLayout};
 use symvers::image::{self, Unwrapped};
 use symvers::{kernel, modtree, Error};
 
@@ -72,6 +72,8 @@ struct ExportFacts {
     layout: KsymtabLayout,
     crc_storage: CrcStorage,
     flags_table: bool,
+    /// How the entries of each table are ordered (`by-name` since 3.0, `link-order` before).
+    entry_order: EntryOrder,
     modversions: bool,
     /// Export count per kind (`EXPORT_SYMBOL`, `EXPORT_SYMBOL_GPL`, …).
     tables: BTreeMap<&'static str, usize>,
@@ -240,6 +242,7 @@ fn export_facts(class: Class, endian: Endian, v: &vmlinux::VmlinuxExports) -> Ex
         layout: v.layout.ksymtab,
         crc_storage: v.layout.crcs,
         flags_table: v.layout.tables.has_flags(),
+        entry_order: v.layout.order,
         modversions: v.modversions(),
         tables,
         total: v.exports.len(),
@@ -319,11 +322,12 @@ fn text_report(info: &Info, k: &Unwrapped) -> String {
         (Some(e), _) => {
             let _ = writeln!(
                 s,
-                "exports:     {} ({} layout, CRCs {}{})",
+                "exports:     {} ({} layout, CRCs {}{}, entries {})",
                 e.total,
                 super::json_name(&e.layout),
                 super::json_name(&e.crc_storage),
-                if e.flags_table { ", __kflagstab" } else { "" }
+                if e.flags_table { ", __kflagstab" } else { "" },
+                super::json_name(&e.entry_order)
             );
             for (kind, n) in &e.tables {
                 let _ = writeln!(s, "  {kind}: {n}");

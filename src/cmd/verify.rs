@@ -25,13 +25,14 @@ pub fn verify_imports(result: &Dump) -> Result<(bool, Value), Error> {
     // the run stopped before here); they still make the verification incomplete.
     let unreadable = result.failures.len();
     super::say(format_args!(
-        "verify: {} ({} without versions), {}: {} agree, {} disagree, {} missing from the table, {} unreadable",
+        "verify: {} ({} without versions), {}: {} agree, {} disagree, {} missing from the table, {} in a namespace not imported, {} unreadable",
         super::count(v.modules, "module", "modules"),
         v.modules_without_versions,
         super::count(v.imports, "versioned import", "versioned imports"),
         v.agree,
         v.disagreements.len(),
         v.missing.len(),
+        v.namespaces.len(),
         super::count(unreadable, "module", "modules")
     ));
     for d in v.disagreements.iter().take(LIST_LIMIT) {
@@ -40,14 +41,22 @@ pub fn verify_imports(result: &Dump) -> Result<(bool, Value), Error> {
             d.module, d.symbol, d.module_crc, d.table_crc, d.exporter
         ));
     }
+    for n in v.namespaces.iter().take(LIST_LIMIT) {
+        super::say(format_args!(
+            "verify: {}: imports {} without importing its namespace {} (from {}), as the table has it",
+            n.module, n.symbol, n.namespace, n.exporter
+        ));
+    }
     for m in v.missing.iter().take(LIST_LIMIT) {
         super::say(format_args!(
             "verify: {}: imports {} (CRC 0x{:08x}), which the table does not export",
             m.module, m.symbol, m.module_crc
         ));
     }
-    let listed = v.disagreements.len() + v.missing.len();
-    let shown = v.disagreements.len().min(LIST_LIMIT) + v.missing.len().min(LIST_LIMIT);
+    let listed = v.disagreements.len() + v.missing.len() + v.namespaces.len();
+    let shown = v.disagreements.len().min(LIST_LIMIT)
+        + v.missing.len().min(LIST_LIMIT)
+        + v.namespaces.len().min(LIST_LIMIT);
     if listed > shown {
         super::say(format_args!("verify: … {listed} problems in all"));
     }
@@ -61,9 +70,11 @@ pub fn verify_imports(result: &Dump) -> Result<(bool, Value), Error> {
         "agree": v.agree,
         "disagree": v.disagreements.len(),
         "missing_from_table": v.missing.len(),
+        "namespace_not_imported": v.namespaces.len(),
         "modules_unreadable": unreadable,
         "disagreements": v.disagreements,
         "missing": v.missing,
+        "namespaces": v.namespaces,
     });
     Ok((clean, doc))
 }

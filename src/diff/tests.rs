@@ -61,8 +61,8 @@ fn every_kind_of_change_and_its_severity() {
             (
                 "loosen".into(),
                 Change::ExportChanged {
-                    old: Gpl,
-                    new: Plain
+                    old: Gpl.into(),
+                    new: Plain.into()
                 },
                 false,
                 false
@@ -94,8 +94,8 @@ fn every_kind_of_change_and_its_severity() {
             (
                 "tighten".into(),
                 Change::ExportChanged {
-                    old: Plain,
-                    new: Gpl
+                    old: Plain.into(),
+                    new: Gpl.into()
                 },
                 true,
                 false
@@ -209,4 +209,22 @@ fn rules_file_must_be_a_regular_utf8_file() {
     let err = Rules::read(&fifo).unwrap_err();
     assert!(err.to_string().contains("not a regular file"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unknown_export_types_match_any() {
+    use crate::symvers::ExportType;
+    // A table of old modpost ("(unknown)") against a rebuilt one: no export change, and a
+    // real change beside it is still seen.
+    let mut old = old();
+    for e in &mut old.entries {
+        e.kind = ExportType::Unknown;
+    }
+    let d = diff(&old, &new(), &Rules::default()).unwrap();
+    assert!(!changes(&d)
+        .iter()
+        .any(|(_, c, _, _)| matches!(c, Change::ExportChanged { .. })));
+    assert!(changes(&d)
+        .iter()
+        .any(|(s, c, _, _)| s == "recrc" && matches!(c, Change::CrcChanged { .. })));
 }

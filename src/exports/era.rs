@@ -205,6 +205,108 @@ impl TableKinds {
     }
 }
 
+/// The kernel's own list of its export tables: the `struct symsearch` array that
+/// `each_symbol()` (later `each_symbol_section()`) of kernel/module.c walks, in the shape it
+/// had from the late 2.6 kernels to 5.12: `{const struct kernel_symbol *start, *stop; const
+/// unsigned long *crcs; enum licence; bool unused;}` for `__ksymtab`, `_gpl`, `_gpl_future`
+/// and, with CONFIG_UNUSED_SYMBOLS, `_unused` and `_unused_gpl` (5.13 dropped `unused` with
+/// those tables). Where the entries do not show where one table ends (before 3.0 they are not
+/// sorted) or which tables three or four adjacent ones are, it does.
+pub mod symsearch {
+    use crate::exports::ExportKind;
+
+    /// Fewest and most entries of the array: without and with CONFIG_UNUSED_SYMBOLS.
+    pub const ENTRIES: [usize; 2] = [3, 5];
+
+    /// Bytes per array entry for `word_size`-byte pointers: three pointers, an `int` and a
+    /// `bool`, padded to pointer alignment.
+    pub fn stride(word_size: usize) -> usize {
+        (3 * word_size + 4 + 1).div_ceil(word_size) * word_size
+    }
+
+    /// The export kind of an entry from its `licence` (`NOT_GPL_ONLY` 0, `GPL_ONLY` 1,
+    /// `WILL_BE_GPL_ONLY` 2) and `unused` fields; `None` for values no kernel wrote.
+    pub fn kind(licence: u32, unused: u8) -> Option<ExportKind> {
+        Some(match (licence, unused) {
+            (0, 0) => ExportKind::Plain,
+            (1, 0) => ExportKind::Gpl,
+            (2, 0) => ExportKind::GplFuture,
+            (0, 1) => ExportKind::Unused,
+            (1, 1) => ExportKind::UnusedGpl,
+            _ => return None,
+        })
+    }
+}
+
+/// How the entries of each table are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryOrder {
+    /// Sorted by name, so that the loader can binary-search them: 3.0 on (f02e8a6596b7 "module:
+    /// Sort exported symbols" puts each entry in its own `___ksymtab+NAME` section, `SORT()`ed
+    /// by include/asm-generic/vmlinux.lds.h and, for modules, by scripts/module-common.lds,
+    /// later scripts/module.lds.S). Equal neighbours are allowed: arm64 5.10 exports memcpy,
+    /// memset, … twice.
+    ByName,
+    /// Link order: before 3.0 the entries of every object follow each other as linked, and
+    /// every object emitted its `__kstrtab_NAME` strings into `__ksymtab_strings` in the order of
+    /// its entries, so the addresses of the names strictly ascend through each table (the
+    /// tables of a vmlinux, or of a module linked with `ld -r`). 32-bit arm's
+    /// `EXPORT_SYMBOL_ALIAS` (arch/arm/kernel/armksyms.c, 2.6.x: kern_fp_enter, fp_printk,
+    /// fp_send_sig) names its entries with string literals in `.rodata`, outside
+    /// `__ksymtab_strings`: such names occur in this era only, and take no part in the order.
+    LinkOrder,
+}
+
+/// Most entries of one table named outside `__ksymtab_strings` ([`EntryOrder::LinkOrder`]):
+/// arm's armksyms.c has three.
+pub const MAX_OUTSIDE_NAMES: usize = 8;
+
+impl EntryOrder {
+    /// True when one table's entries are in this order. `entries` are each entry's name and,
+    /// when the name is a string of `__ksymtab_strings`, its offset there (`None` for a name
+    /// elsewhere, which only [`EntryOrder::LinkOrder`] admits).
+    pub fn fits(self, entries: &[(&[u8], Option<u64>)]) -> bool {
+        match self {
+            EntryOrder::ByName => {
+                entries.iter().all(|(_, at)| at.is_some())
+                    && entries.windows(2).all(|w| w[0].0 <= w[1].0)
+            }
+            EntryOrder::LinkOrder => {
+                let outside = entries.iter().filter(|(_, at)| at.is_none()).count();
+                if outside > MAX_OUTSIDE_NAMES {
+                    return false;
+                }
+                let mut inside = entries.iter().filter_map(|&(_, at)| at);
+                let mut prev = inside.next();
+                inside.all(|at| {
+                    let ascends = prev.is_none_or(|p| p < at);
+                    prev = Some(at);
+                    ascends
+                })
+            }
+        }
+    }
+
+    /// The order every one of `tables` (see [`EntryOrder::fits`]) is in, [`EntryOrder::ByName`]
+    /// first: a table that fits both (a short one) is of the later era's kernels, which are
+    /// the common ones. `None` when the entries are in neither order: a kernel or module
+    /// never has such tables, so they were misread or damaged.
+    pub fn of_tables<'a, T>(tables: &'a [T]) -> Option<Self>
+    where
+        T: AsRef<[(&'a [u8], Option<u64>)]>,
+    {
+        [EntryOrder::ByName, EntryOrder::LinkOrder]
+            .into_iter()
+            .find(|order| tables.iter().all(|t| order.fits(t.as_ref())))
+    }
+
+    /// True when entries may be named by strings outside `__ksymtab_strings`.
+    pub fn allows_outside_names(self) -> bool {
+        self == EntryOrder::LinkOrder
+    }
+}
+
 /// The layout of a whole set of export tables: one kernel (or one module) of one era.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TableLayout {
@@ -217,12 +319,114 @@ pub struct TableLayout {
     /// Which tables there are.
     #[serde(rename = "table_kinds")]
     pub tables: TableKinds,
+    /// How each table's entries are ordered.
+    #[serde(rename = "entry_order")]
+    pub order: EntryOrder,
 }
 
 impl TableLayout {
     /// True when the kernel has CRC tables (CONFIG_MODVERSIONS).
     pub fn modversions(&self) -> bool {
         self.crcs != CrcStorage::None
+    }
+
+    /// Why these parts cannot belong to one kernel of `word_size`-byte pointers, or `None`
+    /// when they can. Each part dates the tables (see the variants); parts of eras that never
+    /// met mean tables misread or damaged, e.g. CRC words read with the wrong size.
+    pub fn contradiction(&self, word_size: usize) -> Option<&'static str> {
+        let modern = self.ksymtab.is_relative() || self.ksymtab.has_namespace();
+        // On 32-bit kernels a CRC word and a u32 are the same four bytes.
+        let word_crcs = self.crcs == CrcStorage::Word && word_size != 4;
+        let u32_crcs = matches!(self.crcs, CrcStorage::U32 | CrcStorage::Relative);
+        if modern && word_crcs {
+            return Some(
+                "CRC words of unsigned long (before 4.10) next to PREL32 or namespaced entries (4.19+, 5.4+)",
+            );
+        }
+        if modern && self.order == EntryOrder::LinkOrder {
+            return Some(
+                "entries in link order (before 3.0) with PREL32 or namespaced entries (4.19+, 5.4+)",
+            );
+        }
+        if self.order == EntryOrder::LinkOrder
+            && (self.crcs == CrcStorage::Relative || (u32_crcs && word_size != 4))
+        {
+            return Some("entries in link order (before 3.0) with 32-bit CRCs (4.10+)");
+        }
+        if self.tables.has_flags()
+            && (self.crcs == CrcStorage::Word || self.crcs == CrcStorage::Relative)
+        {
+            return Some("__kflagstab (7.x) with CRC words or relative CRCs (before 5.19)");
+        }
+        None
+    }
+}
+
+impl TableLayout {
+    /// Why a module's tables (`self`) cannot be those of a module built for a kernel whose
+    /// tables are `kernel` (`word_size`-byte pointers), or `None` when they can. One build
+    /// makes the kernel and its modules with the same `struct kernel_symbol`, the same CRC
+    /// storage (CRCs in both or in neither, entries of the same size: a module's CRCs read
+    /// with another size are wrong), the same GPL marking (`_gpl` tables or `__kflagstab`),
+    /// and sorts the module's tables when it sorts the kernel's (3.0+). On 32-bit kernels
+    /// PREL32 and absolute entries have one size and a module's relocations do not tell them
+    /// apart, so sizes are compared, not layouts.
+    pub fn disagreement(&self, kernel: &TableLayout, word_size: usize) -> Option<String> {
+        if kernel.modversions() && !self.modversions() {
+            return Some(
+                "it exports symbols without CRCs, but the kernel has CONFIG_MODVERSIONS".into(),
+            );
+        }
+        if !kernel.modversions() && self.modversions() {
+            return Some(
+                "it exports symbols with CRCs, but the kernel has no CONFIG_MODVERSIONS".into(),
+            );
+        }
+        let (mine, theirs) = (
+            self.crcs.entry_size(word_size),
+            kernel.crcs.entry_size(word_size),
+        );
+        if mine != theirs {
+            return Some(format!(
+                "its CRC entries are {} bytes, the kernel's {} bytes",
+                mine.unwrap_or(0),
+                theirs.unwrap_or(0)
+            ));
+        }
+        let (mine, theirs) = (
+            self.ksymtab.entry_size(word_size),
+            kernel.ksymtab.entry_size(word_size),
+        );
+        if mine != theirs || self.ksymtab.has_namespace() != kernel.ksymtab.has_namespace() {
+            return Some(format!(
+                "its kernel_symbol entries are {mine} bytes{}, the kernel's {theirs} bytes{}",
+                if self.ksymtab.has_namespace() {
+                    " with a namespace"
+                } else {
+                    ""
+                },
+                if kernel.ksymtab.has_namespace() {
+                    " with a namespace"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if self.tables.has_flags() != kernel.tables.has_flags() {
+            return Some(
+                "one of it and the kernel marks GPL-only exports with __kflagstab, the other with \
+                 __ksymtab_gpl"
+                    .into(),
+            );
+        }
+        if kernel.order == EntryOrder::ByName && self.order != EntryOrder::ByName {
+            return Some(
+                "its export tables are not sorted by name, as the kernel's (3.0+) and its \
+                 modules' are"
+                    .into(),
+            );
+        }
+        None
     }
 }
 

@@ -10,7 +10,7 @@ pub mod prefix;
 pub mod raw;
 pub mod vmlinux;
 
-pub use era::{CrcStorage, KsymtabLayout, TableKinds, TableLayout};
+pub use era::{CrcStorage, EntryOrder, KsymtabLayout, TableKinds, TableLayout};
 
 use serde::Serialize;
 
@@ -151,6 +151,13 @@ pub(crate) enum Identical {
     Merge,
     /// Refuse, as for any duplicate (a module).
     Refuse,
+    /// Keep the one the loader finds first, identical or not: before 3.0
+    /// ([`EntryOrder::LinkOrder`]) each `__ksymtab_NAME` was a static object, so two objects
+    /// could export one name (2.6.12 arm exports `sys_open` from armksyms.c and, GPL-only,
+    /// from fs/open.c), and the loader's linear search took the first in the order of
+    /// `struct symsearch`: plain, GPL, GPL-future, unused, unused GPL ([`ExportKind::ALL`]),
+    /// then link order.
+    FirstFound,
 }
 
 /// Make every name unique in `exports` (one vmlinux or one module): a symbol exported twice
@@ -163,6 +170,22 @@ pub(crate) fn unique_exports(
     identical: Identical,
 ) -> Result<(), crate::error::Problem> {
     use std::collections::hash_map::{Entry, HashMap};
+    if identical == Identical::FirstFound {
+        // A stable sort by kind puts the loader's search order first, link order within it.
+        let mut seen = std::collections::HashSet::with_capacity(exports.len());
+        let mut order: Vec<usize> = (0..exports.len()).collect();
+        order.sort_by_key(|&i| exports[i].kind);
+        let keep: std::collections::HashSet<usize> = order
+            .into_iter()
+            .filter(|&i| seen.insert(exports[i].name.clone()))
+            .collect();
+        let mut i = 0;
+        exports.retain(|_| {
+            i += 1;
+            keep.contains(&(i - 1))
+        });
+        return Ok(());
+    }
     let mut first: HashMap<&str, &Export> = HashMap::with_capacity(exports.len());
     let mut repeats = Vec::new();
     for (i, e) in exports.iter().enumerate() {

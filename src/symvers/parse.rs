@@ -4,7 +4,8 @@
 //! Every modpost since 2.6.18 writes each line with `"0x%08x\t%s\t%s\t%s…\n"`
 //! (scripts/mod/modpost.c `write_dump`): a CRC of exactly eight lower-case hex digits, a
 //! symbol name, a module column (`vmlinux` or the module's path without `.o`), the export
-//! macro and, since 5.4, the namespace. Its `read_dump` is laxer (`strtoul` takes `+1`, ` 1`
+//! macro (or `(unknown)`, [`ExportType::Unknown`]) and, since 5.4, the namespace; modpost
+//! before 2.6.18 wrote the first three columns only. Its `read_dump` is laxer (`strtoul` takes `+1`, ` 1`
 //! or `0X1` as CRCs), but a line that modpost could not have written is a damaged or
 //! hand-made table, and a plausible table read from it would be wrong without a word: such a
 //! line is an error naming the file and the line. Line framing is not judged: a `\r` before
@@ -14,10 +15,9 @@ use std::io::{BufRead, Read};
 use std::path::Path;
 
 use crate::error::{Error, Problem, Result};
-use crate::exports::ExportKind;
 
 use super::name::Interner;
-use super::{Entry, Table};
+use super::{Entry, ExportType, Table};
 
 /// The longest line read. modpost's longest would be a 512-byte symbol (KSYM_NAME_LEN since
 /// 6.1), a module path of at most PATH_MAX (4096) bytes and a namespace: a longer line is not a
@@ -90,18 +90,20 @@ impl<'p> LineParser<'p> {
             count += 1;
         }
         let (crc, symbol, module, kind, namespace) = match (count, fields) {
-            (5, [crc, sym, module, kind, ns]) if ExportKind::parse(kind).is_some() => {
+            (5, [crc, sym, module, kind, ns]) if ExportType::parse(kind).is_some() => {
                 (crc, sym, module, kind, ns)
             }
-            (5, [crc, sym, ns, module, kind]) if ExportKind::parse(kind).is_some() => {
+            (5, [crc, sym, ns, module, kind]) if ExportType::parse(kind).is_some() => {
                 (crc, sym, module, kind, ns)
             }
             // Neither order names a known type: say so, in 5.6+ terms.
             (5, [crc, sym, module, kind, ns]) => (crc, sym, module, kind, ns),
             (4, [crc, sym, module, kind, _]) => (crc, sym, module, kind, ""),
+            // modpost before 2.6.18: no export type.
+            (3, [crc, sym, module, _, _]) => (crc, sym, module, "(unknown)", ""),
             _ => {
                 return Err(bad(format!(
-                    "expected 4 or 5 tab-separated fields, found {count}"
+                    "expected 3 to 5 tab-separated fields, found {count}"
                 )))
             }
         };
@@ -111,7 +113,7 @@ impl<'p> LineParser<'p> {
         let value = u32::from_str_radix(hex, 16)
             .map_err(|_| bad(format!("CRC {crc:?} is not a 32-bit hex number")))?;
         let kind =
-            ExportKind::parse(kind).ok_or_else(|| bad(format!("unknown export type {kind:?}")))?;
+            ExportType::parse(kind).ok_or_else(|| bad(format!("unknown export type {kind:?}")))?;
         if symbol.is_empty() {
             return Err(bad("empty symbol name".into()));
         }

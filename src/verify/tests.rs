@@ -110,3 +110,67 @@ fn distribution_symvers_places() {
     assert!(boot < in_modules && in_modules < build, "{c:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn imports_from_a_namespace_not_imported_are_reported() {
+    // A namespace string damaged in the exporter ("USB_STORAGE" -> "TSB_STORAGE") reads as a
+    // plausible namespace; only the importers, which import USB_STORAGE, show it.
+    use super::{verify_imports, NamespaceNotImported};
+    use crate::modinfo::{ModuleImports, Version};
+    let table = Table {
+        entries: vec![
+            Entry::new(
+                0x11,
+                "usb_stor_probe1",
+                "drivers/usb/storage/usb-storage",
+                ExportKind::Gpl,
+                "TSB_STORAGE",
+            ),
+            Entry::new(
+                0x22,
+                "kvm_only",
+                "arch/x86/kvm/kvm",
+                ExportKind::Gpl,
+                "module:kvm-amd,kvm-intel",
+            ),
+        ],
+    };
+    let user = |ns: &str, name: Option<&str>| ModuleImports {
+        versions: vec![
+            Version {
+                crc: 0x11,
+                name: "usb_stor_probe1".into(),
+            },
+            Version {
+                crc: 0x22,
+                name: "kvm_only".into(),
+            },
+        ],
+        has_versions: true,
+        import_ns: vec![ns.into()],
+        in_tree_name: name.map(str::to_string),
+        unversioned: Vec::new(),
+    };
+    let v = verify_imports(
+        &table,
+        &[(
+            "drivers/usb/storage/uas".into(),
+            user("USB_STORAGE", Some("kvm_amd")),
+        )],
+    );
+    assert_eq!(
+        v.namespaces,
+        [NamespaceNotImported {
+            module: "drivers/usb/storage/uas".into(),
+            symbol: "usb_stor_probe1".into(),
+            namespace: "TSB_STORAGE".into(),
+            exporter: "drivers/usb/storage/usb-storage".into(),
+        }]
+    );
+    assert!(!v.is_clean());
+    let v = verify_imports(
+        &table,
+        &[("m".into(), user("TSB_STORAGE", Some("kvm_intel")))],
+    );
+    assert!(v.is_clean(), "{:?}", v.namespaces);
+}

@@ -653,6 +653,24 @@ pub struct Spec {
     pub modinfo: Vec<String>,
     /// Undefined global symbols of a module (what it imports).
     pub imports: Vec<String>,
+    /// Before 3.0: the entries of each table in link order (the order of `exports`), not
+    /// sorted by name; `__ksymtab_strings` in the same order.
+    pub link_order: bool,
+    /// 32-bit arm's `EXPORT_SYMBOL_ALIAS` of 2.6.x (armksyms.c): plain exports named by a
+    /// string literal in `.rodata` rather than in `__ksymtab_strings`, (alias, target) pairs.
+    /// Their lines come after `exports`' in [`Spec::all_exports`].
+    pub aliases: Vec<(String, String)>,
+    /// A vmlinux with a `kallsyms_addresses`-like array before the tables: the sorted
+    /// addresses of every function, `__ksymtab_*` entry, `__kstrtab_*` string and
+    /// `__kcrctab_*` entry, whose neighbours pair up like `{value, name}` records naming the
+    /// strings (what 2.6 kernels with all symbols in kallsyms hold).
+    pub kallsyms: bool,
+    /// A vmlinux with kernel/module.c's `struct symsearch` array of 2.6.28–5.12 (start, stop,
+    /// crcs, licence, unused per table) in `.rodata`.
+    pub symsearch: bool,
+    /// An ELF vmlinux with empty `__kcrctab*` sections although it has no CRCs (2.6.12's linker
+    /// script keeps them).
+    pub empty_crc_sections: bool,
 }
 
 impl Spec {
@@ -668,10 +686,59 @@ impl Spec {
             ext_versions: Vec::new(),
             modinfo: vec!["license=GPL".into()],
             imports: Vec::new(),
+            link_order: false,
+            aliases: Vec::new(),
+            kallsyms: false,
+            symsearch: false,
+            empty_crc_sections: false,
         }
     }
 
-    /// The exports grouped into tables in kernel order, each sorted by name.
+    /// A kernel before 3.0 (2.6.x, absolute two-field entries, link order) with `n` exports
+    /// of the common kinds named `old_NNN_x`, in an order that is not sorted by name.
+    pub fn old_kernel(arch: Arch, crcs: Crcs, n: u32) -> Self {
+        let mut spec = Spec::new(arch, Layout::Absolute, crcs);
+        spec.link_order = true;
+        spec.exports = (0..n)
+            .map(|i| {
+                // Link order is the order of objects, not of names: scramble the numbers.
+                let k = (i * 7919) % 1000;
+                let kind = if i % 3 == 0 {
+                    "EXPORT_SYMBOL_GPL"
+                } else {
+                    "EXPORT_SYMBOL"
+                };
+                // Names of different lengths, as real ones: equally spaced strings would let
+                // more than one load address make the pointers land on string starts.
+                let tail = "xyzzy_plugh"[..(k as usize * 13) % 11 + 1].to_string();
+                exp(
+                    &format!("old_{k:03}_{tail}"),
+                    kind,
+                    "",
+                    0x6000_0000 + i * 104_729,
+                )
+            })
+            .collect();
+        spec
+    }
+
+    /// Every export the tables hold: `exports`, then the aliases (plain, CRC of the target).
+    pub fn all_exports(&self) -> Vec<Exp> {
+        let mut all = self.exports.clone();
+        for (alias, target) in &self.aliases {
+            let crc = self
+                .exports
+                .iter()
+                .find(|e| &e.name == target)
+                .map_or(0, |e| e.crc);
+            all.push(exp(alias, "EXPORT_SYMBOL", "", crc));
+        }
+        all
+    }
+
+    /// The exports grouped into tables in link order (include/asm-generic/vmlinux.lds.h:
+    /// `__ksymtab`, `_gpl`, `_unused`, `_unused_gpl`, `_gpl_future`), each sorted by name
+    /// unless `link_order`.
     fn tables(&self) -> Vec<(&'static str, Vec<&Exp>)> {
         let mut out = Vec::new();
         if self.flags_table {
@@ -680,37 +747,67 @@ impl Spec {
             out.push(("", all));
             return out;
         }
-        for (kind, suffix) in KINDS {
+        for (kind, suffix) in LINK_ORDER {
             let mut list: Vec<&Exp> = self.exports.iter().filter(|e| e.kind == kind).collect();
             if list.is_empty() {
                 continue;
             }
-            list.sort_by(|a, b| a.name.cmp(&b.name));
+            if !self.link_order {
+                list.sort_by(|a, b| a.name.cmp(&b.name));
+            }
             out.push((suffix, list));
         }
         out
     }
 }
 
+/// The export kinds in the link order of the linker script.
+pub const LINK_ORDER: [(&str, &str); 5] = [
+    ("EXPORT_SYMBOL", ""),
+    ("EXPORT_SYMBOL_GPL", "_gpl"),
+    ("EXPORT_UNUSED_SYMBOL", "_unused"),
+    ("EXPORT_UNUSED_SYMBOL_GPL", "_unused_gpl"),
+    ("EXPORT_SYMBOL_GPL_FUTURE", "_gpl_future"),
+];
+
 /// `__ksymtab_strings`: each export's name, then its namespace, NUL-terminated; with the offset
-/// of every name and namespace, keyed by export name.
-type Offsets = BTreeMap<String, u64>;
-fn export_strings(exports: &[Exp], namespaced: bool) -> (Vec<u8>, Offsets, Offsets) {
+/// of every export's name and namespace, by index in `exports`.
+type Offsets = Vec<u64>;
+fn export_strings(exports: &[Exp], namespaced: bool, merge: bool) -> (Vec<u8>, Offsets, Offsets) {
     let mut strings = Vec::new();
-    let mut name_off = BTreeMap::new();
-    let mut ns_off = BTreeMap::new();
-    for e in exports {
-        name_off.insert(e.name.clone(), strings.len() as u64);
+    let mut name_off = Vec::new();
+    let mut ns_off = Vec::new();
+    for (i, e) in exports.iter().enumerate() {
+        // A name exported twice (arm64 5.10's memcpy) is one string where the linker merges
+        // `__ksymtab_strings` (SHF_MERGE); before, each export had its own `__kstrtab_NAME`.
+        if let Some(first) = exports[..i]
+            .iter()
+            .position(|x| x.name == e.name)
+            .filter(|_| merge)
+        {
+            name_off.push(name_off[first]);
+            ns_off.push(ns_off[first]);
+            continue;
+        }
+        name_off.push(strings.len() as u64);
         strings.extend_from_slice(e.name.as_bytes());
         strings.push(0);
         // Kernels before 5.4 have no namespace strings.
+        ns_off.push(strings.len() as u64);
         if namespaced {
-            ns_off.insert(e.name.clone(), strings.len() as u64);
             strings.extend_from_slice(e.namespace.as_bytes());
             strings.push(0);
         }
     }
     (strings, name_off, ns_off)
+}
+
+/// The index of `e` (an element of `exports`) in `exports`.
+fn index_in(exports: &[Exp], e: &Exp) -> usize {
+    exports
+        .iter()
+        .position(|x| std::ptr::eq(x, e))
+        .expect("an export of the spec")
 }
 
 /// Build a `.ko` (ET_REL) with the export tables of `spec`.
@@ -726,8 +823,9 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
         align: 16,
         ..Sec::progbits(".text", vec![0xc3; 16 * spec.exports.len().max(1)])
     });
-    // Strings: name, then namespace, per export.
-    let (strings, name_off, ns_off) = export_strings(&spec.exports, true);
+    // Strings: name, then namespace (5.4+), per export.
+    let (strings, name_off, ns_off) =
+        export_strings(&spec.exports, spec.layout.namespaced(), !spec.link_order);
     let strings_index = f.add(Sec {
         align: 1,
         ..Sec::progbits("__ksymtab_strings", strings)
@@ -754,16 +852,18 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
             let base = (i * entry) as u64;
             let kstr = f.sym(
                 &format!("__kstrtab_{}", e.name),
-                name_off[&e.name],
+                name_off[index_in(&spec.exports, e)],
                 false,
                 strings_index as u16,
             );
-            let kns = f.sym(
-                &format!("__kstrtabns_{}", e.name),
-                ns_off[&e.name],
-                false,
-                strings_index as u16,
-            );
+            let kns = spec.layout.namespaced().then(|| {
+                f.sym(
+                    &format!("__kstrtabns_{}", e.name),
+                    ns_off[index_in(&spec.exports, e)],
+                    false,
+                    strings_index as u16,
+                )
+            });
             f.sym(&format!("__ksymtab_{}", e.name), base, false, tab as u16);
             let rel = |offset: u64, sym: u32| Rel {
                 offset,
@@ -774,7 +874,7 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
             };
             f.reloc(tab, rel(base, func_sym[&e.name]));
             f.reloc(tab, rel(base + field as u64, kstr));
-            if spec.layout.namespaced() && !(spec.null_namespace && e.namespace.is_empty()) {
+            if let Some(kns) = kns.filter(|_| !(spec.null_namespace && e.namespace.is_empty())) {
                 f.reloc(tab, rel(base + 2 * field as u64, kns));
             }
             flags.push(u8::from(e.kind == "EXPORT_SYMBOL_GPL"));
@@ -897,6 +997,13 @@ pub fn build_module_elf(spec: &Spec) -> ElfFile {
         align: 1,
         ..Sec::progbits(".modinfo", modinfo)
     });
+    // `struct module __this_module` (the .mod.c modpost writes): the loader refuses an object
+    // without it ("No module found in object").
+    let this_module = f.add(Sec {
+        align: 64,
+        ..Sec::progbits(".gnu.linkonce.this_module", vec![0; 64])
+    });
+    f.sym("__this_module", 0, true, this_module as u16);
     f
 }
 
@@ -918,48 +1025,109 @@ pub fn build_vmlinux(spec: &Spec) -> Vec<u8> {
     build_vmlinux_elf(spec).build()
 }
 
+/// One `struct kernel_symbol` of a vmlinux fixture.
+struct Row {
+    name: String,
+    kind: &'static str,
+    crc: u32,
+    /// Where the name lies (a `__ksymtab_strings` string, or `.rodata` for an alias).
+    name_addr: u64,
+    namespace_addr: Option<u64>,
+    value_addr: u64,
+}
+
 /// The vmlinux as an [`ElfFile`].
 pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
     let a = spec.arch;
+    let word = a.word() as u64;
     let mut f = ElfFile::new(a, 2);
     f.program_headers = true;
-    let mut addr = a.base;
-    let mut place = |f: &mut ElfFile, name: &str, data: Vec<u8>, align: u64| -> (usize, u64) {
-        addr = addr.div_ceil(align) * align;
-        let at = addr;
-        addr += data.len() as u64;
-        let i = f.add(Sec {
-            addr: at,
-            align,
-            ..Sec::progbits(name, data)
-        });
-        (i, at)
-    };
-    let (_, text_addr) = place(
-        &mut f,
-        ".text",
-        vec![0x90; 16 * spec.exports.len().max(1)],
-        16,
-    );
+    let all = spec.all_exports();
+    let text_addr = a.base;
+    let text = vec![0x90; 16 * all.len().max(1)];
+    let text_len = text.len() as u64;
+    f.add(Sec {
+        addr: text_addr,
+        align: 16,
+        ..Sec::progbits(".text", text)
+    });
+    let value_of =
+        |name: &str| text_addr + 16 * all.iter().position(|x| x.name == name).unwrap_or(0) as u64;
     let tables = spec.tables();
-    // Strings first so that table entries can point at them.
-    let (strings, name_off, ns_off) = export_strings(&spec.exports, spec.layout.namespaced());
-    let entry = spec.layout.entry(&a);
+    let (strings, name_off, ns_off) =
+        export_strings(&spec.exports, spec.layout.namespaced(), !spec.link_order);
+    let entry = spec.layout.entry(&a) as u64;
     let field = spec.layout.field(&a);
-    // Reserve table addresses: symtabs, then crc tables, then strings (link order).
-    let mut tab_addrs = Vec::new();
-    let mut cursor = addr.div_ceil(8) * 8;
-    for (_, list) in &tables {
-        tab_addrs.push(cursor);
-        cursor += (entry * list.len()) as u64;
+    let crc_size = if spec.crcs == Crcs::Word { word } else { 4 };
+    let with_crcs = spec.crcs != Crcs::None;
+
+    // 2.6.x `.rodata` before the tables: alias names, the symsearch array, kallsyms.
+    let mut alias_names = Vec::new();
+    let mut alias_off = BTreeMap::new();
+    for (alias, _) in &spec.aliases {
+        alias_off.insert(alias.clone(), alias_names.len() as u64);
+        alias_names.extend_from_slice(alias.as_bytes());
+        alias_names.push(0);
+        while alias_names.len() % 4 != 0 {
+            alias_names.push(0);
+        }
     }
-    let crc_size = if spec.crcs == Crcs::Word { a.word() } else { 4 };
+    let rows_total = all.len() as u64;
+    let stride = (3 * word + 5).div_ceil(word) * word;
+    let unused = spec
+        .exports
+        .iter()
+        .any(|e| e.kind.starts_with("EXPORT_UNUSED"));
+    let symsearch_entries: u64 = if !spec.symsearch {
+        0
+    } else if unused {
+        5
+    } else {
+        3
+    };
+    let kallsyms_count = if spec.kallsyms {
+        all.len() as u64
+            + rows_total
+            + spec.exports.len() as u64
+            + if with_crcs { rows_total } else { 0 }
+    } else {
+        0
+    };
+    let rodata_addr = (text_addr + text_len).div_ceil(8) * 8;
+    let symsearch_addr = rodata_addr + (alias_names.len() as u64).div_ceil(word) * word;
+    let kallsyms_addr = symsearch_addr + symsearch_entries * stride;
+    let rodata_end = kallsyms_addr + kallsyms_count * word;
+
+    // The tables, their CRCs and the strings, in link order. Every kind has a place in link
+    // order, empty or not (the symsearch array names the empty ones too).
+    let mut cursor = rodata_end.div_ceil(8) * 8;
+    let mut bounds: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let mut tab_addrs = Vec::new();
+    for (kind, suffix) in LINK_ORDER {
+        let t = tables.iter().position(|(s, _)| *s == suffix);
+        let len = t.map_or(0, |t| tables[t].1.len()) as u64
+            + if suffix.is_empty() {
+                spec.aliases.len() as u64
+            } else {
+                0
+            };
+        if t.is_some() {
+            tab_addrs.push(cursor);
+        }
+        bounds.insert(kind, (cursor, cursor + len * entry));
+        cursor += len * entry;
+    }
+    let mut crc_bounds: BTreeMap<&str, u64> = BTreeMap::new();
     let mut crc_addrs = Vec::new();
-    for (_, list) in &tables {
-        cursor = cursor.div_ceil(4) * 4;
-        crc_addrs.push(cursor);
-        if spec.crcs != Crcs::None {
-            cursor += (crc_size * list.len()) as u64;
+    cursor = cursor.div_ceil(4) * 4;
+    for (kind, suffix) in LINK_ORDER {
+        crc_bounds.insert(kind, cursor);
+        if tables.iter().any(|(s, _)| *s == suffix) {
+            crc_addrs.push(cursor);
+        }
+        let (lo, hi) = bounds[kind];
+        if with_crcs {
+            cursor += (hi - lo) / entry * crc_size;
         }
     }
     // Link order of include/asm-generic/vmlinux.lds.h: __kflagstab, then __ksymtab_strings
@@ -969,22 +1137,102 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
         cursor += spec.exports.len() as u64;
     }
     let strings_addr = cursor;
-    let rodata_addr = (strings_addr + strings.len() as u64).div_ceil(8) * 8;
-    let mut rodata_crcs = Vec::new();
+    let relcrc_addr = (strings_addr + strings.len() as u64).div_ceil(8) * 8;
+
+    // Rows of each table; aliases in the middle of `__ksymtab`.
+    let row = |e: &Exp| Row {
+        name: e.name.clone(),
+        kind: e.kind,
+        crc: e.crc,
+        name_addr: strings_addr + name_off[index_in(&spec.exports, e)],
+        namespace_addr: (spec.layout.namespaced()
+            && !(spec.null_namespace && e.namespace.is_empty()))
+        .then(|| strings_addr + ns_off[index_in(&spec.exports, e)]),
+        value_addr: value_of(&e.name),
+    };
+    let mut table_rows: Vec<Vec<Row>> = tables
+        .iter()
+        .map(|(_, list)| list.iter().map(|e| row(e)).collect())
+        .collect();
+    if !spec.aliases.is_empty() {
+        let aliases: Vec<Row> = all[spec.exports.len()..]
+            .iter()
+            .map(|e| Row {
+                name: e.name.clone(),
+                kind: e.kind,
+                crc: e.crc,
+                name_addr: rodata_addr + alias_off[&e.name],
+                namespace_addr: None,
+                value_addr: value_of(&e.name),
+            })
+            .collect();
+        match tables.iter().position(|(s, _)| s.is_empty()) {
+            Some(t) => {
+                let mid = table_rows[t].len() / 2;
+                table_rows[t].splice(mid..mid, aliases);
+            }
+            None => panic!("aliases need plain exports"),
+        }
+    }
+
+    let mut rodata = alias_names.clone();
+    rodata.resize((symsearch_addr - rodata_addr) as usize, 0);
+    if spec.symsearch {
+        // kernel/module.c: __ksymtab, _gpl, _gpl_future, then _unused, _unused_gpl.
+        let order = [
+            ("EXPORT_SYMBOL", 0u64, 0u8),
+            ("EXPORT_SYMBOL_GPL", 1, 0),
+            ("EXPORT_SYMBOL_GPL_FUTURE", 2, 0),
+            ("EXPORT_UNUSED_SYMBOL", 0, 1),
+            ("EXPORT_UNUSED_SYMBOL_GPL", 1, 1),
+        ];
+        for &(kind, licence, unused) in order.iter().take(symsearch_entries as usize) {
+            let mut e = Vec::new();
+            e.extend(a.bytes(bounds[kind].0, word as usize));
+            e.extend(a.bytes(bounds[kind].1, word as usize));
+            e.extend(a.bytes(crc_bounds[kind], word as usize));
+            e.extend(a.bytes(licence, 4));
+            e.push(unused);
+            e.resize(stride as usize, 0);
+            rodata.extend(e);
+        }
+    }
+    if spec.kallsyms {
+        let mut addrs: Vec<u64> = all.iter().map(|e| value_of(&e.name)).collect();
+        for (t, rows) in table_rows.iter().enumerate() {
+            for i in 0..rows.len() as u64 {
+                addrs.push(tab_addrs[t] + i * entry);
+                if with_crcs {
+                    addrs.push(crc_addrs[t] + i * crc_size);
+                }
+            }
+        }
+        let mut names = name_off.clone();
+        names.dedup();
+        addrs.extend(names.iter().map(|o| strings_addr + o));
+        addrs.sort_unstable();
+        addrs.resize(kallsyms_count as usize, *addrs.last().unwrap_or(&0));
+        for v in addrs {
+            rodata.extend(a.bytes(v, word as usize));
+        }
+    }
+    if !rodata.is_empty() {
+        f.add(Sec {
+            addr: rodata_addr,
+            align: 8,
+            ..Sec::progbits(".rodata", rodata)
+        });
+    }
+
+    let mut relcrcs = Vec::new();
     let mut flags = Vec::new();
-    for (t, (suffix, list)) in tables.iter().enumerate() {
-        let mut data = vec![0u8; entry * list.len()];
-        for (i, e) in list.iter().enumerate() {
-            let base = i * entry;
+    for (t, (suffix, _)) in tables.iter().enumerate() {
+        let rows = &table_rows[t];
+        let mut data = vec![0u8; entry as usize * rows.len()];
+        for (i, r) in rows.iter().enumerate() {
+            let base = i * entry as usize;
             let field_addr = |k: usize| tab_addrs[t] + (base + k * field) as u64;
-            let value_addr =
-                text_addr + 16 * spec.exports.iter().position(|x| x.name == e.name).unwrap() as u64;
-            let targets = [
-                Some(value_addr),
-                Some(strings_addr + name_off[&e.name]),
-                (spec.layout.namespaced() && !(spec.null_namespace && e.namespace.is_empty()))
-                    .then(|| strings_addr + ns_off[&e.name]),
-            ];
+            let targets = [Some(r.value_addr), Some(r.name_addr), r.namespace_addr];
             let fields = if spec.layout.namespaced() { 3 } else { 2 };
             for (k, target) in targets.iter().enumerate().take(fields) {
                 let v = match target {
@@ -996,7 +1244,7 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
                 };
                 a.put(&mut data, base + k * field, v, field);
             }
-            flags.push(u8::from(e.kind == "EXPORT_SYMBOL_GPL"));
+            flags.push(u8::from(r.kind == "EXPORT_SYMBOL_GPL"));
         }
         f.add(Sec {
             addr: tab_addrs[t],
@@ -1004,21 +1252,21 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
             ..Sec::progbits(&format!("__ksymtab{suffix}"), data)
         });
     }
-    for (t, (suffix, list)) in tables.iter().enumerate() {
+    for (t, (suffix, _)) in tables.iter().enumerate() {
         let mut data = Vec::new();
-        for (i, e) in list.iter().enumerate() {
+        for (i, r) in table_rows[t].iter().enumerate() {
             match spec.crcs {
                 Crcs::None => {}
                 Crcs::Relative => {
-                    let at = rodata_addr + rodata_crcs.len() as u64;
-                    rodata_crcs.extend(a.bytes(u64::from(e.crc), 4));
-                    let field_addr = crc_addrs[t] + (i * 4) as u64;
+                    let at = relcrc_addr + relcrcs.len() as u64;
+                    relcrcs.extend(a.bytes(u64::from(r.crc), 4));
+                    let field_addr = crc_addrs[t] + i as u64 * 4;
                     data.extend(a.bytes(at.wrapping_sub(field_addr) & 0xffff_ffff, 4));
                 }
-                _ => data.extend(a.bytes(u64::from(e.crc), crc_size)),
+                _ => data.extend(a.bytes(u64::from(r.crc), crc_size as usize)),
             }
         }
-        if spec.crcs != Crcs::None {
+        if with_crcs || spec.empty_crc_sections {
             f.add(Sec {
                 addr: crc_addrs[t],
                 align: 4,
@@ -1028,9 +1276,9 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
     }
     if spec.crcs == Crcs::Relative {
         f.add(Sec {
-            addr: rodata_addr,
+            addr: relcrc_addr,
             align: 4,
-            ..Sec::progbits(".rodata", rodata_crcs)
+            ..Sec::progbits(".rodata.crcs", relcrcs)
         });
     }
     // In address order, so that file offsets keep the distances PREL32 fields rely on.
@@ -1044,7 +1292,7 @@ pub fn build_vmlinux_elf(spec: &Spec) -> ElfFile {
     f.add(Sec {
         addr: strings_addr,
         align: 1,
-        ..Sec::progbits("__ksymtab_strings", strings.clone())
+        ..Sec::progbits("__ksymtab_strings", strings)
     });
     f
 }

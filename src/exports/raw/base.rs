@@ -78,6 +78,76 @@ pub(super) fn pointer_runs<W: Words + ?Sized>(
     runs
 }
 
+/// Name pointers tried per candidate run.
+const NAMES_TRIED: usize = 64;
+
+/// The name pointers of records `from..from + NAMES_TRIED` of the candidate run
+/// `(first, entries)` of `fields`-word records.
+fn run_names<W: Words + ?Sized>(
+    words: &W,
+    fields: usize,
+    (first, entries): (usize, usize),
+    from: usize,
+) -> Vec<u64> {
+    (from..entries.min(from + NAMES_TRIED))
+        .filter_map(|i| {
+            let k = first + i * fields + 1;
+            (k < words.len()).then(|| words.at(k))
+        })
+        .collect()
+}
+
+/// Where in a run of `entries` records the names tried start: its first records, and its last
+/// ones too, since a run may begin in other pointers that happen to pair up (the end of
+/// kallsyms_addresses just before the tables).
+fn name_windows(entries: usize) -> impl Iterator<Item = usize> {
+    let last = entries.saturating_sub(NAMES_TRIED);
+    std::iter::once(0).chain((last > 0).then_some(last))
+}
+
+/// True when at least nine in ten of `names` land on string starts (an identifier after a
+/// NUL) once `base` is subtracted. A name may be the merged tail of a longer one: hence the
+/// misses allowed. The lowest name may be the first string of `__ksymtab_strings`, after the
+/// last CRC byte instead of a NUL.
+fn lands(data: &[u8], strings: &StringRuns, names: &[u64], base: u64) -> bool {
+    let Some(&lo) = names.iter().min() else {
+        return false;
+    };
+    let string_start = |t: usize| {
+        strings.contains(t)
+            && data.get(t).is_some_and(|&b| is_name_start(b))
+            && t.checked_sub(1)
+                .and_then(|p| data.get(p))
+                .is_some_and(|&b| b == 0)
+    };
+    let allowed_misses = names.len() / 10;
+    names
+        .iter()
+        .filter(|&&p| {
+            let Some(t) = p.checked_sub(base).and_then(|t| usize::try_from(t).ok()) else {
+                return true;
+            };
+            let first =
+                p == lo && strings.contains(t) && data.get(t).is_some_and(|&b| is_name_start(b));
+            !(first || string_start(t))
+        })
+        .nth(allowed_misses)
+        .is_none()
+}
+
+/// True when the names of the candidate run land on string starts with load address `base`
+/// (see [`solve_base`]): the run needs no base of its own.
+pub(super) fn names_land<W: Words + ?Sized>(
+    data: &[u8],
+    strings: &StringRuns,
+    words: &W,
+    fields: usize,
+    run: (usize, usize),
+    base: u64,
+) -> bool {
+    name_windows(run.1).any(|from| lands(data, strings, &run_names(words, fields, run, from), base))
+}
+
 /// The load address that makes the name pointers of the candidate run land on string starts
 /// (an identifier after a NUL) of one string run: each string start of the runs wide enough
 /// to hold them all is tried as the target of one of the first names.
@@ -87,14 +157,14 @@ pub(super) fn solve_base<W: Words + ?Sized>(
     words: &W,
     fields: usize,
     word: usize,
-    (first, entries): (usize, usize),
+    run: (usize, usize),
 ) -> Option<u64> {
-    let names: Vec<u64> = (0..entries.min(64))
-        .filter_map(|i| {
-            let k = first + i * fields + 1;
-            (k < words.len()).then(|| words.at(k))
-        })
-        .collect();
+    name_windows(run.1)
+        .find_map(|from| solve_names(data, strings, &run_names(words, fields, run, from), word))
+}
+
+/// The load address that makes `names` land on string starts (see [`solve_base`]).
+fn solve_names(data: &[u8], strings: &StringRuns, names: &[u64], word: usize) -> Option<u64> {
     let (lo, hi) = (*names.iter().min()?, *names.iter().max()?);
     let span = hi - lo;
     // Distinct names of a few bytes each spread at least this far; arrays of nearby pointers
@@ -102,31 +172,6 @@ pub(super) fn solve_base<W: Words + ?Sized>(
     if span < 4 * names.len() as u64 {
         return None;
     }
-    let string_start = |t: usize| {
-        strings.contains(t)
-            && data.get(t).is_some_and(|&b| is_name_start(b))
-            && t.checked_sub(1)
-                .and_then(|p| data.get(p))
-                .is_some_and(|&b| b == 0)
-    };
-    // A name may be the merged tail of a longer one: allow a few misses. The lowest name may
-    // be the first string of __ksymtab_strings, after the last CRC byte instead of a NUL.
-    let allowed_misses = names.len() / 10;
-    let lands = |base: u64| -> bool {
-        names
-            .iter()
-            .filter(|&&p| {
-                let Some(t) = p.checked_sub(base).and_then(|t| usize::try_from(t).ok()) else {
-                    return true;
-                };
-                let first = p == lo
-                    && strings.contains(t)
-                    && data.get(t).is_some_and(|&b| is_name_start(b));
-                !(first || string_start(t))
-            })
-            .nth(allowed_misses)
-            .is_none()
-    };
     for &reference in names.iter().take(2) {
         for &(s, e) in &strings.runs {
             if ((e - s) as u64) < span {
@@ -144,7 +189,7 @@ pub(super) fn solve_base<W: Words + ?Sized>(
                 let Some(base) = reference.checked_sub(t as u64) else {
                     continue;
                 };
-                if base % word as u64 == 0 && lands(base) {
+                if base % word as u64 == 0 && lands(data, strings, names, base) {
                     return Some(base);
                 }
             }

@@ -25,12 +25,11 @@
 //! the image's own RELATIVE relocations) and [`tables`] (from the tables found to their era).
 
 mod base;
+mod bounds;
 mod records;
 mod relocate;
 mod strings;
 mod tables;
-
-use std::borrow::Cow;
 
 use serde::Serialize;
 
@@ -95,69 +94,75 @@ pub struct RawExports {
 }
 
 /// Read the exports of a raw kernel image by finding its tables.
+///
+/// Several runs of records may look like export tables (pointer pairs of kallsyms_addresses
+/// land on the strings too): every candidate is read as a whole, largest first, and the first
+/// one that reads as a kernel's tables ([`Found::validate`]: the era fits, every entry names a
+/// string of `__ksymtab_strings`, every string is named, the order holds) is the answer. A
+/// candidate that does not read is never returned; when none reads, the largest one's problem
+/// is the error.
 pub fn read(data: &[u8]) -> Result<RawExports, Problem> {
     let strings = StringRuns::build(data);
-    let mut found = find(data, &strings, &BOTH_ENDIANS);
-    let mut image = Cow::Borrowed(data);
-    let mut relocations = 0;
+    let found = find(data, &strings, &BOTH_ENDIANS);
+    let mut relocated = None;
     if found
-        .as_ref()
+        .first()
         .is_none_or(|f| f.entries() < CONFIDENT_ENTRIES)
     {
         // A relocatable kernel whose pointer words are zero on disk (s390x 6.1, arm64
         // 4.6–4.18): apply the RELATIVE relocations it carries for its own startup code.
-        if let Some((relocated, count)) = apply_relocations(data, &strings) {
-            let strings = StringRuns::build(&relocated);
-            let absolute = find_absolute(&relocated, &strings, &BOTH_ENDIANS);
-            if absolute
-                .as_ref()
-                .is_some_and(|a| found.as_ref().is_none_or(|f| f.entries() < a.entries()))
-            {
-                found = absolute;
-                image = Cow::Owned(relocated);
-                relocations = count;
+        if let Some((image, count)) = apply_relocations(data, &strings) {
+            let strings = StringRuns::build(&image);
+            let more = find_absolute(&image, &strings, &BOTH_ENDIANS);
+            relocated = Some((image, count, more));
+        }
+    }
+    let mut candidates: Vec<(&[u8], usize, &Found)> = found.iter().map(|f| (data, 0, f)).collect();
+    if let Some((image, count, more)) = &relocated {
+        candidates.extend(more.iter().map(|f| (image.as_slice(), *count, f)));
+    }
+    candidates.sort_by_key(|&(_, _, f)| std::cmp::Reverse(f.entries()));
+    let mut first_problem = None;
+    for (image, relocations, candidate) in candidates {
+        match candidate.validate(image, relocations) {
+            Ok(exports) => return Ok(exports),
+            Err(problem) => {
+                first_problem.get_or_insert(problem);
             }
         }
     }
-    let found = found.ok_or_else(|| {
+    Err(first_problem.unwrap_or_else(|| {
         Problem::NoExports(format!(
             "no run of at least {MIN_ENTRIES} sorted kernel_symbol records naming strings of a \
              __ksymtab_strings-like area in this raw image ({} bytes)",
             data.len()
         ))
-    })?;
-    let (set, layout) = found.table_set(&image, &found.named_strings(&image))?;
-    found.exports(&image, &set, layout, relocations)
+    }))
 }
 
 /// Read the exports of kernel memory known to be in byte order `endian` (from an ELF header)
 /// only when the scan leaves no doubt, else `None`. Besides what [`read`] checks, the tables must
 /// be complete: at least [`CONFIDENT_ENTRIES`] records, as many tables as the layout implies
-/// (`__ksymtab` and `__ksymtab_gpl`; one with `__kflagstab`), every string of
-/// `__ksymtab_strings` named by some record, and nothing within [`EDGE`] bytes of either end of
-/// `data` (a table cut by the window would look shorter). For reading a part of an ELF vmlinux
-/// whose section headers are not at hand.
+/// (`__ksymtab` and `__ksymtab_gpl`; one with `__kflagstab`), and nothing within [`EDGE`] bytes
+/// of either end of `data` (a table cut by the window would look shorter). For reading a part
+/// of an ELF vmlinux whose section headers are not at hand.
 pub fn read_confident(data: &[u8], endian: Endian) -> Option<RawExports> {
     let strings = StringRuns::build(data);
-    let found = find(data, &strings, &[endian])?;
+    let found = find(data, &strings, &[endian]);
+    let (found, exports) = found
+        .iter()
+        .find_map(|f| f.validate(data, 0).ok().map(|e| (f, e)))?;
     let first = found.tables.first()?.start;
-    if found.entries() < CONFIDENT_ENTRIES
-        || first < EDGE
-        || found.end.saturating_add(EDGE) > data.len()
-    {
-        return None;
-    }
-    let named = found.named_strings(data);
-    let (set, layout) = found.table_set(data, &named).ok()?;
-    let tables_expected = if layout.tables.has_flags() {
+    let tables_expected = if exports.vmlinux.layout.tables.has_flags() {
         [1, 1]
     } else {
         [2, 5]
     };
-    if !tables_expected.contains(&found.tables.len()) || !Found::names_every_string(data, &named) {
-        return None;
-    }
-    found.exports(data, &set, layout, 0).ok()
+    let complete = found.entries() >= CONFIDENT_ENTRIES
+        && first >= EDGE
+        && found.end.saturating_add(EDGE) <= data.len()
+        && tables_expected.contains(&found.tables.len());
+    complete.then_some(exports)
 }
 
 /// Bytes [`read_confident`] wants between the tables or their strings and either end of its

@@ -4,14 +4,12 @@
 //! chain splits into tables where the name order restarts. PREL32 fields lead somewhere by
 //! themselves; absolute pointers need the load address first ([`super::base`]).
 
-use super::base::{pointer_runs, solve_base, ImageWords};
+use super::base::{names_land, pointer_runs, solve_base, ImageWords};
 use super::strings::{is_name_start, StringRuns};
 use crate::bytes::{self, Endian};
 use crate::elf::Class;
+use crate::exports::era::{EntryOrder, MAX_OUTSIDE_NAMES};
 use crate::exports::is_symbol_name;
-
-/// Bytes scanned around a table found by its pointers, besides a few times its size.
-pub(super) const NEIGHBOURHOOD: usize = 1 << 16;
 
 /// Records from which a PREL32 result is trusted without also trying absolute pointers.
 pub(super) const CONFIDENT_ENTRIES: usize = 256;
@@ -187,14 +185,15 @@ pub(super) fn chains(runs: &[Run], entry: usize) -> Vec<Vec<Run>> {
     out
 }
 
-/// One sorted table of a chain, in image offsets.
+/// One table of a chain, in image offsets.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Table {
     pub(super) start: usize,
     pub(super) entries: usize,
 }
 
-/// Export tables found by the scan, in image offsets.
+/// A chain of record runs that may be the export tables, in image offsets: a candidate, until
+/// [`Found::validate`](super::tables) reads it as a whole.
 #[derive(Debug)]
 pub(super) struct Found {
     pub(super) mode: Mode,
@@ -204,6 +203,11 @@ pub(super) struct Found {
     pub(super) end: usize,
     /// Word size, when the scan determined it (absolute pointers).
     pub(super) class: Option<Class>,
+    /// How the entries are ordered, which told where one table ends and the next begins.
+    pub(super) order: EntryOrder,
+    /// The string run (`start`, `end`) that holds most names: `__ksymtab_strings`. A name
+    /// elsewhere is one of [`EntryOrder::LinkOrder`]'s names outside it.
+    pub(super) strings_run: (usize, usize),
 }
 
 impl Found {
@@ -215,99 +219,178 @@ impl Found {
 /// Most tables a kernel has (5.12: `__ksymtab`, `_gpl`, `_unused`, `_unused_gpl`, `_gpl_future`).
 pub(super) const MAX_TABLES: usize = 5;
 
-/// Split a chain into tables where the name order restarts (each table is sorted, duplicates
-/// allowed: arm64 5.10 exports memcpy twice), or `None` when it is no export table: a record
-/// names no identifier, or the order restarts more often than a kernel has tables.
-pub(super) fn split_tables(data: &[u8], mode: &Mode, chain: &[Run]) -> Option<Vec<Table>> {
+/// Split a chain into tables, or `None` when it is no export table: a record names no
+/// identifier, or the order restarts more often than a kernel has tables. Tables sorted by name
+/// ([`EntryOrder::ByName`], 3.0 on) split where the name order restarts; tables in link order
+/// ([`EntryOrder::LinkOrder`], before 3.0, absolute two-field entries only) where the address
+/// order of the names in `__ksymtab_strings` (the string run most names lie in) restarts.
+pub(super) fn split_tables(
+    data: &[u8],
+    strings: &StringRuns,
+    mode: &Mode,
+    chain: &[Run],
+) -> Option<(EntryOrder, Vec<Table>, (usize, usize))> {
     let entry = mode.entry_size();
-    let mut tables = Vec::new();
+    // (record offset, name offset, name) of every record.
+    let mut records = Vec::with_capacity(chain.iter().map(|r| r.entries).sum());
     for run in chain {
-        let mut prev: Option<&[u8]> = None;
-        let mut table = Table {
-            start: run.start,
-            entries: 0,
-        };
         for i in 0..run.entries {
             let at = run.start + i * entry;
-            let name = mode.target(data, at + mode.field)?;
-            let name = bytes::c_str(data, usize::try_from(name).ok()?)?;
+            let target = usize::try_from(mode.target(data, at + mode.field)?).ok()?;
+            let name = bytes::c_str(data, target)?;
             if !is_symbol_name(name) {
                 return None;
             }
-            if prev.is_some_and(|p| name < p) {
-                tables.push(table);
-                table = Table {
+            records.push((at, target, name));
+        }
+    }
+    let run_of = |t: usize| {
+        let i = strings.runs.partition_point(|&(_, end)| end <= t);
+        strings
+            .runs
+            .get(i)
+            .filter(|&&(start, _)| start <= t)
+            .copied()
+    };
+    // The run holding most names; runs are few per chain, so a short list does.
+    let mut counts: Vec<((usize, usize), usize)> = Vec::new();
+    for &(_, target, _) in &records {
+        if let Some(run) = run_of(target) {
+            match counts.iter_mut().find(|(r, _)| *r == run) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((run, 1)),
+            }
+        }
+    }
+    let (home, _) = counts.into_iter().max_by_key(|&(_, n)| n)?;
+    let inside = |t: usize| t >= home.0 && t < home.1;
+    // An exported symbol never lies in `__ksymtab_strings`: records whose value does are
+    // other pointers that pair up like records (the end of kallsyms_addresses, which lists
+    // the `__kstrtab_*` strings, just before the tables). Such records may lead or trail the
+    // chain, not interrupt it.
+    let value_inside = |at: usize| {
+        mode.target(data, at)
+            .and_then(|t| usize::try_from(t).ok())
+            .is_some_and(inside)
+    };
+    let lead = records.iter().take_while(|r| value_inside(r.0)).count();
+    let trail = records[lead..]
+        .iter()
+        .rev()
+        .take_while(|r| value_inside(r.0))
+        .count();
+    records.truncate(records.len() - trail);
+    records.drain(..lead);
+    if records.is_empty() || records.iter().any(|r| value_inside(r.0)) {
+        return None;
+    }
+    let split = |restarts: &dyn Fn(usize, usize) -> bool| -> Vec<Table> {
+        let mut tables: Vec<Table> = Vec::new();
+        let mut prev: Option<usize> = None;
+        for (k, &(at, target, _)) in records.iter().enumerate() {
+            let new_table = match tables.last() {
+                None => true,
+                // Runs of a chain may leave a gap (section alignment): a new table.
+                Some(t) => {
+                    t.start + t.entries * entry != at || prev.is_some_and(|p| restarts(p, k))
+                }
+            };
+            if new_table {
+                tables.push(Table {
                     start: at,
                     entries: 0,
-                };
+                });
             }
-            prev = Some(name);
-            table.entries += 1;
+            if let Some(t) = tables.last_mut() {
+                t.entries += 1;
+            }
+            if inside(target) || !mode_allows_outside(mode) {
+                prev = Some(k);
+            }
         }
-        tables.push(table);
+        tables
+    };
+    let everything_inside = records.iter().all(|&(_, t, _)| inside(t));
+    if everything_inside {
+        let tables = split(&|p, k| records[k].2 < records[p].2);
+        if tables.len() <= MAX_TABLES {
+            return Some((EntryOrder::ByName, tables, home));
+        }
     }
-    (tables.len() <= MAX_TABLES).then_some(tables)
+    if !mode_allows_outside(mode) {
+        return None;
+    }
+    let outside = records.iter().filter(|&&(_, t, _)| !inside(t)).count();
+    if outside > MAX_OUTSIDE_NAMES {
+        return None;
+    }
+    let tables = split(&|p, k| inside(records[k].1) && records[k].1 <= records[p].1);
+    (tables.len() <= MAX_TABLES).then_some((EntryOrder::LinkOrder, tables, home))
 }
 
-/// Keep in `best` the largest valid table chain of `runs`.
+/// True for the record shape of kernels before 3.0 (two absolute pointers), the only one whose
+/// tables may be in link order.
+fn mode_allows_outside(mode: &Mode) -> bool {
+    !mode.relative && mode.fields == 2
+}
+
+/// Add to `candidates` every chain of `runs` that splits into tables.
 pub(super) fn consider(
-    best: &mut Option<Found>,
+    candidates: &mut Vec<Found>,
     data: &[u8],
+    strings: &StringRuns,
     mode: Mode,
     runs: &[Run],
     class: Option<Class>,
 ) {
     let entry = mode.entry_size();
     for chain in chains(runs, entry) {
-        let entries: usize = chain.iter().map(|r| r.entries).sum();
-        if best.as_ref().is_some_and(|b| b.entries() >= entries) {
-            continue;
-        }
-        if let Some(tables) = split_tables(data, &mode, &chain) {
-            let end = chain.last().map_or(0, |r| r.start + r.entries * entry);
-            *best = Some(Found {
+        if let Some((order, tables, strings_run)) = split_tables(data, strings, &mode, &chain) {
+            let end = tables.last().map_or(0, |t| t.start + t.entries * entry);
+            candidates.push(Found {
                 mode,
                 tables,
                 end,
                 class,
+                order,
+                strings_run,
             });
         }
     }
 }
 
-/// Keep in `found` the larger of the two.
-pub(super) fn keep_larger(found: &mut Option<Found>, other: Option<Found>) {
-    if let Some(other) = other {
-        if found.as_ref().is_none_or(|f| f.entries() < other.entries()) {
-            *found = Some(other);
-        }
-    }
+/// Candidates kept for validation, largest first: more would be noise.
+pub(super) const MAX_CANDIDATES: usize = 16;
+
+/// Sort `candidates` largest first (the same chain found in two modes: the first found) and
+/// keep the [`MAX_CANDIDATES`] largest.
+pub(super) fn rank(candidates: &mut Vec<Found>) {
+    candidates.sort_by_key(|f| std::cmp::Reverse(f.entries()));
+    candidates.truncate(MAX_CANDIDATES);
 }
 
 /// Both byte orders, for a scan that has no header to say which.
 pub(super) const BOTH_ENDIANS: [Endian; 2] = [Endian::Little, Endian::Big];
 
-/// The best table chain in the byte orders `endians`: PREL32 first (a kernel with PREL32 tables
-/// has thousands of records), and only after a poor result the slower search for absolute
-/// pointers.
-pub(super) fn find(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Option<Found> {
+/// The candidate table chains in the byte orders `endians`, largest first: PREL32 first (a
+/// kernel with PREL32 tables has thousands of records), and only after a poor result the slower
+/// search for absolute pointers.
+pub(super) fn find(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Vec<Found> {
     let mut found = find_relative(data, strings, endians);
     if found
-        .as_ref()
+        .first()
         .is_none_or(|f| f.entries() < CONFIDENT_ENTRIES)
     {
-        keep_larger(&mut found, find_absolute(data, strings, endians));
+        found.extend(find_absolute(data, strings, endians));
+        rank(&mut found);
     }
     found
 }
 
-/// Look for PREL32 tables in the byte orders `endians`, with and without a namespace field.
-pub(super) fn find_relative(
-    data: &[u8],
-    strings: &StringRuns,
-    endians: &[Endian],
-) -> Option<Found> {
-    let mut best = None;
+/// Look for PREL32 tables in the byte orders `endians`, with and without a namespace field;
+/// the candidates, largest first.
+pub(super) fn find_relative(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Vec<Found> {
+    let mut candidates = Vec::new();
     for &endian in endians {
         let probe = Mode {
             endian,
@@ -320,25 +403,27 @@ pub(super) fn find_relative(
         for fields in [3, 2] {
             let mode = Mode { fields, ..probe };
             let runs = record_runs(&flags, 0, fields, 4, MIN_ENTRIES);
-            consider(&mut best, data, mode, &runs, None);
+            consider(&mut candidates, data, strings, mode, &runs, None);
         }
     }
-    best
+    rank(&mut candidates);
+    candidates
 }
 
-/// Look for absolute-pointer tables: first solve the load address from runs of records whose
-/// name pointers stay within one string run's span, then scan with it.
-/// Look for absolute-pointer tables in the byte orders `endians`.
-pub(super) fn find_absolute(
-    data: &[u8],
-    strings: &StringRuns,
-    endians: &[Endian],
-) -> Option<Found> {
+/// Distinct load addresses tried per record shape: the base of the tables and of a decoy or
+/// two (kallsyms_addresses holds pointer pairs that land on the strings too).
+const MAX_BASES: usize = 4;
+
+/// Look for absolute-pointer tables in the byte orders `endians`: solve load addresses from
+/// runs of records whose name pointers stay within one string run's span (a run whose names
+/// already land with a base found is not solved again), then scan the image with each. The
+/// candidates, largest first.
+pub(super) fn find_absolute(data: &[u8], strings: &StringRuns, endians: &[Endian]) -> Vec<Found> {
     let longest = strings.runs.iter().map(|&(s, e)| e - s).max().unwrap_or(0) as u64;
     if longest == 0 {
-        return None;
+        return Vec::new();
     }
-    let mut best = None;
+    let mut candidates = Vec::new();
     for (word, class) in [(8, Class::Elf64), (4, Class::Elf32)] {
         for &endian in endians {
             // Read in place: a decoded copy of every word would cost twice the image for
@@ -349,32 +434,36 @@ pub(super) fn find_absolute(
                 endian,
             };
             for fields in [3, 2] {
-                let Some((base, (first, entries))) = pointer_runs(&words, fields, longest)
-                    .into_iter()
-                    .find_map(|run| {
-                        solve_base(data, strings, &words, fields, word, run).map(|b| (b, run))
-                    })
-                else {
-                    continue;
-                };
-                let mode = Mode {
-                    endian,
-                    relative: false,
-                    field: word,
-                    fields,
-                    base,
-                };
-                // The other tables lie next to the run that gave the base: scan a window of
-                // a few times its size, not the whole image, for every base tried.
-                let size = entries * mode.entry_size();
-                let from = (first * word).saturating_sub(4 * size + NEIGHBOURHOOD);
-                let from = from - from % (fields * word);
-                let to = first * word + 5 * size + NEIGHBOURHOOD;
-                let flags = mode.flags(data, strings, from, to);
-                let runs = record_runs(&flags, from, fields, word, MIN_ENTRIES);
-                consider(&mut best, data, mode, &runs, Some(class));
+                let mut bases: Vec<u64> = Vec::new();
+                for run in pointer_runs(&words, fields, longest) {
+                    if bases.len() >= MAX_BASES {
+                        break;
+                    }
+                    if bases
+                        .iter()
+                        .any(|&b| names_land(data, strings, &words, fields, run, b))
+                    {
+                        continue;
+                    }
+                    if let Some(base) = solve_base(data, strings, &words, fields, word, run) {
+                        bases.push(base);
+                    }
+                }
+                for base in bases {
+                    let mode = Mode {
+                        endian,
+                        relative: false,
+                        field: word,
+                        fields,
+                        base,
+                    };
+                    let flags = mode.flags(data, strings, 0, data.len());
+                    let runs = record_runs(&flags, 0, fields, word, MIN_ENTRIES);
+                    consider(&mut candidates, data, strings, mode, &runs, Some(class));
+                }
             }
         }
     }
-    best
+    rank(&mut candidates);
+    candidates
 }

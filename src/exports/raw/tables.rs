@@ -2,6 +2,7 @@
 //! found chain of tables lie, and which [`TableLayout`] they make (the size of the gap between
 //! the tables and the strings tells which of them exist, [`era::between_tables_and_strings`]).
 
+use super::bounds;
 use super::records::Found;
 use super::{RawExports, RawImage};
 use crate::bytes;
@@ -9,6 +10,7 @@ use crate::elf::Class;
 use crate::error::Problem;
 use crate::exports::era::{self, KsymtabLayout, TableKinds, TableLayout};
 use crate::exports::vmlinux::{self, Region, TableRegions, TableSet};
+use crate::exports::ExportKind;
 
 impl Found {
     /// The word size the scan found, 64-bit when PREL32 tables did not show it.
@@ -39,10 +41,20 @@ impl Found {
         })
     }
 
-    /// Image offsets of every string a record names (name and namespace fields), ascending.
+    /// Read the candidate as a kernel's export tables ([`Found::table_set`], then
+    /// [`vmlinux::decode`], which checks every entry, the order and the strings): the exports,
+    /// or why the candidate is not the export tables.
+    pub(super) fn validate(&self, image: &[u8], relocations: usize) -> Result<RawExports, Problem> {
+        let (set, layout) = self.table_set(image, &self.named_strings(image))?;
+        self.exports(image, &set, layout, relocations)
+    }
+
+    /// Image offsets of every string in [`Found::strings_run`] a record names (name and
+    /// namespace fields), ascending.
     pub(super) fn named_strings(&self, data: &[u8]) -> Vec<usize> {
         let m = &self.mode;
         let entry = m.entry_size();
+        let (lo, hi) = self.strings_run;
         let mut named = Vec::with_capacity(self.entries() * (m.fields - 1));
         for table in &self.tables {
             for i in 0..table.entries {
@@ -50,6 +62,7 @@ impl Found {
                 named.extend((1..m.fields).filter_map(|f| {
                     m.target(data, at + f * m.field)
                         .and_then(|t| usize::try_from(t).ok())
+                        .filter(|&t| t >= lo && t < hi)
                 }));
             }
         }
@@ -58,21 +71,22 @@ impl Found {
         named
     }
 
-    /// True when every string from the lowest of `named` (see [`Found::named_strings`]) to the
-    /// end of the highest is in `named`: `__ksymtab_strings` holds only export names and namespaces, so a string
-    /// nobody names means a table or record was missed.
-    pub(super) fn names_every_string(data: &[u8], named: &[usize]) -> bool {
-        let (Some(&lo), Some(&last)) = (named.first(), named.last()) else {
-            return false;
-        };
-        let Some(hi) = bytes::c_str(data, last).map(|s| last + s.len()) else {
-            return false;
-        };
-        // Empty strings are left out: the linker may keep a "" namespace apart or merge it
-        // into any string's NUL.
-        (lo + 1..hi)
-            .filter(|&p| data[p - 1] == 0 && data[p] != 0)
-            .all(|p| named.binary_search(&p).is_ok())
+    /// The tables of the chain as the kernel's own list of them gives them
+    /// ([`bounds::find`]), when it has one: (kind, start, records) in address order.
+    fn listed_tables(&self, data: &[u8]) -> Option<Vec<(ExportKind, usize, usize)>> {
+        if self.mode.relative {
+            return None;
+        }
+        let m = &self.mode;
+        let entry = m.entry_size();
+        let start = self.tables.first()?.start;
+        let listed = bounds::find(data, (m.endian, m.field, m.base), (start, self.end, entry))?;
+        Some(
+            listed
+                .iter()
+                .map(|b| (b.kind, b.start, (b.end - b.start) / entry))
+                .collect(),
+        )
     }
 
     /// Split the chain into tables, find the strings, CRC and flag regions, and the era they
@@ -103,20 +117,37 @@ impl Found {
             ))
         })?;
         let word = self.class().word_size();
-        let (crcs, flags) = era::between_tables_and_strings(gap, total, self.tables.len(), word)
-            .ok_or_else(|| {
-                Problem::Exports(format!(
-                    "{gap} bytes lie between the {total} export records (ending at image offset \
-                 {last:#x}) and __ksymtab_strings, which fits no __kcrctab/__kflagstab layout"
-                ))
-            })?;
-        let (tables, kinds) = TableKinds::kinds_of(self.tables.len(), flags).ok_or_else(|| {
-            Problem::Exports(format!(
-                "found {} adjacent sorted export tables; cannot tell which of __ksymtab, \
-                 __ksymtab_gpl, __ksymtab_unused, __ksymtab_unused_gpl, __ksymtab_gpl_future they are",
-                self.tables.len()
-            ))
-        })?;
+        // The kernel's own list, where there is one, says where each table ends and which it
+        // is; else the order of the entries split them and their count names them.
+        let (crcs, flags, tables, list) = match self.listed_tables(data) {
+            Some(list) => {
+                let (crcs, flags) = era::between_tables_and_strings(gap, total, 5, word)
+                    .filter(|&(_, flags)| !flags)
+                    .ok_or_else(|| gap_error(gap, total, last))?;
+                (crcs, flags, TableKinds::WithUnused, list)
+            }
+            None => {
+                let (crcs, flags) =
+                    era::between_tables_and_strings(gap, total, self.tables.len(), word)
+                        .ok_or_else(|| gap_error(gap, total, last))?;
+                let (tables, kinds) =
+                    TableKinds::kinds_of(self.tables.len(), flags).ok_or_else(|| {
+                        Problem::Exports(format!(
+                            "found {} adjacent export tables; cannot tell which of __ksymtab, \
+                             __ksymtab_gpl, __ksymtab_unused, __ksymtab_unused_gpl, \
+                             __ksymtab_gpl_future they are",
+                            self.tables.len()
+                        ))
+                    })?;
+                let list = self
+                    .tables
+                    .iter()
+                    .zip(kinds)
+                    .map(|(t, &kind)| (kind, t.start, t.entries))
+                    .collect();
+                (crcs, flags, tables, list)
+            }
+        };
         let crc_size = crcs.entry_size(word);
         let addr = |off: usize| m.base.wrapping_add(off as u64);
         let mut crc_at = last;
@@ -128,20 +159,20 @@ impl Found {
             tables: Vec::new(),
             flags: None,
         };
-        for (table, &kind) in self.tables.iter().zip(kinds) {
+        for &(kind, start, entries) in &list {
             let crcs = crc_size.map(|size| {
                 let r = Region {
                     addr: addr(crc_at),
-                    len: (table.entries * size) as u64,
+                    len: (entries * size) as u64,
                 };
-                crc_at += table.entries * size;
+                crc_at += entries * size;
                 r
             });
             set.tables.push(TableRegions {
                 kind,
                 symbols: Region {
-                    addr: addr(table.start),
-                    len: (table.entries * entry) as u64,
+                    addr: addr(start),
+                    len: (entries * entry) as u64,
                 },
                 crcs,
             });
@@ -167,7 +198,21 @@ impl Found {
             ksymtab: KsymtabLayout::new(m.relative, m.fields == 3),
             crcs,
             tables,
+            order: self.order,
         };
+        if let Some(why) = layout.contradiction(word) {
+            return Err(Problem::Exports(format!(
+                "the export records do not read as any kernel's: {why}"
+            )));
+        }
         Ok((set, layout))
     }
+}
+
+/// The error for a gap between the tables and the strings that fits no era.
+fn gap_error(gap: usize, total: usize, last: usize) -> Problem {
+    Problem::Exports(format!(
+        "{gap} bytes lie between the {total} export records (ending at image offset {last:#x}) \
+         and __ksymtab_strings, which fits no __kcrctab/__kflagstab layout"
+    ))
 }

@@ -4,7 +4,7 @@
 use super::read;
 use crate::elf::{Class, Endian};
 use crate::error::Problem;
-use crate::exports::{CrcStorage, Export, KsymtabLayout};
+use crate::exports::{CrcStorage, EntryOrder, Export, KsymtabLayout};
 use crate::fixtures::{self as fx, Crcs, Layout, Spec};
 
 fn lines(exports: &[Export]) -> Vec<String> {
@@ -263,4 +263,123 @@ fn a_symbol_exported_twice_identically_is_one_export() {
         lines(&got.vmlinux.exports),
         fx::expected_lines(&spec.exports, "vmlinux", true)
     );
+}
+
+/// Lines of `exports` as the tool writes them (for comparing with a fixture's).
+fn fixture_lines(spec: &Spec, with_crc: bool) -> Vec<String> {
+    fx::expected_lines(&spec.all_exports(), "vmlinux", with_crc)
+}
+
+#[test]
+fn tables_in_link_order_of_kernels_before_3_0_are_read_past_kallsyms_decoys() {
+    // 2.6.x: entries not sorted, absolute pointers, CRC words or none, and kallsyms_addresses
+    // before the tables, whose neighbouring pointers pair up like records naming the strings.
+    for arch in fx::ALL_ARCHES {
+        for crcs in [Crcs::None, Crcs::Word] {
+            for symsearch in [false, true] {
+                let what = format!("{} {crcs:?} symsearch={symsearch}", arch.name);
+                let mut spec = Spec::old_kernel(arch, crcs, 300);
+                spec.kallsyms = true;
+                spec.symsearch = symsearch;
+                let (image, base) = fx::build_raw_image(&spec);
+                let got = read(&image).unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(
+                    lines(&got.vmlinux.exports),
+                    fixture_lines(&spec, crcs != Crcs::None),
+                    "{what}"
+                );
+                assert_eq!(got.vmlinux.layout.order, EntryOrder::LinkOrder, "{what}");
+                assert_eq!(got.load_base, Some(base), "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_kernels_list_of_its_tables_names_three_adjacent_ones() {
+    // CONFIG_UNUSED_SYMBOLS=y: __ksymtab, _gpl and _unused hold entries. Their count alone
+    // cannot tell which tables they are; kernel/module.c's symsearch array can.
+    for arch in [fx::ARM, fx::X86_64] {
+        let mut spec = Spec::old_kernel(arch, Crcs::Word, 200);
+        spec.kallsyms = true;
+        for (i, e) in spec.exports.iter_mut().enumerate() {
+            if i % 50 == 7 {
+                e.kind = "EXPORT_UNUSED_SYMBOL";
+            }
+        }
+        spec.symsearch = true;
+        let (image, _) = fx::build_raw_image(&spec);
+        let got = read(&image).unwrap_or_else(|e| panic!("{}: {e}", arch.name));
+        assert_eq!(
+            lines(&got.vmlinux.exports),
+            fixture_lines(&spec, true),
+            "{}",
+            arch.name
+        );
+        // Without the array: an error, not a guess.
+        spec.symsearch = false;
+        let (image, _) = fx::build_raw_image(&spec);
+        let err = read(&image).unwrap_err();
+        assert!(
+            matches!(&err, Problem::Exports(m) if m.contains("cannot tell which")),
+            "{}: {err}",
+            arch.name
+        );
+    }
+}
+
+#[test]
+fn arm_aliases_named_outside_the_strings_are_exports_of_their_own() {
+    // 2.6.x armksyms.c: EXPORT_SYMBOL_ALIAS(kern_fp_enter, fp_enter) and two more, named by
+    // string literals in .rodata, in the middle of __ksymtab.
+    let mut spec = Spec::old_kernel(fx::ARM, Crcs::None, 200);
+    spec.kallsyms = true;
+    let target = spec.exports[10].name.clone();
+    for alias in ["kern_fp_enter", "fp_printk", "fp_send_sig"] {
+        spec.aliases.push((alias.into(), target.clone()));
+    }
+    let (image, _) = fx::build_raw_image(&spec);
+    let got = read(&image).unwrap();
+    assert_eq!(lines(&got.vmlinux.exports), fixture_lines(&spec, false));
+}
+
+#[test]
+fn a_name_moved_to_the_tail_of_its_string_is_never_the_answer() {
+    // A damaged entry whose name pointer moved one byte on ("bb_name1" -> "b_name1") still
+    // reads, sorted, without a duplicate: only the string "bb_name1", now named by no entry,
+    // shows it.
+    for (arch, layout) in [
+        (fx::ARM, Layout::AbsoluteNamespaced),
+        (fx::AARCH64, Layout::Prel32Namespaced),
+    ] {
+        let mut spec = Spec::new(arch, layout, Crcs::Data);
+        spec.exports = ('a'..='p')
+            .enumerate()
+            .map(|(i, c)| {
+                fx::exp(
+                    &format!("{c}{c}_name{i}"),
+                    "EXPORT_SYMBOL",
+                    "",
+                    0x100 + i as u32,
+                )
+            })
+            .collect();
+        let elf = fx::build_vmlinux_elf(&spec);
+        let (mut image, base) = fx::raw_image(&elf);
+        assert!(read(&image).is_ok(), "{}", arch.name);
+        let tab = &elf.sections[elf.index_of("__ksymtab").unwrap() - 1];
+        let field = layout.field(&arch);
+        // Entry 1's name field.
+        let at = (tab.addr - base) as usize + layout.entry(&arch) + field;
+        let mut v = [0u8; 4];
+        v.copy_from_slice(&image[at..at + 4]);
+        let moved = (u32::from_le_bytes(v) + 1).to_le_bytes();
+        image[at..at + 4].copy_from_slice(&moved);
+        let err = read(&image).unwrap_err();
+        assert!(
+            matches!(&err, Problem::Exports(m) if m.contains("named by no export entry")),
+            "{}: {err}",
+            arch.name
+        );
+    }
 }
