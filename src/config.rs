@@ -112,13 +112,15 @@ pub struct Lookup<'a> {
     pub kernel: Option<(&'a Path, &'a [u8])>,
     /// The modules folder, to search for the `configs` module.
     pub modules: Option<&'a Path>,
+    /// The image file, for a `config-REL` beside it (an unpacked package, a copied `/boot`).
+    pub image: Option<&'a Path>,
     /// The release is the running kernel's on this system: `/proc/config.gz` describes it.
     pub running: bool,
 }
 
 /// Find the configuration: IKCONFIG data in the kernel, then in its `configs` module, then the
 /// installed files `/boot/config-REL`, `/lib/modules/REL/config`, `/usr/lib/modules/REL/config`,
-/// then `/proc/config.gz` (running kernel only). The first found is read; an error when none is
+/// `config-REL` beside the image, then `/proc/config.gz` (running kernel only). The first found is read; an error when none is
 /// found lists every place searched, and one that is found but damaged is an error too.
 pub fn locate(lookup: &Lookup) -> Result<KernelConfig> {
     let mut searched = Vec::new();
@@ -202,6 +204,12 @@ fn file_candidates(lookup: &Lookup) -> Vec<PathBuf> {
         out.push(lookup.root.join("boot").join(format!("config-{rel}")));
         for base in ["lib/modules", "usr/lib/modules"] {
             out.push(lookup.root.join(base).join(rel).join("config"));
+        }
+        if let Some(dir) = lookup.image.and_then(Path::parent) {
+            let beside = dir.join(format!("config-{rel}"));
+            if !out.contains(&beside) {
+                out.push(beside);
+            }
         }
     }
     if lookup.running {

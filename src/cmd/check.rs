@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use symvers::check::facts::{self, Fact, KernelConfig};
+use symvers::check::facts::{self, Fact};
 use symvers::check::{
     self, ElfIdentity, Kernel, KernelElf, Member, Outcome, Policy, SetVerdict, Severity,
 };
+use symvers::config::{self, Lookup};
 use symvers::exports::Export;
 use symvers::modinfo::ModuleInfo;
 use symvers::symlist::{self, SymbolList};
@@ -336,11 +337,19 @@ pub fn installed_side(
     };
     // The image's own banner names the release; the located one when it has none.
     let release = result.release();
-    let searched =
-        facts::config_candidates(root.unwrap_or(Path::new("/")), release.as_deref(), image);
-    let config = match searched.iter().find(|p| p.is_file()) {
-        Some(path) => Some(KernelConfig::read(path)?),
-        None => None,
+    // Installed files and a `configs` module; the image's own IKCONFIG data would need its
+    // bytes again, which the dump did not keep.
+    let (config, searched) = match config::locate(&Lookup {
+        root: root.unwrap_or(Path::new("/")),
+        release: release.as_deref(),
+        kernel: None,
+        modules: result.located.modules_dir(),
+        image: Some(image),
+        running: false,
+    }) {
+        Ok(config) => (Some(config), Vec::new()),
+        Err(Error::NotFound { searched, .. }) => (None, searched),
+        Err(e) => return Err(e),
     };
     let origin = match &release {
         Some(rel) => format!("{rel} ({})", image.display()),

@@ -190,6 +190,7 @@ impl Installed {
             release: Some(&self.release),
             kernel,
             modules: self.modules.as_deref(),
+            image: self.image.as_deref(),
             running: self.running,
         })
         .map_err(CliError::from)

@@ -116,6 +116,7 @@ fn locate_in_order_image_module_files() {
         release: Some("6.1.0-test"),
         kernel: Some((&image, kernel)),
         modules: Some(&modules),
+        image: Some(&image),
         running: false,
     };
     let kernel_with: &'static [u8] = kernel_with.leak();
@@ -180,6 +181,30 @@ fn locate_in_order_image_module_files() {
         !err.contains("/proc/config.gz"),
         "not the running kernel: {err}"
     );
+}
+
+/// An image outside the root (an unpacked package): the `config-REL` beside it is found after
+/// the installed places, which the error lists with it when it is missing too.
+#[test]
+fn a_config_beside_the_image_is_found() {
+    let root = scratch("beside-root");
+    let unpacked = scratch("beside-unpacked");
+    let image = unpacked.join("vmlinuz-6.1.0-test");
+    let lookup = Lookup {
+        root: &root,
+        release: Some("6.1.0-test"),
+        kernel: None,
+        modules: None,
+        image: Some(&image),
+        running: false,
+    };
+    let beside = unpacked.join("config-6.1.0-test");
+    let err = locate(&lookup).unwrap_err().to_string();
+    assert!(err.contains(&beside.display().to_string()), "{err}");
+    std::fs::write(&beside, "CONFIG_MODULE_FORCE_LOAD=y\n").unwrap();
+    let found = locate(&lookup).unwrap();
+    assert_eq!(found.source, ConfigSource::File(beside));
+    assert_eq!(get(&found.text, "CONFIG_MODULE_FORCE_LOAD"), Some("y"));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 use std::path::Path;
 
-use super::{debian_build, force_load, strict_versions, KernelConfig};
+use super::{debian_build, force_load, strict_versions};
 use crate::banner::{parse, Banner};
+use crate::config::{ConfigSource, KernelConfig};
 
 fn b(line: &str) -> Banner {
     parse(line).unwrap()
@@ -42,36 +43,33 @@ fn strictness_is_known_for_debian_only() {
 
 #[test]
 fn config_says_force_load() {
-    let on = KernelConfig::parse(
-        "#\n# Automatically generated\nCONFIG_MODULES=y\nCONFIG_MODULE_FORCE_LOAD=y\nCONFIG_LOCALVERSION=\"\"\n",
-        Path::new("config-on"),
+    let config = |text: &str, name: &str| KernelConfig {
+        text: text.into(),
+        source: ConfigSource::File(name.into()),
+    };
+    let on = config(
+        "#\n# Automatically generated\nCONFIG_MODULES=y\nCONFIG_MODULE_FORCE_LOAD=y\n",
+        "config-on",
     );
-    assert_eq!(force_load(Some(&on), &[]).value, Some(true));
-    assert_eq!(on.value("CONFIG_LOCALVERSION"), Some(""));
-    let off = KernelConfig::parse(
+    let f = force_load(Some(&on), &[]);
+    assert_eq!(f.value, Some(true));
+    assert_eq!(f.source, "config-on");
+    let off = config(
         "CONFIG_MODULES=y\n# CONFIG_MODULE_FORCE_LOAD is not set\n",
-        Path::new("config-off"),
+        "config-off",
     );
     assert_eq!(force_load(Some(&off), &[]).value, Some(false));
-    assert_eq!(off.value("CONFIG_MODULE_FORCE_LOAD"), Some("n"));
+    // Not listed at all: not selectable, so not set.
+    let absent = config("CONFIG_MODULES=y\n", "config-absent");
+    assert_eq!(force_load(Some(&absent), &[]).value, Some(false));
     let none = force_load(None, &[Path::new("/boot/config-x").to_path_buf()]);
     assert_eq!(none.value, None);
     assert!(none.source.contains("/boot/config-x"), "{}", none.source);
-}
-
-#[test]
-fn configs_are_read_plain_or_gzipped() {
-    let dir = std::env::temp_dir().join(format!("symvers-kconfig-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let text = "CONFIG_MODULE_FORCE_LOAD=y\n";
-    let gz = dir.join("config.gz");
-    std::fs::write(&gz, crate::fixtures::compress("gzip", text.as_bytes())).unwrap();
-    assert!(KernelConfig::read(&gz)
-        .unwrap()
-        .enabled("CONFIG_MODULE_FORCE_LOAD"));
-    let junk = dir.join("junk");
-    std::fs::write(&junk, "hello\n").unwrap();
-    let err = KernelConfig::read(&junk).unwrap_err().to_string();
-    assert!(err.contains("not a kernel config"), "{err}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    let unknown = force_load(None, &[]);
+    assert_eq!(unknown.value, None);
+    assert!(
+        unknown.source.contains("release is unknown"),
+        "{}",
+        unknown.source
+    );
 }
