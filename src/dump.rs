@@ -507,8 +507,8 @@ pub fn check_against_kernel(
             return Err(Problem::ForeignModule(format!(
                 "a module for ELF machine {} ({}) next to a {} kernel",
                 header.machine,
-                mine.map_or("unknown", arch_name),
-                arch_name(theirs)
+                mine.map_or("unknown", Arch::kbuild_name),
+                theirs.kbuild_name()
             )));
         }
     }
@@ -526,19 +526,6 @@ fn endian_name(endian: Endian) -> &'static str {
     match endian {
         Endian::Little => "little-endian",
         Endian::Big => "big-endian",
-    }
-}
-
-fn arch_name(arch: Arch) -> &'static str {
-    match arch {
-        Arch::X86 => "x86",
-        Arch::Arm => "arm",
-        Arch::Arm64 => "arm64",
-        Arch::Riscv => "riscv",
-        Arch::S390 => "s390",
-        Arch::Mips => "mips",
-        Arch::Loongarch => "loongarch",
-        Arch::Powerpc => "powerpc",
     }
 }
 
