@@ -15,7 +15,7 @@ use crate::kernel::{self, KernelExports};
 use crate::locate::{Located, Source};
 use crate::modinfo::{self, ModuleImports};
 use crate::modtree::{self, ModuleFile, Skipped, WalkOptions};
-use crate::symvers::Table;
+use crate::symvers::{Columns, Table};
 
 /// What to read and how.
 #[derive(Debug, Clone)]
@@ -166,6 +166,11 @@ impl Dump {
             total: self.module_files.len(),
             failures: std::mem::take(&mut self.failures),
         })
+    }
+
+    /// The column order the kernel's own modpost reads ([`Columns::for_kernel`]).
+    pub fn columns(&self) -> Columns {
+        Columns::for_kernel(self.layout(), self.release().as_deref())
     }
 
     /// The release of the kernel: its image's banner, else the located release.

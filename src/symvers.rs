@@ -165,6 +165,35 @@ impl Columns {
             Columns::NoNamespace
         }
     }
+
+    /// The column order modpost of this kernel reads: [`Columns::for_layout`] (5.6+ order when
+    /// no layout is known), except that a release before 2.6.18 gets three columns. Tables of
+    /// 2.6.x before 3.0 share one layout, so only the release (the banner's, or the located one)
+    /// tells 2.6.17 from 2.6.18, whose modpost added the export type column ("kbuild:
+    /// export-type enhancement to modpost.c"); the older modpost refuses a line with a fourth.
+    pub fn for_kernel(layout: Option<crate::exports::TableLayout>, release: Option<&str>) -> Self {
+        if release
+            .and_then(release_version)
+            .is_some_and(|version| version < (2, 6, 18))
+        {
+            return Columns::NoExportType;
+        }
+        layout.map_or(Columns::Modern, Columns::for_layout)
+    }
+}
+
+/// The version a kernel release starts with: `(2, 6, 12)` for `2.6.12.1`, `(6, 1, 0)` for
+/// `6.1.0-50-amd64`, `(3, 0, 0)` for `3.0-rc1`; `None` when it does not start with
+/// `MAJOR.MINOR`.
+pub fn release_version(release: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = release.split('.').map(|part| {
+        let digits = part.len() - part.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        part[..digits].parse::<u32>().ok()
+    });
+    let major = parts.next()??;
+    let minor = parts.next()??;
+    let patch = parts.next().flatten().unwrap_or(0);
+    Some((major, minor, patch))
 }
 
 /// A symbol exported by more than one line of a table.

@@ -334,6 +334,32 @@ fn column_order_follows_the_kernel_unless_asked() {
         text(&out.stdout).lines().next(),
         Some("0xabcd0123\told_func\tvmlinux\tEXPORT_SYMBOL\t")
     );
+
+    // A 2.6.12 kernel (its banner says so): three columns, what its modpost reads.
+    let mut spec = Spec::new(fixtures::I386, Layout::Absolute, Crcs::Word);
+    spec.exports = vec![fixtures::exp("init_mm", "EXPORT_SYMBOL", "", 0x1234)];
+    let image = root.join("vmlinux-2.6.12.1");
+    fs::write(
+        &image,
+        fixtures::build_vmlinux_with(&spec, &fixtures::banner("2.6.12.1")),
+    )
+    .unwrap();
+    let i = image.to_str().unwrap();
+    let out = symvers(&["dump", "--vmlinux-only", "--image", i]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "0x00001234\tinit_mm\tvmlinux\n");
+    let out = symvers(&[
+        "dump",
+        "--vmlinux-only",
+        "--image",
+        i,
+        "--symvers-format",
+        "4col",
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "0x00001234\tinit_mm\tvmlinux\tEXPORT_SYMBOL\n"
+    );
     let _ = fs::remove_dir_all(&root);
 }
 

@@ -134,8 +134,8 @@ pub struct DumpArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "symvers")]
     pub format: Format,
-    /// Column order of the Module.symvers text [default: from the kernel: 4col before 5.4,
-    /// else 5.6; 3col is for modpost before 2.6.18].
+    /// Column order of the Module.symvers text [default: from the kernel: 3col before 2.6.18
+    /// (by its release), 4col before 5.4, else 5.6].
     #[arg(long, value_enum, value_name = "ORDER")]
     pub symvers_format: Option<ColumnOrder>,
     /// Write the table of the modules that could be read even if some could not (exit code 3).
@@ -266,7 +266,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         Format::Symvers => result.table.to_text(
             args.symvers_format
                 .map(Columns::from)
-                .unwrap_or_else(|| result.layout().map_or(Columns::Modern, Columns::for_layout)),
+                .unwrap_or_else(|| result.columns()),
         ),
         Format::Json => report::dump_json(&result, checks),
     };

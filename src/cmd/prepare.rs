@@ -15,7 +15,6 @@ use clap::Args;
 use symvers::banner;
 use symvers::config;
 use symvers::prepare::{self, CompilerMatch, TreeVersion};
-use symvers::symvers::Columns;
 use symvers::{modtree, Error};
 
 use super::config::Installed;
@@ -354,10 +353,8 @@ pub fn run(args: PrepareArgs) -> Result<ExitCode, CliError> {
             if dump.modversions() { "has" } else { "has no" }
         ));
     }
-    // The column order the tree's own modpost reads (4 columns before 5.4).
-    let table = dump
-        .table
-        .to_text(dump.layout().map_or(Columns::Modern, Columns::for_layout));
+    // The column order the tree's own modpost reads (4 columns before 5.4, 3 before 2.6.18).
+    let table = dump.table.to_text(dump.columns());
     let symbols = dump.table.entries.len();
     dump.table.entries.clear();
 

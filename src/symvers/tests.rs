@@ -442,3 +442,20 @@ fn module_names_are_shared_between_lines() {
         t.entries[1].namespace.as_str()
     ));
 }
+
+#[test]
+fn releases_before_2_6_18_get_three_columns() {
+    use super::release_version;
+    assert_eq!(release_version("2.6.12.1"), Some((2, 6, 12)));
+    assert_eq!(release_version("6.1.0-50-amd64"), Some((6, 1, 0)));
+    assert_eq!(release_version("3.0-rc1"), Some((3, 0, 0)));
+    assert_eq!(release_version("3.10.96+"), Some((3, 10, 96)));
+    assert_eq!(release_version("vendor-6.1"), None);
+    assert_eq!(
+        Columns::for_kernel(None, Some("2.6.17.14")),
+        Columns::NoExportType
+    );
+    assert_eq!(Columns::for_kernel(None, Some("2.6.18")), Columns::Modern);
+    assert_eq!(Columns::for_kernel(None, None), Columns::Modern);
+    assert_eq!(Columns::for_kernel(None, Some("odd")), Columns::Modern);
+}
