@@ -16,15 +16,24 @@
 //! without its `]` is a plain `[`. `*` also matches `/`. The first matching line decides; no
 //! match means FAIL; `#` starts a comment.
 //!
-//! Matching is compiled once: every pattern of a target goes into one [`globset::GlobSet`]
-//! (literal, prefix and suffix patterns by hash and Aho-Corasick, the rest through one regex set
-//! with the `regex` crate's linear-time guarantee), so thousands of patterns against tens of
-//! thousands of symbols cost one pass over each string, never pattern × symbol.
+//! Matching is compiled once, in three routes chosen by each pattern's shape ([`Shape`]):
+//!
+//! - literal, `LIT*` and `*LIT` patterns go into [`globset::GlobSet`]s, which match them by hash
+//!   and Aho-Corasick: one pass over each string for thousands of them;
+//! - other patterns holding a literal run (`*name*`, `*a*[0-9]`) are found by one Aho-Corasick
+//!   automaton over their longest runs, and only the candidates it finds in a string are tried,
+//!   each with its own small regex (a regex set of thousands of them makes the `regex` crate's
+//!   lazy DFA thrash: 2000 `*name*` rules took 98 s and 3.4 GB against two tables);
+//! - the few without any literal (`*`, `?*[0-9]`) go into small regex sets.
+//!
+//! Every regex has the `regex` crate's linear-time guarantee, so the cost is one automaton pass
+//! over each string plus a linear check per candidate, never pattern × symbol.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use aho_corasick::AhoCorasick;
+use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -217,29 +226,40 @@ impl Rules {
             .into_iter()
             .enumerate()
         {
-            let wanted: Vec<usize> = (0..self.rules.len())
-                .filter(|&i| self.rules[i].target == target && self.rules[i].min_len <= longest[k])
-                .collect();
-            let mut chunks = Vec::new();
-            for chunk in wanted.chunks(SET_CHUNK) {
-                let mut builder = GlobSetBuilder::new();
-                for &index in chunk {
-                    let rule = &self.rules[index];
-                    let glob = glob_builder(&rule.glob)
-                        .build()
-                        .map_err(|e| self.error_at(rule, e))?;
-                    builder.add(glob);
+            let (mut plain, mut bare) = (Vec::new(), Vec::new());
+            let mut prefilter = Prefiltered::default();
+            for (index, rule) in self.rules.iter().enumerate() {
+                if rule.target != target || rule.min_len > longest[k] {
+                    continue;
                 }
-                let set = builder.build().map_err(|e| {
-                    let rule = e
-                        .glob()
-                        .and_then(|g| chunk.iter().map(|&i| &self.rules[i]).find(|r| r.glob == g))
-                        .unwrap_or(&self.rules[chunk[0]]);
-                    self.error_at(rule, e)
-                })?;
-                chunks.push((set, chunk.to_vec()));
+                match Shape::of(&rule.glob) {
+                    Shape::Plain => plain.push(index),
+                    Shape::Literal(run) => {
+                        let matcher = glob_builder(&rule.glob)
+                            .build()
+                            .map_err(|e| self.error_at(rule, e))?
+                            .compile_matcher();
+                        prefilter.add(run, matcher, index);
+                    }
+                    Shape::Bare => bare.push(index),
+                }
             }
-            sets.push(TargetSet { chunks });
+            let mut chunks = Vec::new();
+            for chunk in plain.chunks(SET_CHUNK).chain(bare.chunks(BARE_SET_CHUNK)) {
+                chunks.push((self.glob_set(chunk)?, chunk.to_vec()));
+            }
+            let first_line = prefilter
+                .matchers
+                .first()
+                .map_or(0, |&(_, rule)| self.rules[rule].line);
+            let prefilter = prefilter.build().map_err(|e| {
+                Error::at_rules_line(
+                    &self.path,
+                    first_line,
+                    format!("the patterns' literal runs cannot be compiled: {e}"),
+                )
+            })?;
+            sets.push(TargetSet { chunks, prefilter });
         }
         let namespace = sets.pop().unwrap_or_default();
         let module = sets.pop().unwrap_or_default();
@@ -249,6 +269,25 @@ impl Rules {
             symbol,
             module,
             namespace,
+        })
+    }
+
+    /// One [`GlobSet`] of the rules `chunk` (indexes into `self.rules`).
+    fn glob_set(&self, chunk: &[usize]) -> Result<GlobSet> {
+        let mut builder = GlobSetBuilder::new();
+        for &index in chunk {
+            let rule = &self.rules[index];
+            let glob = glob_builder(&rule.glob)
+                .build()
+                .map_err(|e| self.error_at(rule, e))?;
+            builder.add(glob);
+        }
+        builder.build().map_err(|e| {
+            let rule = e
+                .glob()
+                .and_then(|g| chunk.iter().map(|&i| &self.rules[i]).find(|r| r.glob == g))
+                .unwrap_or(&self.rules[chunk[0]]);
+            self.error_at(rule, e)
         })
     }
 
@@ -379,17 +418,148 @@ fn class_end(chars: &[char], start: usize) -> Option<usize> {
     None
 }
 
-/// Globs per [`GlobSet`]. Patterns with wildcards on both sides go into one regex set whose
-/// lazy DFA, past a few thousand of them, thrashes its cache and falls back to the slower engine
-/// (5000 `*x*y` patterns × 30 000 symbols: 1.6 s in one set, 0.12 s in sets of 1000); every set
-/// costs a pass per string, though (5000 real-symbol prefix, suffix, class and literal patterns
-/// against bookworm → trixie: 0.3 s CPU in sets of 2048, twice that in sets of 1024).
+/// Plain globs (literal, `LIT*`, `*LIT`) per [`GlobSet`]: globset matches them without a regex,
+/// but every set costs a pass per string (5000 real-symbol patterns against bookworm → trixie:
+/// 0.3 s CPU in sets of 2048, twice that in sets of 1024).
 const SET_CHUNK: usize = 2048;
+
+/// Globs without any literal run per [`GlobSet`]: these go through one regex set each, whose
+/// lazy DFA thrashes past a few hundred patterns.
+const BARE_SET_CHUNK: usize = 128;
+
+/// How a pattern (in globset's syntax) is best matched.
+#[derive(Debug, PartialEq, Eq)]
+enum Shape {
+    /// A literal, `LIT*` or `*LIT`: globset needs no regex for it.
+    Plain,
+    /// Anything else holding a literal run: every match contains this one, its longest.
+    Literal(String),
+    /// No literal at all (`*`, `?*`, `[0-9]*`).
+    Bare,
+}
+
+impl Shape {
+    fn of(glob: &str) -> Shape {
+        let chars: Vec<char> = glob.chars().collect();
+        let (mut run, mut longest) = (String::new(), String::new());
+        // Wildcard tokens (`*`, `?`, classes), and where the only `*`s are.
+        let (mut wild, mut stars, mut leading, mut trailing) = (0, 0, false, false);
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let literal = match c {
+                '\\' => {
+                    i += 1;
+                    chars.get(i).copied()
+                }
+                '*' | '?' => None,
+                '[' => {
+                    // to_globset copied a whole class, or quoted a `[` that opens none.
+                    i = class_end(&chars, i).unwrap_or(i);
+                    None
+                }
+                c => Some(c),
+            };
+            match literal {
+                Some(c) => run.push(c),
+                None => {
+                    wild += 1;
+                    if c == '*' {
+                        stars += 1;
+                        leading |= i == 0;
+                        trailing |= i + 1 == chars.len();
+                    }
+                    if run.len() > longest.len() {
+                        longest = std::mem::take(&mut run);
+                    }
+                    run.clear();
+                }
+            }
+            i += 1;
+        }
+        if run.len() > longest.len() {
+            longest = run;
+        }
+        let plain = wild == 0 || (wild == 1 && stars == 1 && (leading || trailing));
+        if plain {
+            Shape::Plain
+        } else if longest.is_empty() {
+            Shape::Bare
+        } else {
+            Shape::Literal(longest)
+        }
+    }
+}
+
+/// Patterns found through a literal run each contains ([`Shape::Literal`]).
+#[derive(Debug, Clone, Default)]
+struct Prefiltered {
+    /// Distinct literal runs, for the automaton.
+    runs: Vec<String>,
+    /// Each run's place in `runs`.
+    slots: HashMap<String, usize>,
+    /// For each run, the entries of `matchers` that contain it.
+    owners: Vec<Vec<usize>>,
+    /// Each pattern's own matcher and its rule index.
+    matchers: Vec<(GlobMatcher, usize)>,
+    /// The automaton over `runs` (`None` when there are none).
+    automaton: Option<AhoCorasick>,
+}
+
+impl Prefiltered {
+    fn add(&mut self, run: String, matcher: GlobMatcher, rule: usize) {
+        let slot = match self.slots.get(&run) {
+            Some(&slot) => slot,
+            None => {
+                self.slots.insert(run.clone(), self.runs.len());
+                self.runs.push(run);
+                self.owners.push(Vec::new());
+                self.runs.len() - 1
+            }
+        };
+        self.owners[slot].push(self.matchers.len());
+        self.matchers.push((matcher, rule));
+    }
+
+    fn build(mut self) -> std::result::Result<Self, aho_corasick::BuildError> {
+        if !self.runs.is_empty() {
+            // Standard semantics: overlapping search reports every run found.
+            self.automaton = Some(AhoCorasick::new(&self.runs)?);
+            self.slots = HashMap::new();
+        }
+        Ok(self)
+    }
+
+    /// Rule indexes of every pattern matching `text`, appended to `out`.
+    fn all(&self, text: &str, candidates: &mut Vec<usize>, out: &mut Vec<usize>) {
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
+        candidates.clear();
+        candidates.extend(
+            automaton
+                .find_overlapping_iter(text)
+                .map(|m| m.pattern().as_usize()),
+        );
+        candidates.sort_unstable();
+        candidates.dedup();
+        for &slot in candidates.iter() {
+            for &m in &self.owners[slot] {
+                let (matcher, rule) = &self.matchers[m];
+                if matcher.is_match(text) {
+                    out.push(*rule);
+                }
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 struct TargetSet {
     /// Each set with the rule index of each of its globs.
     chunks: Vec<(GlobSet, Vec<usize>)>,
+    /// The patterns found through their literal runs.
+    prefilter: Prefiltered,
 }
 
 impl TargetSet {
@@ -399,6 +569,7 @@ impl TargetSet {
             set.matches_into(text, scratch);
             out.extend(scratch.iter().map(|&k| rule_of[k]));
         }
+        self.prefilter.all(text, scratch, out);
     }
 }
 
