@@ -47,6 +47,16 @@ pub enum Error {
         /// Every place that was looked at.
         searched: Vec<PathBuf>,
     },
+    /// A folder given as a modules folder that holds release folders instead
+    /// (`/lib/modules` for `/lib/modules/6.1.0-50-amd64`): its modules would be named
+    /// `6.1.0-50-amd64/kernel/…` in the table, which no module of any kernel imports.
+    #[error("{} holds the modules folders of {} rather than modules; give --modules {}", dir.display(), releases.join(", "), dir.join(&releases[0]).display())]
+    ModulesParent {
+        /// The folder given.
+        dir: PathBuf,
+        /// Its subfolders that are modules folders (never empty).
+        releases: Vec<String>,
+    },
     /// An image and a modules folder of different releases.
     #[error("{} is release {image_release}, but the modules in {} are {modules_release} (by their {evidence}); give the image and modules of one kernel, or --allow-release-mismatch to read them together", image.display(), modules.display())]
     ReleaseMismatch {

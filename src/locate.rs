@@ -108,11 +108,26 @@ impl Source {
             .map_err(|e| Error::io(osrelease, e))
     }
 
+    /// The modules folders given, each checked not to be a folder of modules folders
+    /// ([`Error::ModulesParent`]).
+    fn given_modules(&self) -> Result<Vec<PathBuf>> {
+        for dir in &self.modules {
+            let releases = release_folders(dir);
+            if !releases.is_empty() {
+                return Err(Error::ModulesParent {
+                    dir: dir.clone(),
+                    releases,
+                });
+            }
+        }
+        Ok(self.modules.clone())
+    }
+
     /// The modules folders: as given, else the first `MODULE_BASE/release` under the root.
     /// The error when there is none suggests `--modules` and `--vmlinux-only`.
     pub fn find_modules(&self, release: &str) -> Result<Vec<PathBuf>> {
         if !self.modules.is_empty() {
-            return Ok(self.modules.clone());
+            return self.given_modules();
         }
         let root = self.root();
         let candidates: Vec<PathBuf> = MODULE_BASES
@@ -139,7 +154,7 @@ impl Source {
                     .clone()
                     .or_else(|| self.modules.first().and_then(|m| release_of_modules_dir(m))),
                 image: Some(image.clone()),
-                modules: self.modules.clone(),
+                modules: self.given_modules()?,
                 ..Located::default()
             });
         }
@@ -174,7 +189,7 @@ impl Source {
         };
         let modules = match &release {
             Some(rel) => self.find_modules(rel)?,
-            None => self.modules.clone(),
+            None => self.given_modules()?,
         };
         let mut located = match (&self.image, &release) {
             (Some(image), _) => Located {
@@ -456,6 +471,36 @@ fn resolve(root: &Path, path: &Path, lenient: bool) -> std::io::Result<PathBuf> 
         push_all(&mut pending, &target);
     }
     Ok(current)
+}
+
+/// The names of `dir`'s subfolders that are modules folders (hold `modules.dep`,
+/// `modules.dep.bin`, `modules.order` or `kernel/`) when `dir` itself is none and holds no
+/// module file: `dir` is then a `/lib/modules`, not a modules folder. Empty otherwise, and for
+/// a folder that cannot be listed (the walk reports that).
+fn release_folders(dir: &Path) -> Vec<String> {
+    const MARKS: [&str; 4] = ["modules.dep", "modules.dep.bin", "modules.order", "kernel"];
+    let is_modules_folder = |d: &Path| MARKS.iter().any(|m| d.join(m).exists());
+    if is_modules_folder(dir) {
+        return Vec::new();
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut releases = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_str().is_some_and(|n| n.contains(".ko")) {
+            return Vec::new();
+        }
+        if path.is_dir() && is_modules_folder(&path) {
+            if let Some(name) = name.to_str() {
+                releases.push(name.to_string());
+            }
+        }
+    }
+    releases.sort();
+    releases
 }
 
 /// The release a modules folder is named for: its name when its parent is a `modules` folder

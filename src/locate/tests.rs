@@ -149,3 +149,50 @@ fn explicit_image_and_modules_need_no_release() {
     let found = src.locate().unwrap();
     assert_eq!(found.release.as_deref(), Some("6.1.0-9-amd64"));
 }
+
+/// `--modules /lib/modules` (the folder of modules folders) is an error naming the folders it
+/// holds; it used to give a table whose modules were all named `REL/kernel/…`, exit 0.
+#[test]
+fn a_folder_of_modules_folders_is_refused() {
+    let t = tree();
+    let root = t.path();
+    install(root, "lib/modules", "6.1.0-9-amd64", "boot/vmlinuz-REL");
+    install(root, "lib/modules", "6.1.0-8-amd64", "boot/vmlinuz-REL");
+    let parent = root.join("lib/modules");
+    for src in [
+        Source {
+            image: Some(root.join("boot/vmlinuz-6.1.0-9-amd64")),
+            modules: vec![parent.clone()],
+            ..Source::default()
+        },
+        Source {
+            release: Some("6.1.0-9-amd64".into()),
+            modules: vec![parent.clone()],
+            ..Source::default()
+        },
+    ] {
+        let err = src.locate().unwrap_err();
+        assert!(
+            matches!(&err, Error::ModulesParent { releases, .. } if releases == &["6.1.0-8-amd64", "6.1.0-9-amd64"]),
+            "{err}"
+        );
+        assert!(err.to_string().contains("give --modules"), "{err}");
+    }
+    let err = Source {
+        modules: vec![parent.clone()],
+        ..Source::default()
+    }
+    .locate_modules()
+    .unwrap_err();
+    assert!(matches!(err, Error::ModulesParent { .. }), "{err}");
+    // A module set without release folders (Android's vendor_dlkm) is a modules folder.
+    let set = root.join("vendor_dlkm/lib/modules");
+    fs::create_dir_all(&set).unwrap();
+    fs::write(set.join("vendor.ko"), b"").unwrap();
+    fs::create_dir_all(set.join("sub/kernel")).unwrap();
+    let src = Source {
+        modules: vec![set.clone()],
+        ..Source::default()
+    };
+    assert_eq!(src.locate_modules().unwrap().modules, [set]);
+}
