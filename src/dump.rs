@@ -168,6 +168,28 @@ impl Dump {
         })
     }
 
+    /// [`Error::ReleaseMismatch`] when the image's banner and the modules (their vermagic, else
+    /// their folder's name) name different releases; `None` when they agree or either is
+    /// unknown.
+    pub fn release_mismatch(&self) -> Option<Error> {
+        let (Some(kernel), Some(image), Some(modules), Some(dir)) = (
+            &self.kernel,
+            &self.located.image,
+            &self.modules_release,
+            self.located.modules_dir(),
+        ) else {
+            return None;
+        };
+        let image_release = kernel.release()?;
+        (image_release != modules.release).then(|| Error::ReleaseMismatch {
+            image: image.clone(),
+            image_release,
+            modules: dir.to_path_buf(),
+            modules_release: modules.release.clone(),
+            evidence: modules.evidence,
+        })
+    }
+
     /// The column order the kernel's own modpost reads ([`Columns::for_kernel`]).
     pub fn columns(&self) -> Columns {
         Columns::for_kernel(self.layout(), self.release().as_deref())
@@ -243,8 +265,8 @@ pub fn dump(options: &Options) -> Result<Dump> {
     let kernel = kernel?;
     let modules = modules?;
     let dump = assemble(located, kernel, modules);
-    if !options.allow_release_mismatch {
-        check_releases(&dump)?;
+    if let (false, Some(mismatch)) = (options.allow_release_mismatch, dump.release_mismatch()) {
+        return Err(mismatch);
     }
     Ok(dump)
 }
@@ -633,27 +655,5 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         modules_release,
         imports,
         module_layout,
-    }
-}
-
-/// An image and modules of different releases are not one kernel: the error names both.
-fn check_releases(dump: &Dump) -> Result<()> {
-    let (Some(kernel), Some(image), Some(modules), Some(dir)) = (
-        &dump.kernel,
-        &dump.located.image,
-        &dump.modules_release,
-        dump.located.modules_dir(),
-    ) else {
-        return Ok(());
-    };
-    match kernel.release() {
-        Some(image_release) if image_release != modules.release => Err(Error::ReleaseMismatch {
-            image: image.clone(),
-            image_release,
-            modules: dir.to_path_buf(),
-            modules_release: modules.release.clone(),
-            evidence: modules.evidence,
-        }),
-        _ => Ok(()),
     }
 }

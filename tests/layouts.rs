@@ -797,7 +797,18 @@ fn an_image_and_modules_of_different_releases_are_refused() {
     );
     let mut allowed = args.to_vec();
     allowed.push("--allow-release-mismatch");
-    assert_eq!(symvers(&allowed).status.code(), Some(0));
+    let out = symvers(&allowed);
+    assert_eq!(out.status.code(), Some(0));
+    // Allowed, never silent.
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "symvers: warning: {} is release 6.12.0-1-amd64, the modules in {} are 6.1.0-50-amd64 (by their vermagic): read together as --allow-release-mismatch asks",
+            new.display(),
+            modules.display()
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]

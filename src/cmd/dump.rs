@@ -198,6 +198,21 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         result.check_complete()?;
     }
     describe(&result);
+    if let Some(symvers::Error::ReleaseMismatch {
+        image,
+        image_release,
+        modules,
+        modules_release,
+        evidence,
+    }) = result.release_mismatch()
+    {
+        // Asked for (the mismatch is an error otherwise), but never silent.
+        super::warn(format_args!(
+            "{} is release {image_release}, the modules in {} are {modules_release} (by their {evidence}): read together as --allow-release-mismatch asks",
+            image.display(),
+            modules.display()
+        ));
+    }
     super::warn_exported_twice(&result.table, "");
     if !result.modversions() && (result.kernel.is_some() || !result.module_files.is_empty()) {
         super::warn(format_args!(
