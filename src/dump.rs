@@ -532,7 +532,7 @@ pub fn check_against_kernel(
     if let (Some(theirs), mine) = (kernel.image.arch, Arch::from_elf_machine(header.machine)) {
         if mine != Some(theirs) {
             return Err(Problem::ForeignModule(format!(
-                "a module for ELF machine {} ({}) next to a {} kernel",
+                "a module for ELF machine {} ({}) next to a kernel for {}",
                 header.machine,
                 mine.map_or("unknown", Arch::kbuild_name),
                 theirs.kbuild_name()

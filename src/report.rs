@@ -162,7 +162,7 @@ pub fn dump_json(dump: &Dump, checks: serde_json::Map<String, serde_json::Value>
                 "shadowed": s.shadowed.iter().map(|f| f.rel.as_str()).collect::<Vec<_>>(),
                 "reason": match &s.reason {
                     Reason::Override(..) => "override",
-                    Reason::Search => "search",
+                    Reason::Search(_) => "search",
                     Reason::Index(..) => "index",
                     Reason::WalkOrder => "walk-order",
                 },

@@ -1386,7 +1386,7 @@ fn modules_of_another_machine_word_size_or_byte_order_are_refused() {
     for (arch, expected) in [
         (
             fixtures::AARCH64,
-            "ELF machine 183 (arm64) next to a x86 kernel",
+            "ELF machine 183 (arm64) next to a kernel for x86",
         ),
         (fixtures::I386, "a 32-bit module for a 64-bit kernel"),
         (

@@ -420,7 +420,10 @@ pub fn report_tree(result: &dump::Dump, all_copies: bool) {
         let others: Vec<&str> = s.shadowed.iter().map(|f| f.rel.as_str()).collect();
         let why = match &s.reason {
             Reason::Override(file, line) => format!("override at {}:{line}", file.display()),
-            Reason::Search => "depmod.d search order; by default updates/ first".into(),
+            Reason::Search(Some((file, line))) => {
+                format!("search order at {}:{line}", file.display())
+            }
+            Reason::Search(None) => "depmod's default order: updates/ first".into(),
             Reason::Index(index) => format!("depmod's index {} lists it", index.display()),
             Reason::WalkOrder => "the copies rank equal for depmod: which one it keeps depends on the order the file system lists folders in; chosen here by meeting them in path order".into(),
         };

@@ -56,6 +56,8 @@ pub struct Config {
     /// `search` words in the order read (the first has the highest priority); empty when no
     /// file has a `search` line (depmod then uses `updates` alone, see [`Config::searches`]).
     pub search: Vec<Search>,
+    /// The first `search` line (file, 1-based line), when there is one.
+    pub search_at: Option<(PathBuf, usize)>,
     /// `override` lines that apply, in the order read.
     pub overrides: Vec<Override>,
     /// `external` folders that apply, in the order read (absolute, as on the installed system).
@@ -135,11 +137,19 @@ pub fn parse_into(config: &mut Config, text: &str, file: &Path, release: Option<
             )
         };
         match command {
-            "search" => config.search.extend(words.map(|w| match w {
-                "built-in" => Search::BuiltIn,
-                "external" => Search::External,
-                other => Search::Folder(other.to_string()),
-            })),
+            "search" => config.search.extend(
+                {
+                    config
+                        .search_at
+                        .get_or_insert_with(|| (file.to_path_buf(), line_no));
+                    words
+                }
+                .map(|w| match w {
+                    "built-in" => Search::BuiltIn,
+                    "external" => Search::External,
+                    other => Search::Folder(other.to_string()),
+                }),
+            ),
             "override" => match (words.next(), words.next(), words.next()) {
                 (Some(module), Some(version), Some(folder)) => {
                     match release_matches(version, release) {

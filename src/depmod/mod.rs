@@ -27,8 +27,9 @@ pub use index::Index;
 pub enum Reason {
     /// An `override` line of depmod.d (file, 1-based line).
     Override(PathBuf, usize),
-    /// The `search` order of depmod.d (by default `updates` before the rest).
-    Search,
+    /// The `search` order of depmod.d: its first `search` line (file, 1-based line), or `None`
+    /// for depmod's default (`updates` before the rest).
+    Search(Option<(PathBuf, usize)>),
     /// depmod's index lists this copy: it is the one modprobe loads.
     Index(PathBuf),
     /// The copies rank equal (or depmod's rules contradict themselves for them): which one
@@ -200,7 +201,7 @@ fn choose(files: &[ModuleFile], copies: &[usize], config: &Config) -> (usize, Re
     (
         kept,
         if settled {
-            Reason::Search
+            Reason::Search(ranking.config.search_at.clone())
         } else {
             Reason::WalkOrder
         },

@@ -75,7 +75,7 @@ fn updates_come_before_the_kernels_own_copy_by_default() {
         [(
             "crc_itu_t".into(),
             "updates/crc-itu-t.ko".into(),
-            Reason::Search
+            Reason::Search(None)
         )]
     );
 }
@@ -83,10 +83,15 @@ fn updates_come_before_the_kernels_own_copy_by_default() {
 #[test]
 fn search_lines_rank_folders_first_listed_first() {
     // Ubuntu's /etc/depmod.d/ubuntu.conf.
-    let ubuntu = config("search updates ubuntu built-in\n");
+    let ubuntu = config("# Ubuntu\nsearch updates ubuntu built-in\n");
     assert_eq!(
-        chosen(&["kernel/a/x.ko", "ubuntu/x.ko"], &ubuntu)[0].1,
-        "ubuntu/x.ko"
+        chosen(&["kernel/a/x.ko", "ubuntu/x.ko"], &ubuntu)[0],
+        (
+            "x".into(),
+            "ubuntu/x.ko".into(),
+            // The search line is cited, not depmod's default.
+            Reason::Search(Some(("/etc/depmod.d/t.conf".into(), 2)))
+        )
     );
     assert_eq!(
         chosen(&["ubuntu/x.ko", "updates/dkms/x.ko"], &ubuntu)[0].1,
