@@ -492,6 +492,15 @@ fn check_judges_the_modules_as_a_set() {
         "{}",
         text(&out.stdout)
     );
+    // The verdicts say "would load": one last line says why the exit code is 1.
+    assert!(
+        text(&out.stdout).ends_with(&format!(
+            "symbol lists: 2 kernel imports of 2 modules are not in {}\n",
+            list.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
     std::fs::write(&list, "[rhel9_x86_64_stablelist]\n\t_printk\n").unwrap();
     let out = symvers(&[
         "check",
@@ -503,6 +512,14 @@ fn check_judges_the_modules_as_a_set() {
         p,
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).ends_with(&format!(
+            "symbol lists: every kernel import is in {}\n",
+            list.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

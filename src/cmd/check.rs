@@ -521,6 +521,25 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
                     ));
                 }
             }
+            // Loading is not all that was asked: say the lists' answer in one line too.
+            if !lists.is_empty() {
+                let symbols: usize = outside.iter().map(Vec::len).sum();
+                let modules = outside.iter().filter(|o| !o.is_empty()).count();
+                out.push_str(&if symbols == 0 {
+                    format!(
+                        "symbol lists: every kernel import is in {}\n",
+                        list_names(&lists)
+                    )
+                } else {
+                    format!(
+                        "symbol lists: {} of {} {} not in {}\n",
+                        super::count(symbols, "kernel import", "kernel imports"),
+                        super::count(modules, "module", "modules"),
+                        if symbols == 1 { "is" } else { "are" },
+                        list_names(&lists)
+                    )
+                });
+            }
             out
         }
         Format::Json => {
