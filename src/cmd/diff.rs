@@ -178,11 +178,11 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, super::CliError> {
     let result = diff::diff(&old_table, &new_table, &rules)?;
     for u in &result.unused_rules {
         super::warn(format_args!(
-            "{}:{}: {} pattern {:?} matches nothing in either table; the rule never applies{}",
+            "{}:{}: {} pattern {} matches nothing in either table; the rule never applies{}",
             rules.path.display(),
             u.line,
             u.target.word(),
-            u.pattern,
+            Shortened(&u.pattern),
             match (u.target, u.classified) {
                 (diff::Target::Namespace, diff::Classified::ByShape) => {
                     " (an all-upper-case pattern is a namespace, as in SUSE's tools: write SYMBOL PATTERN for a symbol)"
@@ -333,4 +333,19 @@ fn summary(d: &Diff) -> String {
         super::count(s.breaking, "breaking change", "breaking changes"),
         s.tolerated
     )
+}
+
+/// A pattern quoted in a message: whole up to 80 characters, else its start and its size (a
+/// pattern may be 16 KiB long).
+struct Shortened<'a>(&'a str);
+
+impl std::fmt::Display for Shortened<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 60;
+        if self.0.chars().count() <= 80 {
+            return write!(f, "{:?}", self.0);
+        }
+        let start: String = self.0.chars().take(SHOWN).collect();
+        write!(f, "{start:?}… ({} bytes)", self.0.len())
+    }
 }
