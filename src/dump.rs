@@ -44,6 +44,10 @@ pub struct Options {
     /// Also read every module's imported symbol versions, in the same pass
     /// ([`Dump::imports`], for `dump --verify`).
     pub read_imports: bool,
+    /// Leave unread the modules depmod's index says export nothing ([`crate::depmod::skip`]),
+    /// when the index can be trusted for that; the table is the same. Ignored (everything is
+    /// read) with [`Options::read_imports`]. See [`Dump::index_use`].
+    pub use_index: bool,
 }
 
 /// How far a running [`dump`] has got; every field may be read at any time from any thread.
@@ -69,6 +73,7 @@ impl Default for Options {
             allow_release_mismatch: false,
             progress: None,
             read_imports: false,
+            use_index: false,
         }
     }
 }
@@ -135,6 +140,19 @@ pub struct Dump {
     pub imports: Vec<(String, ModuleInfo)>,
     /// The export-table layout of the first module that exports anything.
     pub module_layout: Option<TableLayout>,
+    /// How depmod's symbol index was used to leave modules unread.
+    pub index_use: IndexUse,
+}
+
+/// How depmod's symbol index served a dump ([`Options::use_index`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexUse {
+    /// The symbol index consulted (`modules.symbols.bin` or `modules.symbols`).
+    pub symbols: Option<PathBuf>,
+    /// Modules left unread: the index says they export nothing.
+    pub skipped: usize,
+    /// Why every module was read, when the index could not be used.
+    pub fallback: Option<depmod::skip::Fallback>,
 }
 
 impl Dump {
@@ -307,8 +325,10 @@ pub fn find_image_by_banner(located: &Located, limit: u64) -> Result<PathBuf> {
 struct Modules {
     /// Every module file found, in tree order.
     found: Vec<ModuleFile>,
-    /// Indices into `found` of the files read, with each one's result.
-    read: Vec<(usize, Result<ReadModule>)>,
+    /// Indices into `found` of the copies that count, with each one's result (`None`: left
+    /// unread, depmod's index says it exports nothing).
+    read: Vec<(usize, Option<Result<ReadModule>>)>,
+    index_use: IndexUse,
     failures: Vec<Error>,
     warnings: Vec<Error>,
     skipped: Vec<Skipped>,
@@ -369,10 +389,12 @@ fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -
         out.skipped.append(&mut walk.skipped);
     }
     let mut indexes = Vec::new();
+    let mut index_error = None;
     for dir in &located.modules {
         match depmod::index::read(dir) {
             Ok(index) => indexes.push(index),
             Err(e) => {
+                index_error = Some(e.to_string());
                 out.failures.push(e);
                 indexes.push(None);
             }
@@ -382,18 +404,125 @@ fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -
     let folders: Vec<(&depmod::Config, Option<&depmod::Index>)> =
         indexes.iter().map(|ix| (&config, ix.as_ref())).collect();
     out.resolution = depmod::resolve(&out.found, &folders);
+    let listed_missing = !out.resolution.missing.is_empty();
     out.failures.append(&mut out.resolution.missing);
     let chosen: Vec<usize> = (0..out.found.len())
         .filter(|&i| options.all_copies || out.resolution.keep[i])
         .collect();
     let files: Vec<ModuleFile> = chosen.iter().map(|&i| out.found[i].clone()).collect();
+    let trust = Trust {
+        walks: walks.len(),
+        index: indexes.first().and_then(Option::as_ref),
+        index_error,
+        listed_missing,
+        copies: out.resolution.shadowings.first().map(|s| s.module.clone()),
+    };
+    let mut skip = vec![false; files.len()];
+    match plan_skips(options, located, &trust, &files) {
+        Ok((plan, symbols)) => {
+            skip = plan;
+            out.index_use.symbols = Some(symbols);
+        }
+        Err(fallback) => out.index_use.fallback = Some(fallback),
+    }
+    let mut results = read_files(options, &files, &skip, image_busy);
+    // Which release the modules are built for is the most common vermagic: modules of several
+    // releases make the ones not read count.
+    if skip.contains(&true) && vermagic_releases(&results) > 1 {
+        let rest: Vec<bool> = skip.iter().map(|s| !s).collect();
+        for (slot, more) in results
+            .iter_mut()
+            .zip(read_files(options, &files, &rest, image_busy))
+        {
+            if slot.is_none() {
+                *slot = more;
+            }
+        }
+        skip = vec![false; files.len()];
+        out.index_use.fallback = Some(depmod::skip::Fallback::MixedVermagic);
+    }
+    out.index_use.skipped = skip.iter().filter(|&&s| s).count();
+    out.read = chosen.into_iter().zip(results).collect();
+    // A module renamed or removed while its folder was listed was not read: say so.
+    for walk in &walks {
+        out.failures.extend(walk.changes());
+    }
+    Ok(out)
+}
+
+/// What the modules folder's depmod index looked like, for [`plan_skips`].
+struct Trust<'a> {
+    /// Walks made: one per modules folder and depmod.d `external` folder.
+    walks: usize,
+    /// The first folder's `modules.dep[.bin]`.
+    index: Option<&'a depmod::Index>,
+    /// Why an index could not be read.
+    index_error: Option<String>,
+    /// The index lists modules the tree lacks.
+    listed_missing: bool,
+    /// A module found more than once.
+    copies: Option<String>,
+}
+
+/// Which of `files` need not be read, by depmod's symbol index, and the index file; or why
+/// every module must be read.
+fn plan_skips(
+    options: &Options,
+    located: &Located,
+    trust: &Trust,
+    files: &[ModuleFile],
+) -> std::result::Result<(Vec<bool>, PathBuf), depmod::skip::Fallback> {
+    use depmod::skip::Fallback;
+    if !options.use_index {
+        return Err(Fallback::NotAsked("--no-index"));
+    }
+    if options.read_imports {
+        return Err(Fallback::NotAsked("every module's imports are read"));
+    }
+    if options.all_copies {
+        return Err(Fallback::AllCopies);
+    }
+    let ([dir], 1) = (located.modules.as_slice(), trust.walks) else {
+        return Err(Fallback::SeveralFolders);
+    };
+    if let Some(e) = &trust.index_error {
+        return Err(Fallback::Unreadable(e.clone()));
+    }
+    let index = trust.index.ok_or(Fallback::NoDepIndex)?;
+    if trust.listed_missing {
+        return Err(Fallback::ListedMissing);
+    }
+    if let Some(module) = &trust.copies {
+        return Err(Fallback::Copies(module.clone()));
+    }
+    let exporters = depmod::symbols::read(dir)
+        .map_err(|e| Fallback::Unreadable(e.to_string()))?
+        .ok_or(Fallback::NoSymbolIndex)?;
+    let order = modtree::read_modules_order(dir);
+    let skip = depmod::skip::plan(dir, index, &exporters, files, &order)?;
+    Ok((skip, exporters.path))
+}
+
+/// Read the `files` not marked in `skip` (in parallel); `None` for those marked.
+fn read_files(
+    options: &Options,
+    files: &[ModuleFile],
+    skip: &[bool],
+    image_busy: &AtomicBool,
+) -> Vec<Option<Result<ReadModule>>> {
+    let wanted: Vec<ModuleFile> = files
+        .iter()
+        .zip(skip)
+        .filter(|(_, &s)| !s)
+        .map(|(f, _)| f.clone())
+        .collect();
     let progress = options.progress.as_deref();
     if let Some(p) = progress {
-        p.modules_total.store(files.len(), Ordering::Relaxed);
+        p.modules_total.fetch_add(wanted.len(), Ordering::Relaxed);
     }
     let read_imports = options.read_imports;
-    let results = modtree::read_modules_with(
-        &files,
+    let mut results = modtree::read_modules_with(
+        &wanted,
         options.module_limit,
         progress.map(|p| &p.modules_done),
         Some(image_busy),
@@ -407,13 +536,25 @@ fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -
             };
             read().map_err(|p| Error::format(path, p))
         },
-    );
-    out.read = chosen.into_iter().zip(results).collect();
-    // A module renamed or removed while its folder was listed was not read: say so.
-    for walk in &walks {
-        out.failures.extend(walk.changes());
-    }
-    Ok(out)
+    )
+    .into_iter();
+    skip.iter()
+        .map(|&s| if s { None } else { results.next() })
+        .collect()
+}
+
+/// How many different releases the vermagic of the modules read names.
+fn vermagic_releases(results: &[Option<Result<ReadModule>>]) -> usize {
+    results
+        .iter()
+        .flatten()
+        .filter_map(|r| {
+            r.as_ref()
+                .ok()
+                .and_then(|(_, _, release)| release.as_deref())
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 /// The release a module was built for: the first word of its `.modinfo` `vermagic=` tag
@@ -443,6 +584,7 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         resolution,
         indexes,
         depmod_config,
+        index_use,
     } = modules;
     let mut read_failures = Vec::new();
     let mut imports = Vec::new();
@@ -456,7 +598,9 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
             .entry(modtree::suffix_compression(std::path::Path::new(&file.rel)).to_string())
             .or_insert(0) += 1;
         match result {
-            Ok((exports, info, release)) => {
+            // Left unread: it exports nothing.
+            None => {}
+            Some(Ok((exports, info, release))) => {
                 table.extend_from_exports(&file.name, &exports.exports);
                 module_layout = module_layout.or(exports.layout);
                 if let Some(info) = info {
@@ -466,7 +610,7 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
                     *vermagic.entry(release).or_insert(0) += 1;
                 }
             }
-            Err(e) => read_failures.push(e),
+            Some(Err(e)) => read_failures.push(e),
         }
         module_files.push(file.clone());
     }
@@ -521,6 +665,7 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         modules_release,
         imports,
         module_layout,
+        index_use,
     }
 }
 

@@ -134,6 +134,11 @@ pub struct DumpArgs {
     /// else 5.6].
     #[arg(long, value_enum, value_name = "ORDER")]
     pub symvers_format: Option<ColumnOrder>,
+    /// Read every module, even those depmod's index (modules.symbols) says export nothing. By
+    /// default they are left unread when the index can be trusted for that (docs/performance.md);
+    /// the table is the same either way.
+    #[arg(long)]
+    pub no_index: bool,
     /// Write the table of the modules that could be read even if some could not (exit code 3).
     #[arg(long)]
     pub keep_going: bool,
@@ -183,6 +188,7 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         progress: Some(Arc::clone(&progress)),
         // --verify checks every module's imports: read them in the same pass as the exports.
         read_imports: args.verify,
+        use_index: !args.no_index,
     };
     let line = ProgressLine::start(progress);
     let result = dump::dump(&options);
@@ -341,6 +347,18 @@ pub fn describe(result: &dump::Dump) {
             "modules built for {} (by their {})",
             m.release, m.evidence
         ));
+    }
+    let index = &result.index_use;
+    match (&index.fallback, &index.symbols) {
+        (Some(why), _) if !result.located.modules.is_empty() => super::info(format_args!(
+            "read every module, not using depmod's symbol index: {why}"
+        )),
+        (None, Some(symbols)) => super::info(format_args!(
+            "{}: left {} that export nothing unread",
+            symbols.display(),
+            super::count(index.skipped, "module", "modules")
+        )),
+        _ => {}
     }
     for dir in &result.located.modules {
         let files = result
