@@ -14,7 +14,8 @@ use crate::kernel::{self, KernelExports};
 use crate::locate::{Located, Source};
 use crate::modinfo::{self, ModuleInfo};
 use crate::modtree::{self, ModuleFile, Skipped, WalkOptions};
-use crate::symvers::Table;
+use crate::symvers::{Columns, Table};
+use crate::update;
 
 /// What to read and how.
 #[derive(Debug, Clone)]
@@ -48,6 +49,13 @@ pub struct Options {
     /// when the index can be trusted for that; the table is the same. Ignored (everything is
     /// read) with [`Options::read_imports`]. See [`Dump::index_use`].
     pub use_index: bool,
+    /// What a previous run read (`dump --update`): an image and module files that are the same
+    /// as then are taken from it instead of being read ([`crate::update`]). Used only when an
+    /// image is located (its facts decide the column order).
+    pub reuse: Option<Arc<update::State>>,
+    /// Record each file's identity before it is read ([`Dump::image_id`],
+    /// [`Dump::module_ids`]), for a state to leave for the next run.
+    pub keep_state: bool,
 }
 
 /// How far a running [`dump`] has got; every field may be read at any time from any thread.
@@ -74,6 +82,8 @@ impl Default for Options {
             progress: None,
             read_imports: false,
             use_index: false,
+            reuse: None,
+            keep_state: false,
         }
     }
 }
@@ -142,6 +152,22 @@ pub struct Dump {
     pub module_layout: Option<TableLayout>,
     /// How depmod's symbol index was used to leave modules unread.
     pub index_use: IndexUse,
+    /// The image's facts, when [`Options::reuse`] had them for the same image: it was not
+    /// decoded again, and [`Dump::kernel`] is `None`.
+    pub cached_image: Option<update::ImageFacts>,
+    /// The image's identity before it was read ([`Options::keep_state`]), or the reused one.
+    pub image_id: Option<update::FileId>,
+    /// How many lines of [`Dump::table`] are vmlinux's (the first ones).
+    pub vmlinux_rows: usize,
+    /// Per [`Dump::module_files`]: the range of [`Dump::table`] lines it gave, `None` when it
+    /// was not read (left unread by the index, or unreadable).
+    pub module_spans: Vec<Option<std::ops::Range<usize>>>,
+    /// Per [`Dump::module_files`]: the release its vermagic names, when read.
+    pub module_vermagic: Vec<Option<String>>,
+    /// Per [`Dump::module_files`]: its identity before it was read ([`Options::keep_state`]).
+    pub module_ids: Vec<Option<update::FileId>>,
+    /// Modules taken from [`Options::reuse`] instead of being read.
+    pub reused_modules: usize,
 }
 
 /// How depmod's symbol index served a dump ([`Options::use_index`]).
@@ -156,6 +182,19 @@ pub struct IndexUse {
 }
 
 impl Dump {
+    /// The column order of the kernel's Module.symvers: by its layout (the image's, else the
+    /// modules'), or as the reused image's facts say; `5.6` when nothing tells.
+    pub fn columns(&self) -> Columns {
+        match (&self.kernel, &self.cached_image) {
+            (None, Some(facts)) => facts
+                .columns
+                .as_deref()
+                .and_then(update::columns_from)
+                .unwrap_or_default(),
+            _ => self.layout().map_or(Columns::Modern, Columns::for_layout),
+        }
+    }
+
     /// The export-table layout of the kernel: vmlinux's, else (no image read) its modules'.
     pub fn layout(&self) -> Option<TableLayout> {
         self.kernel
@@ -167,6 +206,9 @@ impl Dump {
     /// True when the kernel has CRCs (CONFIG_MODVERSIONS): vmlinux has CRC tables, or (no image
     /// read) a module that exports anything has them.
     pub fn modversions(&self) -> bool {
+        if let (None, Some(facts)) = (&self.kernel, &self.cached_image) {
+            return facts.modversions;
+        }
         match (&self.kernel, self.module_layout) {
             (Some(kernel), _) => kernel.modversions(),
             (None, Some(layout)) => layout.crcs != CrcStorage::None,
@@ -190,6 +232,7 @@ impl Dump {
         self.kernel
             .as_ref()
             .and_then(KernelExports::release)
+            .or_else(|| self.cached_image.as_ref().and_then(|f| f.release.clone()))
             .or_else(|| self.located.release.clone())
     }
 }
@@ -234,13 +277,25 @@ pub fn dump(options: &Options) -> Result<Dump> {
         _ => None,
     };
     let located = locate(options, early.as_ref().and_then(KernelExports::release))?;
-    let image_busy = AtomicBool::new(early.is_none() && located.image.is_some());
+    let cached_image = match (&options.reuse, &located.image, &early) {
+        (Some(state), Some(image), None) => state.image_for(image).cloned(),
+        _ => None,
+    };
+    let image_id = match (&cached_image, &located.image) {
+        (Some(cached), _) => Some(cached.file.clone()),
+        (None, Some(image)) if options.keep_state => update::FileId::of(image),
+        _ => None,
+    };
+    let image_busy =
+        AtomicBool::new(early.is_none() && located.image.is_some() && cached_image.is_none());
     // The image decodes on one thread while another walks the modules folders and reads the
     // modules: the walk itself (a stat of every folder) is hidden behind the decode too.
     let (kernel, modules) = rayon::join(
         || -> Result<Option<KernelExports>> {
             let kernel = match (early, &located.image) {
                 (Some(kernel), _) => Some(kernel),
+                // The same image as the previous run's: not decoded again.
+                (None, Some(_)) if cached_image.is_some() => None,
                 (None, Some(image)) => Some(kernel::read_image(image, options.image_limit)?),
                 (None, None) => None,
             };
@@ -254,7 +309,9 @@ pub fn dump(options: &Options) -> Result<Dump> {
     );
     let kernel = kernel?;
     let modules = modules?;
-    let dump = assemble(located, kernel, modules);
+    let mut dump = assemble(located, kernel, cached_image.as_ref(), modules);
+    dump.cached_image = cached_image.map(|c| c.facts);
+    dump.image_id = image_id;
     if !options.allow_release_mismatch {
         check_releases(&dump)?;
     }
@@ -327,8 +384,10 @@ struct Modules {
     found: Vec<ModuleFile>,
     /// Indices into `found` of the copies that count, with each one's result (`None`: left
     /// unread, depmod's index says it exports nothing).
-    read: Vec<(usize, Option<Result<ReadModule>>)>,
+    read: Vec<(usize, Got)>,
     index_use: IndexUse,
+    /// Per entry of `read`: the file's identity before it was read ([`Options::keep_state`]).
+    ids: Vec<Option<update::FileId>>,
     failures: Vec<Error>,
     warnings: Vec<Error>,
     skipped: Vec<Skipped>,
@@ -339,6 +398,16 @@ struct Modules {
 
 /// One module read: its exports, its imports when asked for, its vermagic's release.
 type ReadModule = (ModuleExports, Option<ModuleInfo>, Option<String>);
+
+/// What became of one module file that counts.
+enum Got {
+    /// Left unread: depmod's index says it exports nothing.
+    Unread,
+    /// Read, or failed to.
+    Read(Result<ReadModule>),
+    /// Taken from the previous run's state, unchanged since.
+    Cached(update::ModuleState),
+}
 
 /// Walk the modules folders, decide which copies count, read those, and check that nothing
 /// changed or went missing on the way.
@@ -425,24 +494,64 @@ fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -
         }
         Err(fallback) => out.index_use.fallback = Some(fallback),
     }
-    let mut results = read_files(options, &files, &skip, image_busy);
+    // Unchanged since the previous run (`dump --update`): taken from its state. Only with an
+    // image, whose facts (not the modules') then decide the column order.
+    let cached: Vec<Option<update::ModuleState>> = match (&options.reuse, &located.image) {
+        (Some(state), Some(_)) => {
+            let map = state.modules_by_path();
+            files
+                .iter()
+                .map(|f| state.module_for(&map, &f.path, &f.name).cloned())
+                .collect()
+        }
+        _ => vec![None; files.len()],
+    };
+    let not_now: Vec<bool> = (0..files.len())
+        .map(|i| skip[i] || cached[i].is_some())
+        .collect();
+    out.ids = files
+        .iter()
+        .zip(&cached)
+        .map(|(f, c)| match c {
+            Some(c) => Some(c.file.clone()),
+            None if options.keep_state => update::FileId::of(&f.path),
+            None => None,
+        })
+        .collect();
+    let mut results = read_files(options, &files, &not_now, image_busy);
     // Which release the modules are built for is the most common vermagic: modules of several
     // releases make the ones not read count.
-    if skip.contains(&true) && vermagic_releases(&results) > 1 {
-        let rest: Vec<bool> = skip.iter().map(|s| !s).collect();
+    let cached_releases = cached
+        .iter()
+        .flatten()
+        .filter_map(|c| c.vermagic.as_deref());
+    if skip.contains(&true) && vermagic_releases(&results, cached_releases) > 1 {
+        let rest: Vec<bool> = (0..files.len())
+            .map(|i| !(skip[i] && cached[i].is_none()))
+            .collect();
         for (slot, more) in results
             .iter_mut()
             .zip(read_files(options, &files, &rest, image_busy))
         {
-            if slot.is_none() {
+            if more.is_some() {
                 *slot = more;
             }
         }
         skip = vec![false; files.len()];
         out.index_use.fallback = Some(depmod::skip::Fallback::MixedVermagic);
     }
-    out.index_use.skipped = skip.iter().filter(|&&s| s).count();
-    out.read = chosen.into_iter().zip(results).collect();
+    out.index_use.skipped = (0..files.len())
+        .filter(|&i| skip[i] && cached[i].is_none())
+        .count();
+    let got = results
+        .into_iter()
+        .zip(cached)
+        .map(|(read, cached)| match (read, cached) {
+            (Some(read), _) => Got::Read(read),
+            (None, Some(cached)) => Got::Cached(cached),
+            (None, None) => Got::Unread,
+        });
+    out.read = chosen.into_iter().zip(got).collect();
     // A module renamed or removed while its folder was listed was not read: say so.
     for walk in &walks {
         out.failures.extend(walk.changes());
@@ -543,8 +652,11 @@ fn read_files(
         .collect()
 }
 
-/// How many different releases the vermagic of the modules read names.
-fn vermagic_releases(results: &[Option<Result<ReadModule>>]) -> usize {
+/// How many different releases the vermagic of the modules read (and `cached`) names.
+fn vermagic_releases<'a>(
+    results: &'a [Option<Result<ReadModule>>],
+    cached: impl Iterator<Item = &'a str>,
+) -> usize {
     results
         .iter()
         .flatten()
@@ -553,6 +665,7 @@ fn vermagic_releases(results: &[Option<Result<ReadModule>>]) -> usize {
                 .ok()
                 .and_then(|(_, _, release)| release.as_deref())
         })
+        .chain(cached)
         .collect::<std::collections::BTreeSet<_>>()
         .len()
 }
@@ -570,11 +683,23 @@ fn vermagic_release(elf: &Elf) -> Option<String> {
 }
 
 /// The dump from the kernel's exports and the modules read.
-fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -> Dump {
+fn assemble(
+    located: Located,
+    kernel: Option<KernelExports>,
+    cached_image: Option<&update::ImageState>,
+    modules: Modules,
+) -> Dump {
     let mut table = Table::default();
     if let Some(kernel) = &kernel {
         table.extend_from_exports("vmlinux", &kernel.vmlinux.exports);
     }
+    if let Some(cached) = cached_image {
+        // Checked when the state was loaded.
+        table
+            .entries
+            .extend(update::entries(&cached.rows, "vmlinux").unwrap_or_default());
+    }
+    let vmlinux_rows = table.entries.len();
     let Modules {
         found,
         read,
@@ -585,7 +710,11 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         indexes,
         depmod_config,
         index_use,
+        ids,
     } = modules;
+    let mut module_spans = Vec::with_capacity(read.len());
+    let mut module_vermagic = Vec::with_capacity(read.len());
+    let mut reused_modules = 0;
     let mut read_failures = Vec::new();
     let mut imports = Vec::new();
     let mut module_compressions = BTreeMap::new();
@@ -597,21 +726,38 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         *module_compressions
             .entry(modtree::suffix_compression(std::path::Path::new(&file.rel)).to_string())
             .or_insert(0) += 1;
-        match result {
+        let start = table.entries.len();
+        let (span, release) = match result {
             // Left unread: it exports nothing.
-            None => {}
-            Some(Ok((exports, info, release))) => {
+            Got::Unread => (None, None),
+            Got::Cached(cached) => {
+                reused_modules += 1;
+                table
+                    .entries
+                    .extend(update::entries(&cached.rows, &file.name).unwrap_or_default());
+                if let Some(release) = &cached.vermagic {
+                    *vermagic.entry(release.clone()).or_insert(0) += 1;
+                }
+                (Some(start..table.entries.len()), cached.vermagic)
+            }
+            Got::Read(Ok((exports, info, release))) => {
                 table.extend_from_exports(&file.name, &exports.exports);
                 module_layout = module_layout.or(exports.layout);
                 if let Some(info) = info {
                     imports.push((file.name.clone(), info));
                 }
-                if let Some(release) = release {
-                    *vermagic.entry(release).or_insert(0) += 1;
+                if let Some(release) = &release {
+                    *vermagic.entry(release.clone()).or_insert(0) += 1;
                 }
+                (Some(start..table.entries.len()), release)
             }
-            Some(Err(e)) => read_failures.push(e),
-        }
+            Got::Read(Err(e)) => {
+                read_failures.push(e);
+                (None, None)
+            }
+        };
+        module_spans.push(span);
+        module_vermagic.push(release);
         module_files.push(file.clone());
     }
     // Modules that could not be read first, then the walk's and the index's findings.
@@ -666,20 +812,31 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         imports,
         module_layout,
         index_use,
+        cached_image: None,
+        image_id: None,
+        vmlinux_rows,
+        module_spans,
+        module_vermagic,
+        module_ids: ids,
+        reused_modules,
     }
 }
 
 /// An image and modules of different releases are not one kernel: the error names both.
 fn check_releases(dump: &Dump) -> Result<()> {
-    let (Some(kernel), Some(image), Some(modules), Some(dir)) = (
-        &dump.kernel,
+    let (Some(image), Some(modules), Some(dir)) = (
         &dump.located.image,
         &dump.modules_release,
         dump.located.modules_dir(),
     ) else {
         return Ok(());
     };
-    match kernel.release() {
+    let image_release = match (&dump.kernel, &dump.cached_image) {
+        (Some(kernel), _) => kernel.release(),
+        (None, Some(facts)) => facts.release.clone(),
+        (None, None) => return Ok(()),
+    };
+    match image_release {
         Some(image_release) if image_release != modules.release => Err(Error::ReleaseMismatch {
             image: image.clone(),
             image_release,
