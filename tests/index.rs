@@ -436,3 +436,156 @@ fn modules_of_several_releases_read_the_rest() {
         "the modules read were built for several releases",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// dump --update
+
+/// `dump -v --root ROOT --update -o OUT ARGS`: (exit code, what OUT holds, standard error).
+fn update(r: &Root, out: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["--update", "-o", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (code, _, stderr) = dump(r, &all);
+    (code, fs::read_to_string(out).unwrap_or_default(), stderr)
+}
+
+/// The full read of the tree as it is now.
+fn full_read(r: &Root) -> String {
+    let (code, table, stderr) = dump(r, &["--no-index", "--keep-going"]);
+    assert!(matches!(code, Some(0) | Some(3)), "{stderr}");
+    table
+}
+
+const NOT_DECODED: &str = "unchanged since the state of --update, not decoded again";
+
+#[test]
+fn update_reads_nothing_when_nothing_changed() {
+    let r = tree("update-same");
+    let out = r.0.join("Module.symvers");
+    let (code, first, stderr) = update(&r, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("does not exist yet; reading everything"),
+        "{stderr}"
+    );
+    assert!(r.0.join("Module.symvers.symvers-state").is_file());
+    let (code, second, stderr) = update(&r, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(first, second);
+    assert!(stderr.contains(NOT_DECODED), "{stderr}");
+    // alpha and beta were read the first time (quiet and liar left unread by the index).
+    assert!(
+        stderr.contains("--update: 2 modules unchanged since the previous run"),
+        "{stderr}"
+    );
+    // The same as a run without --update (which trusts the same index).
+    let (_, plain, _) = dump(&r, &[]);
+    assert_eq!(second, plain);
+}
+
+#[test]
+fn update_rereads_changed_added_and_removed_modules() {
+    let r = tree("update-changes");
+    let out = r.0.join("Module.symvers");
+    // Without the index, every module is in the state.
+    let (code, _, stderr) = update(&r, &out, &["--no-index"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    std::thread::sleep(Duration::from_millis(20));
+    // beta rebuilt with another CRC: the same length, a new time.
+    r.put(
+        "kernel/lib/beta.ko",
+        &module(&[exp("beta_x", "EXPORT_SYMBOL_GPL", "NS", 0x2223)], REL),
+    );
+    let (code, table, stderr) = update(&r, &out, &["--no-index"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(table.contains("0x00002223\tbeta_x"), "{table}");
+    assert_eq!(table, full_read(&r));
+    assert!(stderr.contains("3 modules unchanged"), "{stderr}");
+    assert!(stderr.contains(NOT_DECODED), "{stderr}");
+    // A module added.
+    r.put(
+        "kernel/lib/zeta.ko",
+        &module(&[exp("zeta_x", "EXPORT_SYMBOL", "", 0x6666)], REL),
+    );
+    let (code, table, stderr) = update(&r, &out, &["--no-index", "--keep-going"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(table.contains("zeta_x"), "{table}");
+    assert_eq!(table, full_read(&r));
+    // A module removed (the index still lists it: an error both ways, the rest written).
+    fs::remove_file(r.modules().join("kernel/drivers/x/alpha.ko")).unwrap();
+    let (code, table, stderr) = update(&r, &out, &["--no-index", "--keep-going"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(!table.contains("alpha_x"), "{table}");
+    assert_eq!(table, full_read(&r));
+}
+
+#[test]
+fn update_decodes_a_changed_image_again() {
+    let r = tree("update-image");
+    let out = r.0.join("Module.symvers");
+    update(&r, &out, &[]);
+    let vmlinux = fixtures::build_vmlinux_with(
+        &spec(&[exp("core_x", "EXPORT_SYMBOL", "", 0x0b0b)]),
+        &fixtures::banner(REL),
+    );
+    let image = fixtures::bzimage(&fixtures::with_size_trailer(
+        fixtures::compress("xz", &vmlinux),
+        vmlinux.len(),
+    ));
+    fs::write(r.0.join(format!("boot/vmlinuz-{REL}")), image).unwrap();
+    let (code, table, stderr) = update(&r, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains(NOT_DECODED), "{stderr}");
+    assert!(table.starts_with("0x00000b0b\tcore_x"), "{table}");
+    let (_, plain, _) = dump(&r, &[]);
+    assert_eq!(table, plain);
+}
+
+#[test]
+fn update_does_not_trust_an_edited_output_or_a_damaged_state() {
+    let r = tree("update-trust");
+    let out = r.0.join("Module.symvers");
+    update(&r, &out, &[]);
+    let (_, plain, _) = dump(&r, &[]);
+    // The output edited by hand: its state no longer goes with it.
+    fs::write(&out, "0x00000000\tedited\tvmlinux\tEXPORT_SYMBOL\t\n").unwrap();
+    let (code, table, stderr) = update(&r, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("is not the file the state") && stderr.contains("reading everything"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(NOT_DECODED), "{stderr}");
+    assert_eq!(table, plain);
+    // A damaged state.
+    fs::write(r.0.join("Module.symvers.symvers-state"), "{\"format\": 1").unwrap();
+    let (code, table, stderr) = update(&r, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("not a state this version writes"),
+        "{stderr}"
+    );
+    assert_eq!(table, plain);
+    // JSON output keeps no state.
+    let (code, _, stderr) = update(&r, &r.0.join("out.json"), &["--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("only the Module.symvers text is updated"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn update_keeps_filters_out_of_the_state() {
+    // The state holds the whole table: a filtered run and a later unfiltered one agree with
+    // full runs.
+    let r = tree("update-filter");
+    let out = r.0.join("Module.symvers");
+    let (code, table, stderr) = update(&r, &out, &["--symbols", "alpha_x"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(table, ALPHA);
+    let (code, table, stderr) = update(&r, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains(NOT_DECODED), "{stderr}");
+    let (_, plain, _) = dump(&r, &[]);
+    assert_eq!(table, plain);
+}
