@@ -159,8 +159,9 @@ pub struct Dump {
     pub image_id: Option<update::FileId>,
     /// How many lines of [`Dump::table`] are vmlinux's (the first ones).
     pub vmlinux_rows: usize,
-    /// Per [`Dump::module_files`]: the range of [`Dump::table`] lines it gave, `None` when it
-    /// was not read (left unread by the index, or unreadable).
+    /// Per [`Dump::module_files`]: the range of [`Dump::table`] lines it gave (empty for a module
+    /// left unread because depmod's index says it exports nothing), `None` when it could not be
+    /// read.
     pub module_spans: Vec<Option<std::ops::Range<usize>>>,
     /// Per [`Dump::module_files`]: the release its vermagic names, when read.
     pub module_vermagic: Vec<Option<String>>,
@@ -728,8 +729,9 @@ fn assemble(
             .or_insert(0) += 1;
         let start = table.entries.len();
         let (span, release) = match result {
-            // Left unread: it exports nothing.
-            Got::Unread => (None, None),
+            // Left unread: depmod's index, trusted, says it exports nothing; an empty span, so
+            // that a state kept for `--update` remembers it as long as the file stays the same.
+            Got::Unread => (Some(start..start), None),
             Got::Cached(cached) => {
                 reused_modules += 1;
                 table

@@ -10,7 +10,10 @@
 //!   times in nanoseconds) and what the table needs of it (vmlinux's lines, the release its
 //!   banner names, the column order, whether it has CRCs) — an unchanged image is not decoded
 //!   again;
-//! - each module file read: its identity, Module.symvers name, vermagic release and lines.
+//! - each module file read: its identity, Module.symvers name, vermagic release and lines; and
+//!   each one left unread because depmod's index, trusted in that run, said it exports nothing
+//!   (no lines, no vermagic): as long as the file is the same, that stays true, whatever
+//!   happens to the index since (a module changed after depmod makes it stale for all).
 //!
 //! A module is taken from the state only when its identity is the same and both its times
 //! are older than the output's; an image only when its identity is the same. Everything else is
@@ -183,7 +186,8 @@ pub struct State {
     pub output: OutputId,
     /// The image read, if any.
     pub image: Option<ImageState>,
-    /// Every module file read (those left unread by depmod's index are not here).
+    /// Every module file read, and every one left unread because depmod's index (trusted then)
+    /// said it exports nothing: unchanged, it still does.
     pub modules: Vec<ModuleState>,
 }
 

@@ -472,9 +472,10 @@ fn update_reads_nothing_when_nothing_changed() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(first, second);
     assert!(stderr.contains(NOT_DECODED), "{stderr}");
-    // alpha and beta were read the first time (quiet and liar left unread by the index).
+    // alpha and beta were read the first time, quiet and liar left unread by the index: all
+    // four are the same files now.
     assert!(
-        stderr.contains("--update: 2 modules unchanged since the previous run"),
+        stderr.contains("--update: 4 modules unchanged since the previous run"),
         "{stderr}"
     );
     // The same as a run without --update (which trusts the same index).
@@ -588,4 +589,35 @@ fn update_keeps_filters_out_of_the_state() {
     assert!(stderr.contains(NOT_DECODED), "{stderr}");
     let (_, plain, _) = dump(&r, &[]);
     assert_eq!(table, plain);
+}
+
+#[test]
+fn update_keeps_what_a_trusted_index_left_unread_after_the_index_went_stale() {
+    let r = tree("update-stale");
+    // depmod ran "now", not in the future: a module rewritten later is newer than its index.
+    std::thread::sleep(Duration::from_millis(20));
+    for name in ["modules.dep.bin", "modules.symbols.bin"] {
+        set_mtime(&r.modules().join(name), SystemTime::now());
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let out = r.0.join("Module.symvers");
+    let (code, first, stderr) = update(&r, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // liar was left unread (the index hides it): not in the table.
+    assert!(!first.contains("liar_x"), "{first}");
+    std::thread::sleep(Duration::from_millis(20));
+    // alpha rebuilt after depmod ran: the index is stale now.
+    r.put(
+        "kernel/drivers/x/alpha.ko",
+        &module(&[exp("alpha_x", "EXPORT_SYMBOL", "", 0x1112)], REL),
+    );
+    let (code, table, stderr) = update(&r, &out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("changed after depmod last ran"), "{stderr}");
+    // beta, quiet and liar are the same files: taken from the state, liar still without lines.
+    assert!(stderr.contains("3 modules unchanged"), "{stderr}");
+    assert_eq!(
+        table,
+        [CORE, ALPHA.replace("1111", "1112").as_str(), BETA].concat()
+    );
 }
