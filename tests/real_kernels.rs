@@ -646,12 +646,14 @@ fn replace(path: &Path, bytes: &[u8]) {
 }
 
 /// On every kernel of SYMVERS_TEST_KERNELS, in a hard-linked copy of its root indexed by the
-/// real depmod: `dump` with that fresh index, after a module that exports nothing is overwritten
-/// with one that exports (the index now stale), after a module the index does not list is added,
-/// after a module it lists is removed, and without any index, equals the full read
-/// (`--no-index`) of the same tree; so does `dump --update` after each of those changes. The
-/// fresh index must have let it leave modules unread, and `--update` with nothing changed must
-/// have read neither the image nor any module again: the fast paths cannot silently never run.
+/// real depmod: `dump` with that fresh index equals the full read (`--no-index`) and must have
+/// left modules unread. After a module that exports nothing is overwritten with one that exports
+/// (the index now stale), after a module the index does not list is added, after a module it
+/// lists is removed, and without any index, `dump` must say it read every module (its table is
+/// then the full read); `dump --update` after each of those changes gives the same table, and
+/// with nothing changed must have read neither the image nor any module again. The fast paths
+/// cannot silently never run, and a stale index cannot silently be trusted. Cost per kernel: one
+/// depmod and five full reads.
 #[test]
 #[ignore = "needs real kernels: run scripts/test (sets SYMVERS_TEST_KERNELS) or pass --include-ignored"]
 fn depmods_index_and_update_equal_the_full_read() {
@@ -703,22 +705,8 @@ fn depmods_index_and_update_equal_the_full_read() {
         let mut fail = |what: &str, detail: String| {
             failures.push(format!("{}: {what}: {detail}", k.release));
         };
-        // One state of the tree: the full read, the index's read and --update agree.
-        let check = |state: &str, fail: &mut dyn FnMut(&str, String)| -> (String, String) {
-            let (code, full, stderr) =
-                dump_all(&["--root", &copy_arg, "--no-index", "--keep-going"]);
-            if !matches!(code, Some(0) | Some(3)) {
-                fail(state, format!("full read failed: {stderr}"));
-            }
-            let (_, indexed, index_err) = dump_all(&["--root", &copy_arg, "-v", "--keep-going"]);
-            if indexed != full {
-                let (n, report) = compare(&indexed, &lines(&full));
-                fail(
-                    state,
-                    format!("with the index: {n} lines differ: {report:?}"),
-                );
-            }
-            let (_, _, update_err) = dump_all(&[
+        let update = |fail: &mut dyn FnMut(&str, String), state: &str, want: &str| -> String {
+            let (_, _, stderr) = dump_all(&[
                 "--root",
                 &copy_arg,
                 "-v",
@@ -728,15 +716,33 @@ fn depmods_index_and_update_equal_the_full_read() {
                 &out_arg,
             ]);
             let updated = std::fs::read_to_string(&out).unwrap_or_default();
-            if updated != full {
-                let (n, report) = compare(&updated, &lines(&full));
+            if updated != want {
+                let (n, report) = compare(&updated, &lines(want));
                 fail(state, format!("--update: {n} lines differ: {report:?}"));
             }
-            (index_err, update_err)
+            stderr
+        };
+        // A stale or missing index: `dump` must say it read every module (so its table is the
+        // full read of the tree as it is now), and --update must give the same table.
+        let stale = |fail: &mut dyn FnMut(&str, String), state: &str| -> String {
+            let (code, full, stderr) = dump_all(&["--root", &copy_arg, "-v", "--keep-going"]);
+            if !matches!(code, Some(0) | Some(3))
+                || !stderr.contains("read every module, not using depmod's symbol index")
+            {
+                fail(state, format!("the index was not set aside:\n{stderr}"));
+            }
+            update(fail, state, &full);
+            full
         };
 
-        // A fresh index: modules left unread; --update twice, the second reading nothing.
-        let (index_err, _) = check("fresh index", &mut fail);
+        // A fresh index: the index's read equals the full read and left modules unread;
+        // --update twice, the second reading nothing.
+        let (_, full, _) = dump_all(&["--root", &copy_arg, "--no-index"]);
+        let (_, indexed, index_err) = dump_all(&["--root", &copy_arg, "-v"]);
+        if indexed != full {
+            let (n, report) = compare(&indexed, &lines(&full));
+            fail("fresh index", format!("{n} lines differ: {report:?}"));
+        }
         let skipped = skipped_by_index(&index_err);
         if skipped == 0 {
             fail(
@@ -744,7 +750,8 @@ fn depmods_index_and_update_equal_the_full_read() {
                 format!("no module left unread:\n{index_err}"),
             );
         }
-        let (_, _, again) = dump_all(&["--root", &copy_arg, "-v", "--update", "-o", &out_arg]);
+        update(&mut fail, "fresh index", &full);
+        let again = update(&mut fail, "fresh index, again", &full);
         if !again.contains("not decoded again") || !again.contains("modules unchanged since") {
             fail("--update, nothing changed", format!("read again:\n{again}"));
         }
@@ -765,9 +772,13 @@ fn depmods_index_and_update_equal_the_full_read() {
             continue;
         };
         let donor_bytes = std::fs::read(modules.join(&donor)).unwrap();
-        // Touched after depmod: a module that exported nothing now exports the donor's symbols.
+        // Touched after depmod: a module that exported nothing now exports the donor's symbols
+        // (a dump that trusted the stale index would leave it unread).
         replace(&modules.join(&quiet), &donor_bytes);
-        check(&format!("{} touched", quiet.display()), &mut fail);
+        let touched = stale(&mut fail, &format!("{} touched", quiet.display()));
+        if touched == full {
+            fail("touched", "the table did not change".into());
+        }
         // Added: a module the index does not list.
         let ending = symvers::modtree::suffix_compression(&donor);
         let added = modules.join(match ending {
@@ -776,11 +787,11 @@ fn depmods_index_and_update_equal_the_full_read() {
         });
         std::fs::create_dir_all(added.parent().unwrap()).unwrap();
         std::fs::write(&added, &donor_bytes).unwrap();
-        check("a module added", &mut fail);
+        stale(&mut fail, "a module added");
         // Removed: a module the index lists.
         std::fs::remove_file(modules.join(&victim)).unwrap();
-        check(&format!("{} removed", victim.display()), &mut fail);
-        // No index at all.
+        let removed = stale(&mut fail, &format!("{} removed", victim.display()));
+        // No index at all: the same modules, the same table.
         for name in [
             "modules.dep",
             "modules.dep.bin",
@@ -789,7 +800,12 @@ fn depmods_index_and_update_equal_the_full_read() {
         ] {
             let _ = std::fs::remove_file(modules.join(name));
         }
-        check("no index", &mut fail);
+        if stale(&mut fail, "no index") != removed {
+            fail(
+                "no index",
+                "the table differs from the one with the index".into(),
+            );
+        }
         eprintln!(
             "{}: fresh index left {skipped} of {} modules unread; stale, added, removed, no index, \
              --update after each: {:.1} s",
