@@ -151,3 +151,6 @@ pub fn plan(
     }
     Ok(skip)
 }
+
+#[cfg(test)]
+mod tests;

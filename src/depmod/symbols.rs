@@ -97,3 +97,6 @@ pub fn parse_text(data: &[u8]) -> Result<HashSet<String>, Problem> {
     }
     Ok(modules)
 }
+
+#[cfg(test)]
+mod tests;
