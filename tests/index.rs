@@ -319,10 +319,26 @@ fn a_module_removed_after_depmod_ran() {
 }
 
 #[test]
-fn no_modules_order() {
+fn no_modules_order_takes_the_modules_under_kernel_as_the_builds() {
     let r = tree("noorder");
     fs::remove_file(r.modules().join("modules.order")).unwrap();
-    falls_back(&r, &[], "no modules.order");
+    let (code, table, stderr) = dump(&r, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(table, [CORE, ALPHA, BETA].concat(), "{stderr}");
+    // An owner outside kernel/: everything is read.
+    r.put(
+        "updates/gamma.ko",
+        &module(&[exp("gamma_x", "EXPORT_SYMBOL", "", 0x5555)], REL),
+    );
+    let mut paths: Vec<&str> = modules().iter().map(|(p, _)| *p).collect();
+    paths.push("updates/gamma.ko");
+    write_dep(&r, &paths);
+    write_symbols(&r, &[OWNERS[0], OWNERS[1], ("symbol:gamma_x", "gamma")]);
+    falls_back(
+        &r,
+        &[],
+        "updates/gamma.ko exports symbols and is not one of the kernel build's own",
+    );
 }
 
 #[test]
@@ -332,7 +348,7 @@ fn an_owner_outside_the_kernel_build() {
     falls_back(
         &r,
         &[],
-        "kernel/lib/beta.ko exports symbols and is not in modules.order",
+        "kernel/lib/beta.ko exports symbols and is not one of the kernel build's own",
     );
 }
 

@@ -412,7 +412,14 @@ fn write_state(
         return Ok(());
     };
     let state = symvers::update::State::new(id, image, modules);
-    super::emit(Some(&state_path), &state.to_json())
+    // The table is written: a state that cannot be is no failure, only a full run next time
+    // (the old state, if any, no longer matches FILE).
+    if let Err(e) = super::emit(Some(&state_path), &state.to_json()) {
+        super::say(format_args!(
+            "--update: {e}; the next --update run will read everything"
+        ));
+    }
+    Ok(())
 }
 
 /// The `-v` description of a kernel image.

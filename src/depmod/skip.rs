@@ -6,7 +6,10 @@
 //! one kernel build that cannot happen (modpost rejects a symbol exported twice; before 5.x it
 //! warned), and depmod reads the modules `modules.order` lists (the kernel's own build) before
 //! all others. So a module may be left unread only when every module the index names as an
-//! owner is one of the build's own, and the index describes the tree as it is now.
+//! owner is one of the build's own, and the index describes the tree as it is now. The build's
+//! own modules are those `modules.order` lists; a tree without it (Debian's 7.x packages ship
+//! none) has them where `make modules_install` puts them, under `kernel/` (external modules go
+//! to `extra/` or `updates/` by default, DKMS's to `updates/dkms`).
 //!
 //! Anything else is a [`Fallback`]: every module is read, as without an index.
 
@@ -39,12 +42,11 @@ pub enum Fallback {
     Unreadable(String),
     /// The index lists modules the tree lacks: depmod ran before they were removed.
     ListedMissing,
-    /// No `modules.order`: which modules are the kernel build's own is unknown.
-    NoOrder,
     /// The symbol index names an owner `modules.dep` does not list.
     UnknownOwner(String),
-    /// A module outside the kernel's build (not in `modules.order`) owns a symbol: it may have
-    /// taken the listing of a module that exports the same name.
+    /// A module outside the kernel's build (not in `modules.order`; without that file, not under
+    /// `kernel/`) owns a symbol: it may have taken the listing of a module that exports the same
+    /// name.
     OutsideBuild(String),
     /// A module file changed (modification or status change time) when or after the index was
     /// written: depmod did not see it as it is.
@@ -68,21 +70,29 @@ impl fmt::Display for Fallback {
             Fallback::NoSymbolIndex => write!(f, "no modules.symbols or modules.symbols.bin"),
             Fallback::Unreadable(e) => write!(f, "{e}"),
             Fallback::ListedMissing => {
-                write!(f, "the index lists modules that are gone (depmod ran before)")
+                write!(
+                    f,
+                    "the index lists modules that are gone (depmod ran before)"
+                )
             }
-            Fallback::NoOrder => write!(f, "no modules.order to tell the kernel's own modules"),
             Fallback::UnknownOwner(m) => {
-                write!(f, "modules.symbols names {m}, which modules.dep does not list")
+                write!(
+                    f,
+                    "modules.symbols names {m}, which modules.dep does not list"
+                )
             }
             Fallback::OutsideBuild(m) => write!(
                 f,
-                "{m} exports symbols and is not in modules.order (depmod lists one owner per symbol)"
+                "{m} exports symbols and is not one of the kernel build's own modules (in \
+                 modules.order, else under kernel/): depmod lists one owner per symbol"
             ),
             Fallback::Changed(p) => {
                 write!(f, "{} changed after depmod last ran", p.display())
             }
             Fallback::Link(p) => write!(f, "{} is a symbolic link", p.display()),
-            Fallback::MixedVermagic => write!(f, "the modules read were built for several releases"),
+            Fallback::MixedVermagic => {
+                write!(f, "the modules read were built for several releases")
+            }
         }
     }
 }
@@ -93,7 +103,7 @@ type Time = (i64, i64);
 /// For each of `files` (the copies that count, of the one modules folder `dir`), whether depmod's
 /// index says it exports nothing, so that it need not be read; or why the index cannot be
 /// trusted for that. `order` is `modules.order` (module names as [`crate::modtree::module_name`]
-/// gives them).
+/// gives them), empty when the tree has none.
 ///
 /// # Errors
 /// The [`Fallback`] that rules the index out.
@@ -104,15 +114,16 @@ pub fn plan(
     files: &[ModuleFile],
     order: &HashMap<String, usize>,
 ) -> Result<Vec<bool>, Fallback> {
-    if order.is_empty() {
-        return Err(Fallback::NoOrder);
-    }
     for owner in &exporters.modules {
         let path = index
             .modules
             .get(owner)
             .ok_or_else(|| Fallback::UnknownOwner(owner.clone()))?;
-        let in_build = crate::modtree::module_name(path).is_some_and(|n| order.contains_key(&n));
+        let in_build = if order.is_empty() {
+            path.starts_with("kernel/")
+        } else {
+            crate::modtree::module_name(path).is_some_and(|n| order.contains_key(&n))
+        };
         if !in_build {
             return Err(Fallback::OutsideBuild(path.clone()));
         }
