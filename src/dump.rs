@@ -584,7 +584,9 @@ fn plan_skips(
 ) -> std::result::Result<(Vec<bool>, PathBuf), depmod::skip::Fallback> {
     use depmod::skip::Fallback;
     if !options.use_index {
-        return Err(Fallback::NotAsked("--no-index"));
+        return Err(Fallback::NotAsked(
+            "not asked to (--no-index; check, diff and weak-modules read every module)",
+        ));
     }
     if options.read_imports {
         return Err(Fallback::NotAsked("every module's imports are read"));
