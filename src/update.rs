@@ -178,7 +178,7 @@ pub struct OutputId {
 /// What a `dump --update` run leaves for the next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
-    /// [`FORMAT`].
+    /// The version of this layout (`FORMAT`, 1 so far).
     pub format: u32,
     /// The version of symvers that wrote it.
     pub tool: String,
