@@ -57,6 +57,10 @@ pub enum Fallback {
     /// The modules read were built for several releases (`vermagic`): the ones not read count
     /// in which release the modules are.
     MixedVermagic,
+    /// No module of this compression (`xz`, `zst`, …) owns a symbol: the depmod that wrote the
+    /// index may not have been able to decompress them (a kmod built without that format lists
+    /// such modules in `modules.dep` but reads no symbols from them).
+    NoOwnerCompressed(&'static str),
 }
 
 impl fmt::Display for Fallback {
@@ -93,6 +97,10 @@ impl fmt::Display for Fallback {
             Fallback::MixedVermagic => {
                 write!(f, "the modules read were built for several releases")
             }
+            Fallback::NoOwnerCompressed(c) => write!(
+                f,
+                "no .ko.{c} module owns a symbol in it (could depmod decompress them?)"
+            ),
         }
     }
 }
@@ -135,6 +143,8 @@ pub fn plan(
     };
     // The older of the two files: both must postdate every module.
     let index_time = written(&index.path)?.min(written(&exporters.path)?);
+    // Per compression: (modules listed, of which owners).
+    let mut kinds: Vec<(&'static str, usize, usize)> = Vec::new();
     let mut skip = Vec::with_capacity(files.len());
     for file in files {
         let walked = dir.join(&file.rel);
@@ -158,7 +168,25 @@ pub fn plan(
             .modules
             .get(&name)
             .is_some_and(|p| super::lists(p, &file.rel));
-        skip.push(listed && !exporters.modules.contains(&name));
+        let owner = exporters.modules.contains(&name);
+        if listed {
+            let kind = crate::modtree::suffix_compression(Path::new(&file.rel));
+            match kinds.iter_mut().find(|(k, _, _)| *k == kind) {
+                Some(entry) => {
+                    entry.1 += 1;
+                    entry.2 += usize::from(owner);
+                }
+                None => kinds.push((kind, 1, usize::from(owner))),
+            }
+        }
+        skip.push(listed && !owner);
+    }
+    // depmod reads an uncompressed module whatever it was built with.
+    if let Some((kind, _, _)) = kinds
+        .iter()
+        .find(|(k, _, owners)| *k != "none" && *owners == 0)
+    {
+        return Err(Fallback::NoOwnerCompressed(kind));
     }
     Ok(skip)
 }

@@ -171,3 +171,24 @@ fn an_index_file_that_cannot_be_examined() {
     let got = plan(&t.0, &c.index, &c.exporters, &files, &c.order);
     assert!(matches!(got, Err(Fallback::Unreadable(_))), "{got:?}");
 }
+
+#[test]
+fn compressed_modules_none_of_which_owns_a_symbol() {
+    // A kmod without zstd lists the .ko.zst modules but reads no symbols from them.
+    let (t, files) = tree(
+        "zst",
+        &[
+            "kernel/a.ko.xz",
+            "kernel/lib/b.ko.zst",
+            "kernel/lib/c.ko.zst",
+            "kernel/d.ko",
+        ],
+    );
+    let c = case(&t.0, &files, &["a"], later());
+    let got = plan(&t.0, &c.index, &c.exporters, &files, &c.order);
+    assert_eq!(got, Err(Fallback::NoOwnerCompressed("zst")));
+    // One owner among them, and plain modules without any: trusted.
+    let c = case(&t.0, &files, &["a", "c"], later());
+    let skip = plan(&t.0, &c.index, &c.exporters, &files, &c.order).unwrap();
+    assert_eq!(skip, [false, true, false, true]);
+}
