@@ -3,9 +3,10 @@
 //! A module that depmod's symbol index ([`super::symbols`]) does not name exports nothing,
 //! with one exception: depmod keeps one owner per symbol, the module it read last, so a module
 //! all of whose exports are also exported by a module read after it is not named either. Within
-//! one kernel build that cannot happen (modpost rejects a symbol exported twice; before 5.x it
-//! warned), and depmod reads the modules `modules.order` lists (the kernel's own build) before
-//! all others. So a module may be left unread only when every module the index names as an
+//! one kernel build modpost rejects a symbol exported twice (older kernels only warned: a kernel
+//! shipped despite that warning is the one case this cannot tell; the real-kernel test compares
+//! every Debian kernel with the full read), and depmod reads the modules `modules.order` lists
+//! (the kernel's own build) before all others. So a module may be left unread only when every module the index names as an
 //! owner is one of the build's own, and the index describes the tree as it is now. The build's
 //! own modules are those `modules.order` lists; a tree without it (Debian's 7.x packages ship
 //! none) has them where `make modules_install` puts them, under `kernel/` (external modules go
