@@ -4,7 +4,7 @@
 //! Every function returns `None` instead of panicking when the bytes asked for are not there.
 
 /// Byte order of a file or of the kernel it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Endian {
     /// Little endian.

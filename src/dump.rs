@@ -16,6 +16,7 @@ use crate::locate::{Located, Source};
 use crate::modinfo::{self, ModuleImports};
 use crate::modtree::{self, ModuleFile, Skipped, WalkOptions};
 use crate::symvers::{Columns, Table};
+use crate::update;
 
 /// What to read and how.
 #[derive(Debug, Clone)]
@@ -45,6 +46,17 @@ pub struct Options {
     /// Also read every module's imported symbol versions and namespaces, in the same pass
     /// ([`Dump::imports`], for `dump --verify`).
     pub read_imports: bool,
+    /// Leave unread the modules depmod's index says export nothing ([`crate::depmod::skip`]),
+    /// when the index can be trusted for that; the table is the same. Ignored (everything is
+    /// read) with [`Options::read_imports`]. See [`Dump::index_use`].
+    pub use_index: bool,
+    /// What a previous run read (`dump --update`): an image and module files that are the same
+    /// as then are taken from it instead of being read ([`crate::update`]). Used only when an
+    /// image is located (its facts decide the column order).
+    pub reuse: Option<Arc<update::State>>,
+    /// Record each file's identity before it is read ([`Dump::image_id`],
+    /// [`Dump::module_ids`]), for a state to leave for the next run.
+    pub keep_state: bool,
 }
 
 /// How far a running [`dump`] has got; every field may be read at any time from any thread.
@@ -70,6 +82,9 @@ impl Default for Options {
             allow_release_mismatch: false,
             progress: None,
             read_imports: false,
+            use_index: false,
+            reuse: None,
+            keep_state: false,
         }
     }
 }
@@ -136,6 +151,36 @@ pub struct Dump {
     pub imports: Vec<(String, ModuleImports)>,
     /// The export-table layout of the first module that exports anything.
     pub module_layout: Option<TableLayout>,
+    /// How depmod's symbol index was used to leave modules unread.
+    pub index_use: IndexUse,
+    /// The image's facts, when [`Options::reuse`] had them for the same image: it was not
+    /// decoded again, and [`Dump::kernel`] is `None`.
+    pub cached_image: Option<update::ImageFacts>,
+    /// The image's identity before it was read ([`Options::keep_state`]), or the reused one.
+    pub image_id: Option<update::FileId>,
+    /// How many lines of [`Dump::table`] are vmlinux's (the first ones).
+    pub vmlinux_rows: usize,
+    /// Per [`Dump::module_files`]: the range of [`Dump::table`] lines it gave (empty for a module
+    /// left unread because depmod's index says it exports nothing), `None` when it could not be
+    /// read.
+    pub module_spans: Vec<Option<std::ops::Range<usize>>>,
+    /// Per [`Dump::module_files`]: the release its vermagic names, when read.
+    pub module_vermagic: Vec<Option<String>>,
+    /// Per [`Dump::module_files`]: its identity before it was read ([`Options::keep_state`]).
+    pub module_ids: Vec<Option<update::FileId>>,
+    /// Modules taken from [`Options::reuse`] instead of being read.
+    pub reused_modules: usize,
+}
+
+/// How depmod's symbol index served a dump ([`Options::use_index`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexUse {
+    /// The symbol index consulted (`modules.symbols.bin` or `modules.symbols`).
+    pub symbols: Option<PathBuf>,
+    /// Modules left unread: the index says they export nothing.
+    pub skipped: usize,
+    /// Why every module was read, when the index could not be used.
+    pub fallback: Option<depmod::skip::Fallback>,
 }
 
 impl Dump {
@@ -150,6 +195,9 @@ impl Dump {
     /// True when the kernel has CRCs (CONFIG_MODVERSIONS): vmlinux has CRC tables, or (no image
     /// read) a module that exports anything has them.
     pub fn modversions(&self) -> bool {
+        if let (None, Some(facts)) = (&self.kernel, &self.cached_image) {
+            return facts.modversions;
+        }
         match (&self.kernel, self.module_layout) {
             (Some(kernel), _) => kernel.modversions(),
             (None, Some(layout)) => layout.crcs != CrcStorage::None,
@@ -172,15 +220,19 @@ impl Dump {
     /// their folder's name) name different releases; `None` when they agree or either is
     /// unknown.
     pub fn release_mismatch(&self) -> Option<Error> {
-        let (Some(kernel), Some(image), Some(modules), Some(dir)) = (
-            &self.kernel,
+        let (Some(image), Some(modules), Some(dir)) = (
             &self.located.image,
             &self.modules_release,
             self.located.modules_dir(),
         ) else {
             return None;
         };
-        let image_release = kernel.release()?;
+        // The image read, or the facts kept of it by the previous run (`--update`).
+        let image_release = match (&self.kernel, &self.cached_image) {
+            (Some(kernel), _) => kernel.release(),
+            (None, Some(facts)) => facts.release.clone(),
+            (None, None) => None,
+        }?;
         (image_release != modules.release).then(|| Error::ReleaseMismatch {
             image: image.clone(),
             image_release,
@@ -190,9 +242,17 @@ impl Dump {
         })
     }
 
-    /// The column order the kernel's own modpost reads ([`Columns::for_kernel`]).
+    /// The column order the kernel's own modpost reads ([`Columns::for_kernel`]: by its layout,
+    /// the image's, else the modules', and its release), or as the reused image's facts say.
     pub fn columns(&self) -> Columns {
-        Columns::for_kernel(self.layout(), self.release().as_deref())
+        match (&self.kernel, &self.cached_image) {
+            (None, Some(facts)) => facts
+                .columns
+                .as_deref()
+                .and_then(update::columns_from)
+                .unwrap_or_default(),
+            _ => Columns::for_kernel(self.layout(), self.release().as_deref()),
+        }
     }
 
     /// The release of the kernel: its image's banner, else the located release.
@@ -200,6 +260,7 @@ impl Dump {
         self.kernel
             .as_ref()
             .and_then(KernelExports::release)
+            .or_else(|| self.cached_image.as_ref().and_then(|f| f.release.clone()))
             .or_else(|| self.located.release.clone())
     }
 }
@@ -244,13 +305,25 @@ pub fn dump(options: &Options) -> Result<Dump> {
         _ => None,
     };
     let located = locate(options, early.as_ref().and_then(KernelExports::release))?;
-    let image_busy = AtomicBool::new(early.is_none() && located.image.is_some());
+    let cached_image = match (&options.reuse, &located.image, &early) {
+        (Some(state), Some(image), None) => state.image_for(image).cloned(),
+        _ => None,
+    };
+    let image_id = match (&cached_image, &located.image) {
+        (Some(cached), _) => Some(cached.file.clone()),
+        (None, Some(image)) if options.keep_state => update::FileId::of(image),
+        _ => None,
+    };
+    let image_busy =
+        AtomicBool::new(early.is_none() && located.image.is_some() && cached_image.is_none());
     // The image decodes on one thread while another walks the modules folders and reads the
     // modules: the walk itself (a stat of every folder) is hidden behind the decode too.
     let (kernel, modules) = rayon::join(
         || -> Result<Option<KernelExports>> {
             let kernel = match (early, &located.image) {
                 (Some(kernel), _) => Some(kernel),
+                // The same image as the previous run's: not decoded again.
+                (None, Some(_)) if cached_image.is_some() => None,
                 (None, Some(image)) => Some(kernel::read_image(image, options.image_limit)?),
                 (None, None) => None,
             };
@@ -264,7 +337,9 @@ pub fn dump(options: &Options) -> Result<Dump> {
     );
     let kernel = kernel?;
     let modules = modules?;
-    let dump = assemble(located, kernel, modules);
+    let mut dump = assemble(located, kernel, cached_image.as_ref(), modules);
+    dump.cached_image = cached_image.map(|c| c.facts);
+    dump.image_id = image_id;
     if let (false, Some(mismatch)) = (options.allow_release_mismatch, dump.release_mismatch()) {
         return Err(mismatch);
     }
@@ -335,14 +410,28 @@ pub fn find_image_by_banner(located: &Located, limit: u64) -> Result<PathBuf> {
 struct Modules {
     /// Every module file found, in tree order.
     found: Vec<ModuleFile>,
-    /// Indices into `found` of the files read, with each one's result.
-    read: Vec<(usize, Result<ReadModule>)>,
+    /// Indices into `found` of the copies that count, with each one's result (`None`: left
+    /// unread, depmod's index says it exports nothing).
+    read: Vec<(usize, Got)>,
+    index_use: IndexUse,
+    /// Per entry of `read`: the file's identity before it was read ([`Options::keep_state`]).
+    ids: Vec<Option<update::FileId>>,
     failures: Vec<Error>,
     warnings: Vec<Error>,
     skipped: Vec<Skipped>,
     resolution: depmod::Resolution,
     indexes: Vec<PathBuf>,
     depmod_config: Vec<PathBuf>,
+}
+
+/// What became of one module file that counts.
+enum Got {
+    /// Left unread: depmod's index says it exports nothing.
+    Unread,
+    /// Read, or failed to.
+    Read(Result<ReadModule>),
+    /// Taken from the previous run's state, unchanged since.
+    Cached(update::ModuleState),
 }
 
 /// Walk the modules folders, decide which copies count, read those, and check that nothing
@@ -394,10 +483,12 @@ fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -
         out.skipped.append(&mut walk.skipped);
     }
     let mut indexes = Vec::new();
+    let mut index_error = None;
     for dir in &located.modules {
         match depmod::index::read(dir) {
             Ok(index) => indexes.push(index),
             Err(e) => {
+                index_error = Some(e.to_string());
                 out.failures.push(e);
                 indexes.push(None);
             }
@@ -407,18 +498,167 @@ fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -
     let folders: Vec<(&depmod::Config, Option<&depmod::Index>)> =
         indexes.iter().map(|ix| (&config, ix.as_ref())).collect();
     out.resolution = depmod::resolve(&out.found, &folders);
+    let listed_missing = !out.resolution.missing.is_empty();
     out.failures.append(&mut out.resolution.missing);
     let chosen: Vec<usize> = (0..out.found.len())
         .filter(|&i| options.all_copies || out.resolution.keep[i])
         .collect();
     let files: Vec<ModuleFile> = chosen.iter().map(|&i| out.found[i].clone()).collect();
+    let trust = Trust {
+        walks: walks.len(),
+        index: indexes.first().and_then(Option::as_ref),
+        index_error,
+        listed_missing,
+        copies: out.resolution.shadowings.first().map(|s| s.module.clone()),
+    };
+    let mut skip = vec![false; files.len()];
+    match plan_skips(options, located, &trust, &files) {
+        Ok((plan, symbols)) => {
+            skip = plan;
+            out.index_use.symbols = Some(symbols);
+        }
+        Err(fallback) => out.index_use.fallback = Some(fallback),
+    }
+    // Unchanged since the previous run (`dump --update`): taken from its state. Only with an
+    // image, whose facts (not the modules') then decide the column order.
+    let cached: Vec<Option<update::ModuleState>> = match (&options.reuse, &located.image) {
+        (Some(state), Some(_)) => {
+            let map = state.modules_by_path();
+            files
+                .iter()
+                .map(|f| state.module_for(&map, &f.path, &f.name).cloned())
+                .collect()
+        }
+        _ => vec![None; files.len()],
+    };
+    let not_now: Vec<bool> = (0..files.len())
+        .map(|i| skip[i] || cached[i].is_some())
+        .collect();
+    out.ids = files
+        .iter()
+        .zip(&cached)
+        .map(|(f, c)| match c {
+            Some(c) => Some(c.file.clone()),
+            None if options.keep_state => update::FileId::of(&f.path),
+            None => None,
+        })
+        .collect();
+    let mut results = read_files(options, &files, &not_now, image_busy);
+    // Which release the modules are built for is the most common vermagic: modules of several
+    // releases make the ones not read count.
+    let cached_releases = cached
+        .iter()
+        .flatten()
+        .filter_map(|c| c.vermagic.as_deref());
+    if skip.contains(&true) && vermagic_releases(&results, cached_releases) > 1 {
+        let rest: Vec<bool> = (0..files.len())
+            .map(|i| !(skip[i] && cached[i].is_none()))
+            .collect();
+        for (slot, more) in results
+            .iter_mut()
+            .zip(read_files(options, &files, &rest, image_busy))
+        {
+            if more.is_some() {
+                *slot = more;
+            }
+        }
+        skip = vec![false; files.len()];
+        out.index_use.fallback = Some(depmod::skip::Fallback::MixedVermagic);
+    }
+    out.index_use.skipped = (0..files.len())
+        .filter(|&i| skip[i] && cached[i].is_none())
+        .count();
+    let got = results
+        .into_iter()
+        .zip(cached)
+        .map(|(read, cached)| match (read, cached) {
+            (Some(read), _) => Got::Read(read),
+            (None, Some(cached)) => Got::Cached(cached),
+            (None, None) => Got::Unread,
+        });
+    out.read = chosen.into_iter().zip(got).collect();
+    // A module renamed or removed while its folder was listed was not read: say so.
+    for walk in &walks {
+        out.failures.extend(walk.changes());
+    }
+    Ok(out)
+}
+
+/// What the modules folder's depmod index looked like, for [`plan_skips`].
+struct Trust<'a> {
+    /// Walks made: one per modules folder and depmod.d `external` folder.
+    walks: usize,
+    /// The first folder's `modules.dep[.bin]`.
+    index: Option<&'a depmod::Index>,
+    /// Why an index could not be read.
+    index_error: Option<String>,
+    /// The index lists modules the tree lacks.
+    listed_missing: bool,
+    /// A module found more than once.
+    copies: Option<String>,
+}
+
+/// Which of `files` need not be read, by depmod's symbol index, and the index file; or why
+/// every module must be read.
+fn plan_skips(
+    options: &Options,
+    located: &Located,
+    trust: &Trust,
+    files: &[ModuleFile],
+) -> std::result::Result<(Vec<bool>, PathBuf), depmod::skip::Fallback> {
+    use depmod::skip::Fallback;
+    if !options.use_index {
+        return Err(Fallback::NotAsked(
+            "not asked to (--no-index; check, diff and weak-modules read every module)",
+        ));
+    }
+    if options.read_imports {
+        return Err(Fallback::NotAsked("every module's imports are read"));
+    }
+    if options.all_copies {
+        return Err(Fallback::AllCopies);
+    }
+    let ([dir], 1) = (located.modules.as_slice(), trust.walks) else {
+        return Err(Fallback::SeveralFolders);
+    };
+    if let Some(e) = &trust.index_error {
+        return Err(Fallback::Unreadable(e.clone()));
+    }
+    let index = trust.index.ok_or(Fallback::NoDepIndex)?;
+    if trust.listed_missing {
+        return Err(Fallback::ListedMissing);
+    }
+    if let Some(module) = &trust.copies {
+        return Err(Fallback::Copies(module.clone()));
+    }
+    let exporters = depmod::symbols::read(dir)
+        .map_err(|e| Fallback::Unreadable(e.to_string()))?
+        .ok_or(Fallback::NoSymbolIndex)?;
+    let order = modtree::read_modules_order(dir);
+    let skip = depmod::skip::plan(dir, index, &exporters, files, &order)?;
+    Ok((skip, exporters.path))
+}
+
+/// Read the `files` not marked in `skip` (in parallel); `None` for those marked.
+fn read_files(
+    options: &Options,
+    files: &[ModuleFile],
+    skip: &[bool],
+    image_busy: &AtomicBool,
+) -> Vec<Option<Result<ReadModule>>> {
+    let wanted: Vec<ModuleFile> = files
+        .iter()
+        .zip(skip)
+        .filter(|(_, &s)| !s)
+        .map(|(f, _)| f.clone())
+        .collect();
     let progress = options.progress.as_deref();
     if let Some(p) = progress {
-        p.modules_total.store(files.len(), Ordering::Relaxed);
+        p.modules_total.fetch_add(wanted.len(), Ordering::Relaxed);
     }
     let read_imports = options.read_imports;
-    let results = modtree::read_modules_with(
-        &files,
+    let mut results = modtree::read_modules_with(
+        &wanted,
         options.module_limit,
         progress.map(|p| &p.modules_done),
         Some(image_busy),
@@ -439,13 +679,25 @@ fn read_modules(options: &Options, located: &Located, image_busy: &AtomicBool) -
             };
             read().map_err(|p| Error::format(path, p))
         },
-    );
-    out.read = chosen.into_iter().zip(results).collect();
-    // A module renamed or removed while its folder was listed was not read: say so.
-    for walk in &walks {
-        out.failures.extend(walk.changes());
-    }
-    Ok(out)
+    )
+    .into_iter();
+    skip.iter()
+        .map(|&s| if s { None } else { results.next() })
+        .collect()
+}
+
+/// How many different releases the vermagic of the modules read (and `cached`) names.
+fn vermagic_releases<'a>(
+    results: &'a [Option<Result<ReadModule>>],
+    cached: impl Iterator<Item = &'a str>,
+) -> usize {
+    results
+        .iter()
+        .flatten()
+        .filter_map(|r| r.as_ref().ok().and_then(|m| m.release.as_deref()))
+        .chain(cached)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 /// The release a module was built for: the first word of its `.modinfo` `vermagic=` tag
@@ -482,13 +734,40 @@ impl ModuleHeader {
     }
 }
 
+/// What a module must share with its kernel to belong to it ([`check_against_kernel`]): kept
+/// in `--update`'s state, so that a module re-read next to an image not decoded again is
+/// checked as well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KernelShape {
+    /// Byte order.
+    pub endian: Endian,
+    /// Word size, when the kernel shows it ([`KernelExports::certain_class`]).
+    pub class: Option<Class>,
+    /// Architecture, when the image names it.
+    pub arch: Option<Arch>,
+    /// vmlinux's export-table layout.
+    pub layout: TableLayout,
+}
+
+impl KernelShape {
+    /// The shape of a kernel read.
+    pub fn of(kernel: &KernelExports) -> Self {
+        KernelShape {
+            endian: kernel.endian,
+            class: kernel.certain_class(),
+            arch: kernel.image.arch,
+            layout: kernel.vmlinux.layout,
+        }
+    }
+}
+
 /// Read the exports of the module `bytes` (an uncompressed `.ko`) as `dump` does for
 /// `kernel`: its tables ([`module::read_elf`], which checks what the file can vouch for
 /// itself), then what only the kernel can tell ([`check_against_kernel`]).
 pub fn read_module_for(kernel: &KernelExports, bytes: &[u8]) -> Result<ModuleExports, Problem> {
     let elf = Elf::parse_module(bytes)?;
     let exports = module::read_elf(&elf)?;
-    check_against_kernel(ModuleHeader::of(&elf), &exports, kernel)?;
+    check_against_kernel(ModuleHeader::of(&elf), &exports, &KernelShape::of(kernel))?;
     Ok(exports)
 }
 
@@ -511,7 +790,7 @@ struct ReadModule {
 pub fn check_against_kernel(
     header: ModuleHeader,
     exports: &ModuleExports,
-    kernel: &KernelExports,
+    kernel: &KernelShape,
 ) -> Result<(), Problem> {
     if header.endian != kernel.endian {
         return Err(Problem::ForeignModule(format!(
@@ -520,7 +799,7 @@ pub fn check_against_kernel(
             endian_name(kernel.endian)
         )));
     }
-    if let Some(class) = kernel.certain_class() {
+    if let Some(class) = kernel.class {
         if header.class != class {
             return Err(Problem::ForeignModule(format!(
                 "a {}-bit module for a {}-bit kernel",
@@ -529,7 +808,7 @@ pub fn check_against_kernel(
             )));
         }
     }
-    if let (Some(theirs), mine) = (kernel.image.arch, Arch::from_elf_machine(header.machine)) {
+    if let (Some(theirs), mine) = (kernel.arch, Arch::from_elf_machine(header.machine)) {
         if mine != Some(theirs) {
             return Err(Problem::ForeignModule(format!(
                 "a module for ELF machine {} ({}) next to a kernel for {}",
@@ -540,7 +819,7 @@ pub fn check_against_kernel(
         }
     }
     if let Some(layout) = exports.layout {
-        if let Some(why) = layout.disagreement(&kernel.vmlinux.layout, header.class.word_size()) {
+        if let Some(why) = layout.disagreement(&kernel.layout, header.class.word_size()) {
             return Err(Problem::Exports(format!(
                 "its export tables do not fit the kernel's: {why}"
             )));
@@ -557,11 +836,23 @@ fn endian_name(endian: Endian) -> &'static str {
 }
 
 /// The dump from the kernel's exports and the modules read.
-fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -> Dump {
+fn assemble(
+    located: Located,
+    kernel: Option<KernelExports>,
+    cached_image: Option<&update::ImageState>,
+    modules: Modules,
+) -> Dump {
     let mut table = Table::default();
     if let Some(kernel) = &kernel {
         table.extend_from_exports("vmlinux", &kernel.vmlinux.exports);
     }
+    if let Some(cached) = cached_image {
+        // Checked when the state was loaded.
+        table
+            .entries
+            .extend(update::entries(&cached.rows, "vmlinux").unwrap_or_default());
+    }
+    let vmlinux_rows = table.entries.len();
     let Modules {
         found,
         read,
@@ -571,7 +862,18 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         resolution,
         indexes,
         depmod_config,
+        index_use,
+        ids,
     } = modules;
+    let mut module_spans = Vec::with_capacity(read.len());
+    let mut module_vermagic = Vec::with_capacity(read.len());
+    // What every module read must share with the kernel: the image read, or the one whose
+    // facts the previous run kept.
+    let shape = kernel
+        .as_ref()
+        .map(KernelShape::of)
+        .or_else(|| cached_image.and_then(|c| c.facts.shape));
+    let mut reused_modules = 0;
     let mut read_failures = Vec::new();
     let mut imports = Vec::new();
     let mut module_compressions = BTreeMap::new();
@@ -583,25 +885,48 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         *module_compressions
             .entry(modtree::suffix_compression(std::path::Path::new(&file.rel)).to_string())
             .or_insert(0) += 1;
-        let result = result.and_then(|m| match &kernel {
-            Some(kernel) => check_against_kernel(m.header, &m.exports, kernel)
-                .map(|()| m)
-                .map_err(|p| Error::format(&file.path, p)),
-            None => Ok(m),
-        });
-        match result {
-            Ok(m) => {
+        let result = match (result, &shape) {
+            (Got::Read(Ok(m)), Some(shape)) => Got::Read(
+                check_against_kernel(m.header, &m.exports, shape)
+                    .map(|()| m)
+                    .map_err(|p| Error::format(&file.path, p)),
+            ),
+            (other, _) => other,
+        };
+        let start = table.entries.len();
+        let (span, release) = match result {
+            // Left unread: depmod's index, trusted, says it exports nothing; an empty span, so
+            // that a state kept for `--update` remembers it as long as the file stays the same.
+            Got::Unread => (Some(start..start), None),
+            Got::Cached(cached) => {
+                reused_modules += 1;
+                table
+                    .entries
+                    .extend(update::entries(&cached.rows, &file.name).unwrap_or_default());
+                if let Some(release) = &cached.vermagic {
+                    *vermagic.entry(release.clone()).or_insert(0) += 1;
+                }
+                (Some(start..table.entries.len()), cached.vermagic)
+            }
+            Got::Read(Ok(m)) => {
                 table.extend_from_exports(&file.name, &m.exports.exports);
                 module_layout = module_layout.or(m.exports.layout);
                 if let Some(info) = m.imports {
                     imports.push((file.name.clone(), info));
                 }
-                if let Some(release) = m.release {
-                    *vermagic.entry(release).or_insert(0) += 1;
+                let release = m.release;
+                if let Some(release) = &release {
+                    *vermagic.entry(release.clone()).or_insert(0) += 1;
                 }
+                (Some(start..table.entries.len()), release)
             }
-            Err(e) => read_failures.push(e),
-        }
+            Got::Read(Err(e)) => {
+                read_failures.push(e);
+                (None, None)
+            }
+        };
+        module_spans.push(span);
+        module_vermagic.push(release);
         module_files.push(file.clone());
     }
     // Modules that could not be read first, then the walk's and the index's findings.
@@ -655,5 +980,13 @@ fn assemble(located: Located, kernel: Option<KernelExports>, modules: Modules) -
         modules_release,
         imports,
         module_layout,
+        index_use,
+        cached_image: None,
+        image_id: None,
+        vmlinux_rows,
+        module_spans,
+        module_vermagic,
+        module_ids: ids,
+        reused_modules,
     }
 }

@@ -14,7 +14,7 @@ use crate::bytes::{read_uint, sign_extend};
 use crate::error::Problem;
 
 /// Word size of the ELF file (and of the kernel's `unsigned long`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     /// ELFCLASS32.

@@ -78,6 +78,7 @@ pub mod restrict;
 pub mod rules;
 pub mod symlist;
 pub mod symvers;
+pub mod update;
 pub mod verify;
 
 pub use error::{Error, Problem, Result};

@@ -453,7 +453,7 @@ fn push_file(walk: &mut Walk, rel: PathBuf, path: PathBuf, options: &WalkOptions
 }
 
 /// Positions of the modules listed in `dir/modules.order`, keyed by module name.
-fn read_modules_order(dir: &Path) -> HashMap<String, usize> {
+pub(crate) fn read_modules_order(dir: &Path) -> HashMap<String, usize> {
     // Debian's modules.order has ~6000 lines (~200 KiB); the limit only guards against garbage.
     let Ok(bytes) = crate::input::read_regular(&dir.join("modules.order"), 64 << 20) else {
         return HashMap::new();

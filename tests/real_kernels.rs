@@ -592,3 +592,227 @@ fn other_distributions_layouts_give_the_same_table() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// depmod's symbol index and `dump --update`, against the full read.
+
+/// `dump ARGS` with its exit code, table and standard error, whatever the exit code.
+fn dump_all(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_symvers"))
+        .arg("dump")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The number in "left N modules that export nothing unread" of a `-v` run, 0 without one.
+fn skipped_by_index(stderr: &str) -> usize {
+    stderr
+        .lines()
+        .find_map(|l| {
+            let rest = l.split(": left ").nth(1)?;
+            rest.strip_suffix("modules that export nothing unread")
+                .or_else(|| rest.strip_suffix("module that export nothing unread"))?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// The kmod names depmod's `modules.symbols` names as owners.
+fn owners(modules: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(modules.join("modules.symbols"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+        .collect()
+}
+
+fn kmod_name(rel: &Path) -> String {
+    symvers::modtree::kmod_name(rel.to_str().unwrap())
+}
+
+/// Replace the file at `path` (a hard link into the kernel cache: removed first, so that the
+/// cache keeps its bytes) with `bytes`.
+fn replace(path: &Path, bytes: &[u8]) {
+    std::fs::remove_file(path).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// On every kernel of SYMVERS_TEST_KERNELS, in a hard-linked copy of its root indexed by the
+/// real depmod: `dump` with that fresh index equals the full read (`--no-index`) and must have
+/// left modules unread. After a module that exports nothing is overwritten with one that exports
+/// (the index now stale), after a module the index does not list is added, after a module it
+/// lists is removed, and without any index, `dump` must say it read every module (its table is
+/// then the full read); `dump --update` after each of those changes gives the same table, and
+/// with nothing changed must have read neither the image nor any module again. The fast paths
+/// cannot silently never run, and a stale index cannot silently be trusted. Cost per kernel: one
+/// depmod and five full reads.
+#[test]
+#[ignore = "needs real kernels: run scripts/test (sets SYMVERS_TEST_KERNELS) or pass --include-ignored"]
+fn depmods_index_and_update_equal_the_full_read() {
+    let mut failures = Vec::new();
+    for root in kernels() {
+        let k = Real::of(&root);
+        let started = Instant::now();
+        let s = Scratch::new("index");
+        let copy = s.0.join("root");
+        // Hard links where the file system allows (the cache is never written: every file
+        // changed below is removed first); else a copy.
+        let linked = Command::new("cp")
+            .args(["-al", root.to_str().unwrap(), copy.to_str().unwrap()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !linked {
+            let _ = std::fs::remove_dir_all(&copy);
+            let copied = Command::new("cp")
+                .args(["-a", root.to_str().unwrap(), copy.to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(copied.success());
+        }
+        let rel_modules = k.modules.strip_prefix(&root).unwrap();
+        let modules = copy.join(rel_modules);
+        // depmod -b reads BASE/lib/modules; a merged-/usr root has it under usr/.
+        let lib_modules = copy.join("lib/modules");
+        if !lib_modules.exists() {
+            std::fs::create_dir_all(copy.join("lib")).unwrap();
+            std::os::unix::fs::symlink("../usr/lib/modules", &lib_modules).unwrap();
+        }
+        let depmod = ["depmod", "/usr/sbin/depmod", "/sbin/depmod"]
+            .iter()
+            .find_map(|program| {
+                Command::new(program)
+                    .args(["-b", copy.to_str().unwrap(), &k.release])
+                    .output()
+                    .ok()
+            })
+            .expect("depmod (kmod) must be installed for this test: apt-get install kmod");
+        assert!(
+            depmod.status.success(),
+            "{}",
+            String::from_utf8_lossy(&depmod.stderr)
+        );
+        let copy_arg = copy.to_str().unwrap().to_string();
+        let out = s.0.join("Module.symvers");
+        let out_arg = out.to_str().unwrap().to_string();
+        let mut fail = |what: &str, detail: String| {
+            failures.push(format!("{}: {what}: {detail}", k.release));
+        };
+        let update = |fail: &mut dyn FnMut(&str, String), state: &str, want: &str| -> String {
+            let (_, _, stderr) = dump_all(&[
+                "--root",
+                &copy_arg,
+                "-v",
+                "--keep-going",
+                "--update",
+                "-o",
+                &out_arg,
+            ]);
+            let updated = std::fs::read_to_string(&out).unwrap_or_default();
+            if updated != want {
+                let (n, report) = compare(&updated, &lines(want));
+                fail(state, format!("--update: {n} lines differ: {report:?}"));
+            }
+            stderr
+        };
+        // A stale or missing index: `dump` must say it read every module (so its table is the
+        // full read of the tree as it is now), and --update must give the same table.
+        let stale = |fail: &mut dyn FnMut(&str, String), state: &str| -> String {
+            let (code, full, stderr) = dump_all(&["--root", &copy_arg, "-v", "--keep-going"]);
+            if !matches!(code, Some(0) | Some(3))
+                || !stderr.contains("read every module, not using depmod's symbol index")
+            {
+                fail(state, format!("the index was not set aside:\n{stderr}"));
+            }
+            update(fail, state, &full);
+            full
+        };
+
+        // A fresh index: the index's read equals the full read and left modules unread;
+        // --update twice, the second reading nothing.
+        let (_, full, _) = dump_all(&["--root", &copy_arg, "--no-index"]);
+        let (_, indexed, index_err) = dump_all(&["--root", &copy_arg, "-v"]);
+        if indexed != full {
+            let (n, report) = compare(&indexed, &lines(&full));
+            fail("fresh index", format!("{n} lines differ: {report:?}"));
+        }
+        let skipped = skipped_by_index(&index_err);
+        if skipped == 0 {
+            fail(
+                "fresh index",
+                format!("no module left unread:\n{index_err}"),
+            );
+        }
+        update(&mut fail, "fresh index", &full);
+        let again = update(&mut fail, "fresh index, again", &full);
+        if !again.contains("not decoded again") || !again.contains("modules unchanged since") {
+            fail("--update, nothing changed", format!("read again:\n{again}"));
+        }
+        // Modules by what the index says: one that exports nothing, two that export.
+        let owners = owners(&modules);
+        let files = module_files(&modules);
+        let quiet = files.iter().find(|f| !owners.contains(&kmod_name(f)));
+        let mut exporting = files.iter().filter(|f| owners.contains(&kmod_name(f)));
+        let (Some(quiet), Some(donor), Some(victim)) = (
+            quiet.cloned(),
+            exporting.next().cloned(),
+            exporting.next().cloned(),
+        ) else {
+            fail(
+                "picking modules",
+                "no module without or with exports".into(),
+            );
+            continue;
+        };
+        let donor_bytes = std::fs::read(modules.join(&donor)).unwrap();
+        // Touched after depmod: a module that exported nothing now exports the donor's symbols
+        // (a dump that trusted the stale index would leave it unread).
+        replace(&modules.join(&quiet), &donor_bytes);
+        let touched = stale(&mut fail, &format!("{} touched", quiet.display()));
+        if touched == full {
+            fail("touched", "the table did not change".into());
+        }
+        // Added: a module the index does not list.
+        let ending = symvers::modtree::suffix_compression(&donor);
+        let added = modules.join(match ending {
+            "none" => "kernel/added/symvers_test_added.ko".to_string(),
+            e => format!("kernel/added/symvers_test_added.ko.{e}"),
+        });
+        std::fs::create_dir_all(added.parent().unwrap()).unwrap();
+        std::fs::write(&added, &donor_bytes).unwrap();
+        stale(&mut fail, "a module added");
+        // Removed: a module the index lists.
+        std::fs::remove_file(modules.join(&victim)).unwrap();
+        let removed = stale(&mut fail, &format!("{} removed", victim.display()));
+        // No index at all: the same modules, the same table.
+        for name in [
+            "modules.dep",
+            "modules.dep.bin",
+            "modules.symbols",
+            "modules.symbols.bin",
+        ] {
+            let _ = std::fs::remove_file(modules.join(name));
+        }
+        if stale(&mut fail, "no index") != removed {
+            fail(
+                "no index",
+                "the table differs from the one with the index".into(),
+            );
+        }
+        eprintln!(
+            "{}: fresh index left {skipped} of {} modules unread; stale, added, removed, no index, \
+             --update after each: {:.1} s",
+            k.release,
+            files.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

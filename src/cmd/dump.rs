@@ -99,6 +99,13 @@ pub struct DumpArgs {
     /// FILE with other contents is kept as FILE.orig (or FILE.orig.N when that exists).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Read only what changed since the run that wrote --output: modules whose size and times
+    /// are the same as then and older than FILE are taken from FILE.symvers-state (written next
+    /// to FILE by the previous --update run), and an unchanged image is not decoded again. The
+    /// table is the same as a full run's; a missing or untrustworthy state means a full run
+    /// (said on stderr). Module.symvers text only.
+    #[arg(long, requires = "output")]
+    pub update: bool,
     /// Replace --output without keeping the old file as FILE.orig.
     #[arg(long, requires = "output")]
     pub no_backup: bool,
@@ -138,6 +145,11 @@ pub struct DumpArgs {
     /// (by its release), 4col before 5.4, else 5.6].
     #[arg(long, value_enum, value_name = "ORDER")]
     pub symvers_format: Option<ColumnOrder>,
+    /// Read every module, even those depmod's index (modules.symbols) says export nothing. By
+    /// default they are left unread when the index can be trusted for that (docs/performance.md);
+    /// the table is the same either way.
+    #[arg(long)]
+    pub no_index: bool,
     /// Write the table of the modules that could be read even if some could not (exit code 3).
     #[arg(long)]
     pub keep_going: bool,
@@ -176,6 +188,26 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         )?),
         None => None,
     };
+    let update_to = match (&args.output, args.update) {
+        (Some(path), true) => update_target(path, &args),
+        _ => None,
+    };
+    let reuse = update_to.as_deref().and_then(|path| {
+        if !path.exists() {
+            super::note(format_args!(
+                "--update: {} does not exist yet; reading everything",
+                path.display()
+            ));
+            return None;
+        }
+        match symvers::update::load(path) {
+            Ok(state) => Some(Arc::new(state)),
+            Err(why) => {
+                super::note(format_args!("--update: {why}; reading everything"));
+                None
+            }
+        }
+    });
     let progress = Arc::new(dump::Progress::default());
     let options = dump::Options {
         source: args.release.apply(args.source.source()),
@@ -188,6 +220,9 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         progress: Some(Arc::clone(&progress)),
         // --verify checks every module's imports: read them in the same pass as the exports.
         read_imports: args.verify,
+        use_index: !args.no_index,
+        reuse,
+        keep_state: update_to.is_some(),
     };
     let line = ProgressLine::start(progress);
     let result = dump::dump(&options);
@@ -213,12 +248,15 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
             modules.display()
         ));
     }
+    // What the next --update run may take over, before any filter below narrows the table.
+    let snapshot = update_to.as_ref().map(|_| snapshot(&result));
     super::warn_exported_twice(&result.table, "");
-    if !result.modversions() && (result.kernel.is_some() || !result.module_files.is_empty()) {
+    let image_read = result.kernel.is_some() || result.cached_image.is_some();
+    if !result.modversions() && (image_read || !result.module_files.is_empty()) {
         super::warn(format_args!(
             "{}: the kernel was built without CONFIG_MODVERSIONS; writing 0x00000000 CRCs as modpost does",
             match &result.located.image {
-                Some(image) if result.kernel.is_some() => image.display().to_string(),
+                Some(image) if image_read => image.display().to_string(),
                 _ => "the modules".to_string(),
             }
         ));
@@ -286,6 +324,9 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
         Format::Json => report::dump_json(&result, checks),
     };
     super::write_output(args.output.as_deref(), text.as_bytes(), args.no_backup)?;
+    if let (Some(path), Some((image, modules))) = (&update_to, snapshot) {
+        write_state(path, text.as_bytes(), image, modules)?;
+    }
     if !result.failures.is_empty() {
         for failure in &result.failures {
             super::say(failure);
@@ -308,6 +349,112 @@ pub fn run(args: DumpArgs) -> Result<ExitCode, super::CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The file `--update` keeps a state for, or `None` (said on stderr) when this run cannot.
+fn update_target(path: &std::path::Path, args: &DumpArgs) -> Option<PathBuf> {
+    let why = if path == std::path::Path::new("-") {
+        "standard output keeps no state"
+    } else if args.format != Format::Symvers {
+        "only the Module.symvers text is updated"
+    } else if args.verify {
+        "--verify reads every module's imports"
+    } else {
+        return Some(path.to_path_buf());
+    };
+    super::note(format_args!("--update: {why}; reading everything"));
+    None
+}
+
+/// The image and modules of `result` that a state may carry, each only when its file is still
+/// the one read (its identity taken before the read, the same now).
+fn snapshot(
+    result: &dump::Dump,
+) -> (
+    Option<symvers::update::ImageState>,
+    Vec<symvers::update::ModuleState>,
+) {
+    use symvers::update::{rows, FileId, ImageFacts, ImageState, ModuleState};
+    let same = |id: &Option<FileId>| {
+        id.as_ref()
+            .filter(|id| FileId::of(&id.path).as_ref() == Some(id))
+            .cloned()
+    };
+    let image = match (&result.kernel, &result.cached_image, same(&result.image_id)) {
+        (_, _, None) => None,
+        (Some(kernel), _, Some(file)) => Some(ImageState {
+            facts: ImageFacts {
+                release: kernel.release(),
+                columns: Some(symvers::update::columns_name(result.columns()).to_string()),
+                modversions: result.modversions(),
+                description: image_description(kernel, &file.path),
+                shape: Some(symvers::dump::KernelShape::of(kernel)),
+            },
+            file,
+            rows: rows(&result.table.entries[..result.vmlinux_rows]),
+        }),
+        (None, Some(facts), Some(file)) => Some(ImageState {
+            facts: facts.clone(),
+            file,
+            rows: rows(&result.table.entries[..result.vmlinux_rows]),
+        }),
+        (None, None, Some(_)) => None,
+    };
+    let modules = result
+        .module_files
+        .iter()
+        .enumerate()
+        .filter_map(|(i, file)| {
+            let span = result.module_spans.get(i)?.clone()?;
+            Some(ModuleState {
+                file: same(result.module_ids.get(i)?)?,
+                name: file.name.clone(),
+                vermagic: result.module_vermagic.get(i).cloned().flatten(),
+                rows: rows(result.table.entries.get(span)?),
+            })
+        })
+        .collect();
+    (image, modules)
+}
+
+/// Write the state `--update` leaves next to `output` (just written with `bytes`), atomically.
+fn write_state(
+    output: &std::path::Path,
+    bytes: &[u8],
+    image: Option<symvers::update::ImageState>,
+    modules: Vec<symvers::update::ModuleState>,
+) -> Result<(), super::CliError> {
+    let state_path = symvers::update::state_path(output);
+    let Some(id) = symvers::update::output_id(output, bytes) else {
+        super::note(format_args!(
+            "--update: {} cannot be examined; no state written",
+            output.display()
+        ));
+        return Ok(());
+    };
+    let state = symvers::update::State::new(id, image, modules);
+    // The table is written: a state that cannot be is no failure, only a full run next time
+    // (the old state, if any, no longer matches FILE).
+    if let Err(e) = super::emit(Some(&state_path), &state.to_json()) {
+        super::say(format_args!(
+            "--update: {e}; the next --update run will read everything"
+        ));
+    }
+    Ok(())
+}
+
+/// The `-v` description of a kernel image.
+fn image_description(k: &symvers::kernel::KernelExports, image: &std::path::Path) -> String {
+    format!(
+        "image {} ({}, {}; {} {}, layout {}, CRCs {})",
+        image.display(),
+        super::json_name(&k.image.container),
+        k.image.compression.map_or("uncompressed", |c| c.name()),
+        super::json_name(&k.class),
+        super::json_name(&k.endian),
+        super::json_name(&k.vmlinux.layout.ksymtab),
+        super::json_name(&k.vmlinux.layout.crcs)
+    )
 }
 
 /// The union of `--only-used-by` and `--symbols`, or `None` when neither was given.
@@ -343,24 +490,37 @@ pub fn describe(result: &dump::Dump) {
         "release {}",
         result.release().as_deref().unwrap_or("unknown")
     ));
-    match (&result.kernel, &result.located.image) {
-        (Some(k), Some(image)) => super::info(format_args!(
-            "image {} ({}, {}; {} {}, layout {}, CRCs {})",
-            image.display(),
-            super::json_name(&k.image.container),
-            k.image.compression.map_or("uncompressed", |c| c.name()),
-            super::json_name(&k.class),
-            super::json_name(&k.endian),
-            super::json_name(&k.vmlinux.layout.ksymtab),
-            super::json_name(&k.vmlinux.layout.crcs)
+    match (&result.kernel, &result.located.image, &result.cached_image) {
+        (Some(k), Some(image), _) => super::info(image_description(k, image)),
+        (None, Some(_), Some(facts)) => super::info(format_args!(
+            "{}: unchanged since the state of --update, not decoded again",
+            facts.description
         )),
         _ => super::info("no image read"),
+    }
+    if result.reused_modules > 0 {
+        super::info(format_args!(
+            "--update: {} unchanged since the previous run, not read again",
+            super::count(result.reused_modules, "module", "modules")
+        ));
     }
     if let Some(m) = &result.modules_release {
         super::info(format_args!(
             "modules built for {} (by their {})",
             m.release, m.evidence
         ));
+    }
+    let index = &result.index_use;
+    match (&index.fallback, &index.symbols) {
+        (Some(why), _) if !result.located.modules.is_empty() => super::info(format_args!(
+            "read every module, not using depmod's symbol index: {why}"
+        )),
+        (None, Some(symbols)) => super::info(format_args!(
+            "{}: left {} that export nothing unread",
+            symbols.display(),
+            super::count(index.skipped, "module", "modules")
+        )),
+        _ => {}
     }
     for dir in &result.located.modules {
         let files = result
@@ -376,14 +536,7 @@ pub fn describe(result: &dump::Dump) {
     }
     super::info(format_args!(
         "{} from vmlinux, {} in total",
-        super::count(
-            result
-                .kernel
-                .as_ref()
-                .map_or(0, |k| k.vmlinux.exports.len()),
-            "export",
-            "exports"
-        ),
+        super::count(result.vmlinux_rows, "export", "exports"),
         result.table.entries.len()
     ));
 }

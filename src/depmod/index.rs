@@ -75,7 +75,7 @@ pub fn read(dir: &Path) -> Result<Option<Index>> {
     Ok(None)
 }
 
-fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         _ => crate::input::read_regular(path, FILE_LIMIT).map(Some),

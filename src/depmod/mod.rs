@@ -12,6 +12,8 @@
 
 pub mod config;
 pub mod index;
+pub mod skip;
+pub mod symbols;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -146,7 +148,7 @@ pub fn resolve(files: &[ModuleFile], folders: &[(&Config, Option<&Index>)]) -> R
 
 /// Whether an index path names the copy at `rel`: the same path, or (an absolute path, as
 /// Android's files and `external` folders write them) one ending in `/rel`.
-fn lists(listed: &str, rel: &str) -> bool {
+pub(crate) fn lists(listed: &str, rel: &str) -> bool {
     listed == rel
         || (listed.starts_with('/')
             && listed

@@ -12,13 +12,13 @@
 //! producer that detects it; the tests in `exports/tests.rs` and `exports/raw/tests.rs` run every
 //! layout through every reader.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ExportKind;
 
 /// The layout of `struct kernel_symbol` (include/linux/export.h, later
 /// include/linux/export-internal.h).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KsymtabLayout {
     /// `{int value_offset; int name_offset; int namespace_offset;}`: 5.4+ on architectures with
@@ -107,7 +107,7 @@ impl KsymtabLayout {
 }
 
 /// How `__kcrctab*` entries store the CRC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CrcStorage {
     /// No CRC tables: the kernel was built without CONFIG_MODVERSIONS.
@@ -149,7 +149,7 @@ impl CrcStorage {
 }
 
 /// Which export tables a kernel has, in link order (include/asm-generic/vmlinux.lds.h).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TableKinds {
     /// `__ksymtab`, `__ksymtab_gpl`, `__ksymtab_unused`, `__ksymtab_unused_gpl`,
@@ -239,7 +239,7 @@ pub mod symsearch {
 }
 
 /// How the entries of each table are ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryOrder {
     /// Sorted by name, so that the loader can binary-search them: 3.0 on (f02e8a6596b7 "module:
@@ -308,7 +308,7 @@ impl EntryOrder {
 }
 
 /// The layout of a whole set of export tables: one kernel (or one module) of one era.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableLayout {
     /// The `struct kernel_symbol` entry layout.
     #[serde(rename = "layout")]

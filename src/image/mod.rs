@@ -82,7 +82,7 @@ pub enum Container {
 
 /// The architecture a container or image header names (a hint for raw kernels, which have no
 /// ELF header to say it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Arch {
     /// x86 (bzImage: i386 or x86_64).
