@@ -16,7 +16,7 @@
 //! without its `]` is a plain `[`. `*` also matches `/`. The first matching line decides; no
 //! match means FAIL; `#` starts a comment.
 //!
-//! Matching is compiled once, in three routes chosen by each pattern's shape ([`Shape`]):
+//! Matching is compiled once, in three routes chosen by each pattern's shape (`Shape`):
 //!
 //! - literal, `LIT*` and `*LIT` patterns go into [`globset::GlobSet`]s, which match them by hash
 //!   and Aho-Corasick: one pass over each string for thousands of them;

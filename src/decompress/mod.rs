@@ -14,7 +14,7 @@
 //! legacy streams. What follows the last complete stream and does not start another one (the
 //! size trailer the kernel's build appends, padding, a device tree appended to `Image.gz`) ends
 //! the data cleanly; a stream that starts but does not decode is an error
-//! ([`members`]).
+//! (`members`).
 //!
 //! Adding a compression: a variant of [`Compression`] with its magic and name, a back-end file
 //! with either a `reader` (a [`std::io::Read`] over the data) or a `decode_into` (one call),

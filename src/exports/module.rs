@@ -102,7 +102,7 @@ pub fn read(data: &[u8]) -> Result<ModuleExports, Problem> {
 /// shorter or different table: the export and CRC sections appear once each and hold data; a
 /// CRC table has its export table; every entry names a string of `__ksymtab_strings`, every
 /// string there is named, and no string is both a name and a namespace
-/// ([`vmlinux::check_strings`]); each table is in the order of an era ([`EntryOrder`]); the
+/// (`vmlinux::check_strings`); each table is in the order of an era ([`EntryOrder`]); the
 /// layout, CRC storage and table kinds fit one era ([`TableLayout::contradiction`]); and where
 /// the symbol table still has modpost's `__ksymtab_NAME` and `__crc_NAME` symbols, they mark
 /// the same entries and CRCs. What only the kernel can tell (its byte order, word size and

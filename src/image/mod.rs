@@ -13,8 +13,8 @@
 //! ([`Unwrapping::Streaming`]), so that the caller decodes only as far as it needs
 //! ([`crate::kernel`] stops once the export tables are found).
 //!
-//! Every container is one file with one `detect` function of the same shape ([`Detect`]),
-//! listed once in [`DETECTORS`]; adding a container is one file and one entry there.
+//! Every container is one file with one `detect` function of the same shape (`Detect`),
+//! listed once in `DETECTORS`; adding a container is one file and one entry there.
 
 mod android;
 mod bzimage;

@@ -6,7 +6,7 @@
 //!   an ELF with neither is a decompressor (the MIPS `vmlinuz`, whose compressed kernel sits in
 //!   `.image`, or — as Debian's stripped 6.1 mips64el vmlinuz has it — merged into `.data`);
 //! - a raw image is a kernel when it carries an arm64 or RISC-V `Image` header, or the
-//!   `linux_banner` string "Linux version <digit>" that init/version.c puts in every kernel
+//!   `linux_banner` string `"Linux version <digit>"` that init/version.c puts in every kernel
 //!   since 1.0. Decompressors do not carry the banner (they print none), and a payload that
 //!   is not a kernel (the gzipped `.config` of CONFIG_IKCONFIG, an initramfs) does not either.
 

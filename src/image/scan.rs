@@ -7,7 +7,7 @@
 //! magics inside its compressed bytes), so a candidate counts only when it decodes and the
 //! result is a kernel ([`probe::kernel_kind`]). Cost is bounded: at most [`MAX_ATTEMPTS`]
 //! candidates with a magic and [`MAX_HEADER_ATTEMPTS`] LZMA-alone headers (which have no magic)
-//! are decoded, each first for [`QUICK_PREFIX`] bytes only (garbage fails there, or decodes to
+//! are decoded, each first for `QUICK_PREFIX` bytes only (garbage fails there, or decodes to
 //! one repeated byte, which no kernel starts with), and a full decode is bounded by the
 //! caller's limit.
 

@@ -18,11 +18,11 @@
 //!    between the last `__ksymtab*` and `__ksymtab_strings`, so the size of that gap tells
 //!    which of them exist.
 //!
-//! The regions found feed the same [`vmlinux::decode`] as an ELF vmlinux's sections.
+//! The regions found feed the same `vmlinux::decode` as an ELF vmlinux's sections.
 //!
-//! The ideas, one file each: [`strings`] (the string index), [`records`] (record runs, chains
-//! and tables), [`base`] (solving the load address of absolute pointers), [`relocate`] (applying
-//! the image's own RELATIVE relocations) and [`tables`] (from the tables found to their era).
+//! The ideas, one file each: `strings` (the string index), `records` (record runs, chains
+//! and tables), `base` (solving the load address of absolute pointers), `relocate` (applying
+//! the image's own RELATIVE relocations) and `tables` (from the tables found to their era).
 
 mod base;
 mod bounds;
@@ -97,7 +97,7 @@ pub struct RawExports {
 ///
 /// Several runs of records may look like export tables (pointer pairs of kallsyms_addresses
 /// land on the strings too): every candidate is read as a whole, largest first, and the first
-/// one that reads as a kernel's tables ([`Found::validate`]: the era fits, every entry names a
+/// one that reads as a kernel's tables (`Found::validate`: the era fits, every entry names a
 /// string of `__ksymtab_strings`, every string is named, the order holds) is the answer. A
 /// candidate that does not read is never returned; when none reads, the largest one's problem
 /// is the error.
@@ -142,7 +142,7 @@ pub fn read(data: &[u8]) -> Result<RawExports, Problem> {
 
 /// Read the exports of kernel memory known to be in byte order `endian` (from an ELF header)
 /// only when the scan leaves no doubt, else `None`. Besides what [`read`] checks, the tables must
-/// be complete: at least [`CONFIDENT_ENTRIES`] records, as many tables as the layout implies
+/// be complete: at least `CONFIDENT_ENTRIES` records, as many tables as the layout implies
 /// (`__ksymtab` and `__ksymtab_gpl`; one with `__kflagstab`), and nothing within [`EDGE`] bytes
 /// of either end of `data` (a table cut by the window would look shorter). For reading a part
 /// of an ELF vmlinux whose section headers are not at hand.
