@@ -135,8 +135,20 @@ fn config_is_the_distribution_file_and_fits_the_image() {
             failures.push(format!("{release} (IKCONFIG): source not reported: {err}"));
         }
 
-        // 3. The image alone, without IKCONFIG, outside its root: an error, never an empty file.
-        let (code, got, err) = symvers(&["config", "--image", image.to_str().unwrap()]);
+        // 3. The image alone, without IKCONFIG, outside its root and with no config-REL beside
+        //    it (a link in the scratch folder): an error, never an empty file. In its own
+        //    folder, the config-REL beside it is the answer.
+        let (code, got, _) = symvers(&["config", "--image", image.to_str().unwrap()]);
+        if code != 0 || got != want {
+            failures.push(format!(
+                "{release} (image in its folder): exit {code}, not the config-REL beside it"
+            ));
+        }
+        let alone = scratch.join(image.file_name().unwrap());
+        let _ = std::fs::remove_file(&alone);
+        std::os::unix::fs::symlink(&image, &alone).unwrap();
+        let (code, got, err) = symvers(&["config", "--image", alone.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&alone);
         if !Path::new(&format!("/boot/config-{release}")).exists()
             && (code != 2 || !got.is_empty() || !err.contains("not found; searched"))
         {
