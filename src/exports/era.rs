@@ -63,6 +63,13 @@ impl KsymtabLayout {
         )
     }
 
+    /// True when tables of entries of this layout may be in link order, with names outside
+    /// `__ksymtab_strings` ([`EntryOrder::LinkOrder`]): only kernels before 3.0 have such
+    /// tables, and their entries are two absolute pointers.
+    pub fn admits_link_order(self) -> bool {
+        self == KsymtabLayout::Absolute
+    }
+
     /// True when the entry has a namespace field (5.4+). modpost of such a kernel writes a
     /// namespace column in Module.symvers; before, four columns.
     pub fn has_namespace(self) -> bool {

@@ -569,7 +569,7 @@ fn decode_names<'a>(
         let at = addr - strings.addr;
         Some((c_str(strings_bytes, usize::try_from(at).ok()?)?, at))
     };
-    let outside_ok = layout == KsymtabLayout::Absolute;
+    let outside_ok = layout.admits_link_order();
     let target = |offset: usize| -> Option<u64> {
         let raw = read_uint(bytes, offset, field, endian)?;
         if layout.is_relative() {

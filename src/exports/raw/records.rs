@@ -8,7 +8,7 @@ use super::base::{names_land, pointer_runs, solve_base, ImageWords};
 use super::strings::{is_name_start, StringRuns};
 use crate::bytes::{self, Endian};
 use crate::elf::Class;
-use crate::exports::era::{EntryOrder, MAX_OUTSIDE_NAMES};
+use crate::exports::era::{EntryOrder, KsymtabLayout, MAX_OUTSIDE_NAMES};
 use crate::exports::is_symbol_name;
 
 /// Records from which a PREL32 result is trusted without also trying absolute pointers.
@@ -328,10 +328,10 @@ pub(super) fn split_tables(
     (tables.len() <= MAX_TABLES).then_some((EntryOrder::LinkOrder, tables, home))
 }
 
-/// True for the record shape of kernels before 3.0 (two absolute pointers), the only one whose
-/// tables may be in link order.
+/// True for the record shape whose tables may be in link order
+/// ([`KsymtabLayout::admits_link_order`]).
 fn mode_allows_outside(mode: &Mode) -> bool {
-    !mode.relative && mode.fields == 2
+    KsymtabLayout::new(mode.relative, mode.fields == 3).admits_link_order()
 }
 
 /// Add to `candidates` every chain of `runs` that splits into tables.
