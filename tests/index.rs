@@ -93,6 +93,11 @@ fn later() -> SystemTime {
     SystemTime::now() + Duration::from_secs(3600)
 }
 
+/// The time a package gives every file of the kernel's build (SOURCE_DATE_EPOCH).
+fn built() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+}
+
 fn set_mtime(path: &Path, time: SystemTime) {
     fs::File::options()
         .write(true)
@@ -119,10 +124,10 @@ fn tree(tag: &str) -> Root {
     fs::write(boot.join(format!("vmlinuz-{REL}")), image).unwrap();
     let mut order = String::new();
     for (path, exports) in modules() {
-        r.put(path, &module(&exports, REL));
+        set_mtime(&r.put(path, &module(&exports, REL)), built());
         order += &format!("{path}\n");
     }
-    r.put("modules.order", order.as_bytes());
+    set_mtime(&r.put("modules.order", order.as_bytes()), built());
     write_dep(&r, &modules().iter().map(|(p, _)| *p).collect::<Vec<_>>());
     write_symbols(&r, &OWNERS);
     r
@@ -436,13 +441,15 @@ fn verify_reads_every_module() {
 #[test]
 fn modules_of_several_releases_read_the_rest() {
     let r = tree("vermagic");
-    r.put(
+    // Another release's module with the build's time (a package's own, as it were).
+    let alpha = r.put(
         "kernel/drivers/x/alpha.ko",
         &module(
             &[exp("alpha_x", "EXPORT_SYMBOL", "", 0x1111)],
             "6.12.0-other",
         ),
     );
+    set_mtime(&alpha, built());
     for name in ["modules.dep.bin", "modules.symbols.bin"] {
         set_mtime(&r.modules().join(name), later());
     }
@@ -658,4 +665,29 @@ fn update_checks_an_added_module_against_the_kept_image() {
     );
     assert!(!table.contains("foreign_x"), "{table}");
     assert_eq!(table, full_read(&r));
+}
+
+/// A module copied over one of the build's own paths, depmod run since (its index is fresh):
+/// it exports what another module exports, and the index keeps one owner per symbol. Its time
+/// is not the build's: everything is read, and the table has both lines, as a full read.
+#[test]
+fn a_module_copied_over_the_build_after_depmod() {
+    let r = tree("copied-over");
+    // quiet (exports nothing in the build) replaced by a copy of beta, written now.
+    r.put(
+        "kernel/lib/quiet.ko",
+        &module(&[exp("beta_x", "EXPORT_SYMBOL_GPL", "NS", 0x2222)], REL),
+    );
+    // depmod ran again: fresh index files, beta still the owner of beta_x.
+    for name in ["modules.dep.bin", "modules.symbols.bin"] {
+        set_mtime(&r.modules().join(name), later());
+    }
+    falls_back(
+        &r,
+        &[],
+        "quiet.ko was written after the kernel build's other modules",
+    );
+    let (_, table, stderr) = dump(&r, &["--keep-going"]);
+    assert_eq!(table, full_read(&r), "{stderr}");
+    assert_eq!(table.matches("\tbeta_x\t").count(), 2, "{table}");
 }

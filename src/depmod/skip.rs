@@ -52,6 +52,12 @@ pub enum Fallback {
     /// A module file changed (modification or status change time) when or after the index was
     /// written: depmod did not see it as it is.
     Changed(PathBuf),
+    /// A file at one of the build's own paths was written after the build (its modification
+    /// time is later than `modules.order`'s; without that file, not the one time every other
+    /// file of the build has): it may be another module copied there, exporting names another
+    /// module owns in the index (the index keeps one owner per symbol, so the duplicate would
+    /// be left out).
+    AlteredBuild(PathBuf),
     /// A module file reached through a symbolic link (RPM's `weak-updates/`): the file it leads
     /// to may be another one than depmod read.
     Link(PathBuf),
@@ -94,6 +100,12 @@ impl fmt::Display for Fallback {
             Fallback::Changed(p) => {
                 write!(f, "{} changed after depmod last ran", p.display())
             }
+            Fallback::AlteredBuild(p) => write!(
+                f,
+                "{} was written after the kernel build's other modules (another module \
+                 copied into the build's tree?)",
+                p.display()
+            ),
             Fallback::Link(p) => write!(f, "{} is a symbolic link", p.display()),
             Fallback::MixedVermagic => {
                 write!(f, "the modules read were built for several releases")
@@ -123,17 +135,20 @@ pub fn plan(
     files: &[ModuleFile],
     order: &HashMap<String, usize>,
 ) -> Result<Vec<bool>, Fallback> {
+    // One of the kernel build's own modules, by its path in the modules folder.
+    let in_build = |path: &str| {
+        if order.is_empty() {
+            path.starts_with("kernel/")
+        } else {
+            crate::modtree::module_name(path).is_some_and(|n| order.contains_key(&n))
+        }
+    };
     for owner in &exporters.modules {
         let path = index
             .modules
             .get(owner)
             .ok_or_else(|| Fallback::UnknownOwner(owner.clone()))?;
-        let in_build = if order.is_empty() {
-            path.starts_with("kernel/")
-        } else {
-            crate::modtree::module_name(path).is_some_and(|n| order.contains_key(&n))
-        };
-        if !in_build {
+        if !in_build(path) {
             return Err(Fallback::OutsideBuild(path.clone()));
         }
     }
@@ -142,6 +157,16 @@ pub fn plan(
             .map_err(|e| Fallback::Unreadable(format!("{}: {e}", path.display())))?;
         Ok((meta.mtime(), meta.mtime_nsec()))
     };
+    // The build's modules are trusted not to export one name twice (modpost refuses that) only
+    // while they are the build's: written no later than its modules.order (a package keeps
+    // the build's times, a reproducible one gives every file the same), or, without that file,
+    // all at one time.
+    let build_time = if order.is_empty() {
+        None
+    } else {
+        Some(written(&dir.join("modules.order"))?)
+    };
+    let mut common_time: Option<Time> = None;
     // The older of the two files: both must postdate every module.
     let index_time = written(&index.path)?.min(written(&exporters.path)?);
     // Per compression: (modules listed, of which owners).
@@ -164,6 +189,17 @@ pub fn plan(
         if changed >= index_time {
             return Err(Fallback::Changed(file.path.clone()));
         }
+        let ours = in_build(&file.rel);
+        if ours {
+            let modified = (meta.mtime(), meta.mtime_nsec());
+            let altered = match build_time {
+                Some(built) => modified > built,
+                None => *common_time.get_or_insert(modified) != modified,
+            };
+            if altered {
+                return Err(Fallback::AlteredBuild(file.path.clone()));
+            }
+        }
         let name = file.kmod_name();
         let listed = index
             .modules
@@ -180,7 +216,8 @@ pub fn plan(
                 None => kinds.push((kind, 1, usize::from(owner))),
             }
         }
-        skip.push(listed && !owner);
+        // A module outside the build may export a name a build module owns in the index: read.
+        skip.push(listed && !owner && ours);
     }
     // depmod reads an uncompressed module whatever it was built with.
     if let Some((kind, _, _)) = kinds
