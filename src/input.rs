@@ -41,9 +41,20 @@ pub fn read_opened(path: &Path, file: File, size: u64, limit: u64) -> Result<Vec
     if size > limit {
         return Err(Error::format(path, Problem::FileTooLarge { size, limit }));
     }
-    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    read_rest(
+        path,
+        file,
+        Vec::with_capacity(usize::try_from(size).unwrap_or(0)),
+        limit,
+    )
+}
+
+/// Append the rest of `reader` (the file at `path`) to `data`, which holds what was read of it
+/// before; an error when the whole is more than `limit` bytes.
+pub fn read_rest(path: &Path, reader: impl Read, mut data: Vec<u8>, limit: u64) -> Result<Vec<u8>> {
     // `take`: a file that grows while it is read still cannot pass the limit.
-    file.take(limit.saturating_add(1))
+    reader
+        .take(limit.saturating_add(1).saturating_sub(data.len() as u64))
         .read_to_end(&mut data)
         .map_err(|e| Error::io(path, e))?;
     if data.len() as u64 > limit {

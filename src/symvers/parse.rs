@@ -226,20 +226,7 @@ pub(super) fn read_file(path: &Path, limit: u64) -> Result<(Table, Vec<usize>)> 
     let parser = LineParser::new(path);
     match crate::decompress::Compression::sniff(&head) {
         Some(format) => {
-            let mut data = head;
-            (&mut file)
-                .take(limit.saturating_add(1).saturating_sub(data.len() as u64))
-                .read_to_end(&mut data)
-                .map_err(|e| Error::io(path, e))?;
-            if data.len() as u64 > limit {
-                return Err(Error::format(
-                    path,
-                    Problem::FileTooLarge {
-                        size: data.len() as u64,
-                        limit,
-                    },
-                ));
-            }
+            let data = crate::input::read_rest(path, &mut file, head, limit)?;
             let text = crate::decompress::decompress(&data, format, limit)
                 .map_err(|p| Error::format(path, p))?;
             drop(data);
